@@ -1,0 +1,334 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+
+struct chan_out {
+	TAILQ_ENTRY(chan_out)	 entry;
+	struct chan_hdr		 hdr;
+	int			 fd;
+	uint8_t			 data[];
+};
+
+struct chan {
+	int			 fd;
+	uint16_t		 version;
+	chan_cb			 cb;
+	void			*arg;
+	struct event		*ev;
+	short			 evflags;
+	int			 dead;
+	size_t			 queued;
+	TAILQ_HEAD(, chan_out)	 outq;
+};
+
+/* Enough for one descriptor: each message carries at most one. */
+union chan_cmsgbuf {
+	struct cmsghdr	 hdr;
+	char		 buf[CMSG_SPACE(sizeof(int))];
+};
+
+static void	chan_dispatch(int, short, void *);
+
+int
+chan_pair(int sv[2])
+{
+	return (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sv));
+}
+
+static void
+chan_update(struct chan *c)
+{
+	short	 want = EV_READ | EV_PERSIST;
+
+	if (!TAILQ_EMPTY(&c->outq))
+		want |= EV_WRITE;
+	if (want == c->evflags)
+		return;
+	event_del(c->ev);
+	event_assign(c->ev, event_get_base(c->ev), c->fd, want,
+	    chan_dispatch, c);
+	event_add(c->ev, NULL);
+	c->evflags = want;
+}
+
+struct chan *
+chan_new(struct event_base *base, int fd, uint16_t version, chan_cb cb,
+    void *arg)
+{
+	struct chan	*c;
+	int		 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return (NULL);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->fd = fd;
+	c->version = version;
+	c->cb = cb;
+	c->arg = arg;
+	TAILQ_INIT(&c->outq);
+	if ((c->ev = event_new(base, fd, EV_READ | EV_PERSIST,
+	    chan_dispatch, c)) == NULL) {
+		free(c);
+		return (NULL);
+	}
+	c->evflags = EV_READ | EV_PERSIST;
+	event_add(c->ev, NULL);
+	return (c);
+}
+
+void
+chan_free(struct chan *c)
+{
+	struct chan_out	*o;
+
+	if (c == NULL)
+		return;
+	while ((o = TAILQ_FIRST(&c->outq)) != NULL) {
+		TAILQ_REMOVE(&c->outq, o, entry);
+		if (o->fd != -1)
+			close(o->fd);
+		free(o);
+	}
+	event_free(c->ev);
+	close(c->fd);
+	free(c);
+}
+
+size_t
+chan_queued(const struct chan *c)
+{
+	return (c->queued);
+}
+
+int
+chan_fd(const struct chan *c)
+{
+	return (c->fd);
+}
+
+/*
+ * Returns 1 when sent, 0 when the socket is full, -1 on error.
+ */
+static int
+chan_write(int sock, const struct chan_hdr *hdr, int fd, const void *data)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov[2];
+	union chan_cmsgbuf	 cm;
+	struct cmsghdr		*cmsg;
+
+	memset(&mh, 0, sizeof(mh));
+	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_len = sizeof(*hdr);
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = hdr->len;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = hdr->len ? 2 : 1;
+	if (fd != -1) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	for (;;) {
+		if (sendmsg(sock, &mh, MSG_NOSIGNAL) != -1)
+			return (1);
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return (0);
+		return (-1);
+	}
+}
+
+/*
+ * Sends a message, taking ownership of fd when it returns 0: the
+ * descriptor is closed here once it is on its way.  On -1 the caller
+ * keeps fd, so that it can try another peer.
+ */
+int
+chan_send(struct chan *c, uint16_t type, uint64_t id, int fd,
+    const void *data, size_t len)
+{
+	struct chan_hdr	 hdr;
+	struct chan_out	*o;
+	int		 rv;
+
+	if (c->dead || len > CHAN_MAXMSG - sizeof(hdr)) {
+		errno = c->dead ? EPIPE : EMSGSIZE;
+		return (-1);
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	hdr.version = c->version;
+	hdr.len = len;
+	hdr.id = id;
+	if (TAILQ_EMPTY(&c->outq)) {
+		if ((rv = chan_write(c->fd, &hdr, fd, data)) == -1)
+			return (-1);
+		if (rv == 1) {
+			if (fd != -1)
+				close(fd);
+			return (0);
+		}
+	}
+	if ((o = malloc(sizeof(*o) + len)) == NULL)
+		return (-1);
+	o->hdr = hdr;
+	o->fd = fd;
+	if (len)
+		memcpy(o->data, data, len);
+	TAILQ_INSERT_TAIL(&c->outq, o, entry);
+	c->queued++;
+	chan_update(c);
+	return (0);
+}
+
+static int
+chan_flush(struct chan *c)
+{
+	struct chan_out	*o;
+	int		 rv;
+
+	while ((o = TAILQ_FIRST(&c->outq)) != NULL) {
+		if ((rv = chan_write(c->fd, &o->hdr, o->fd, o->data)) == -1)
+			return (-1);
+		if (rv == 0)
+			break;
+		TAILQ_REMOVE(&c->outq, o, entry);
+		c->queued--;
+		if (o->fd != -1)
+			close(o->fd);
+		free(o);
+	}
+	chan_update(c);
+	return (0);
+}
+
+static int
+chan_takefd(struct msghdr *mh)
+{
+	struct cmsghdr	*cmsg;
+	int		 fd = -1, f;
+
+	for (cmsg = CMSG_FIRSTHDR(mh); cmsg != NULL;
+	    cmsg = CMSG_NXTHDR(mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(&f, CMSG_DATA(cmsg), sizeof(f));
+		if (fd == -1)
+			fd = f;
+		else
+			close(f);
+	}
+	return (fd);
+}
+
+/*
+ * Returns 1 with a message in *m, 0 when nothing is waiting, -1 when the
+ * channel is finished (EOF, error, or a message that breaks the rules).
+ */
+static int
+chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	union chan_cmsgbuf	 cm;
+	ssize_t			 n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = CHAN_MAXMSG;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	while ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1)
+		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
+	m->fd = chan_takefd(&mh);
+	if (n == 0 || (size_t)n < sizeof(m->hdr) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (m->fd != -1)
+			close(m->fd);
+		return (-1);
+	}
+	memcpy(&m->hdr, buf, sizeof(m->hdr));
+	if (m->hdr.version != c->version ||
+	    m->hdr.len != (size_t)n - sizeof(m->hdr)) {
+		if (m->fd != -1)
+			close(m->fd);
+		errno = EPROTO;
+		return (-1);
+	}
+	m->data = buf + sizeof(m->hdr);
+	m->len = m->hdr.len;
+	return (1);
+}
+
+static void
+chan_dispatch(int fd, short events, void *arg)
+{
+	static uint8_t	*buf;
+	struct chan	*c = arg;
+	struct chan_msg	 m;
+	int		 i, rv;
+
+	(void)fd;
+	if ((events & EV_WRITE) && chan_flush(c) == -1)
+		goto dead;
+	if (!(events & EV_READ))
+		return;
+	if (buf == NULL && (buf = malloc(CHAN_MAXMSG)) == NULL)
+		goto dead;
+	/* Bounded, so one busy peer cannot starve the others. */
+	for (i = 0; i < 64; i++) {
+		if ((rv = chan_read(c, buf, &m)) == 0)
+			return;
+		if (rv == -1)
+			goto dead;
+		c->cb(c, &m, c->arg);
+	}
+	return;
+ dead:
+	c->dead = 1;
+	event_del(c->ev);
+	c->cb(c, NULL, c->arg);
+}

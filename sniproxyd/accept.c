@@ -1,0 +1,391 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "classify.h"
+#include "connlog.h"
+#include "log.h"
+#include "msg.h"
+#include "sniproxyd.h"
+#include "proc.h"
+
+/* A connection while its first bytes are being looked at. */
+struct aconn {
+	int			 fd;
+	const struct listener	*l;
+	struct msg_conn		 mc;
+	struct event		*ev_read;
+	struct event		*ev_timer;
+	TAILQ_ENTRY(aconn)	 entry;
+};
+
+struct slot {
+	struct chan		*chan;
+	uint32_t		 route;
+};
+
+static struct {
+	struct event_base	*base;
+	struct config		*conf;
+	struct chan		*priv;
+	struct slot		*slots;		/* route * prefork + slot */
+	unsigned int		*next;		/* round robin, per route */
+	struct event		**ev_listen;
+	struct event		*ev_resume;
+	uint8_t			*peekbuf;
+	uint64_t		 nextid;
+	int			 active;	/* here and in workers */
+	int			 paused;
+	TAILQ_HEAD(, aconn)	 conns;
+} ac;
+
+static void	accept_listen_enable(int);
+
+static void
+aconn_free(struct aconn *c)
+{
+	TAILQ_REMOVE(&ac.conns, c, entry);
+	event_free(c->ev_read);
+	event_free(c->ev_timer);
+	free(c);
+}
+
+static void
+aconn_close(struct aconn *c, const char *reason)
+{
+	connlog(ac.conf, &c->mc, NULL, 0, 0, reason);
+	close(c->fd);
+	ac.active--;
+	aconn_free(c);
+}
+
+static int
+aconn_pass(struct aconn *c, const struct rule *r)
+{
+	struct slot	*s;
+	unsigned int	 i, n = ac.conf->prefork, base = r->route * n;
+
+	for (i = 0; i < n; i++) {
+		s = &ac.slots[base + (ac.next[r->route] + i) % n];
+		if (s->chan == NULL)
+			continue;
+		if (chan_send(s->chan, MSG_CONN, ac.nextid++, c->fd, &c->mc,
+		    sizeof(c->mc)) == 0) {
+			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
+			return (0);
+		}
+		log_warn("route %s: worker channel", r->table->name);
+	}
+	return (-1);
+}
+
+static void
+aconn_decide(struct aconn *c, const struct verdict *v)
+{
+	const struct rule	*r = v->rule;
+
+	c->mc.class = v->class;
+	strlcpy(c->mc.sni, v->sni, sizeof(c->mc.sni));
+	if (r == NULL) {
+		aconn_close(c, "no-rule");
+		return;
+	}
+	c->mc.rule = r->id;
+	if (r->action == ACT_BLOCK) {
+		aconn_close(c, "blocked");
+		return;
+	}
+	if (aconn_pass(c, r) == -1) {
+		log_warnx("route %s: no worker available", r->table->name);
+		aconn_close(c, "no-worker");
+		return;
+	}
+	/* The worker owns the descriptor now and reports back at the end. */
+	aconn_free(c);
+}
+
+/*
+ * Peeks at what the client has sent so far.  final says that nothing
+ * more will come (timeout, half-close); a full peek buffer means the
+ * same.
+ */
+static void
+aconn_inspect(struct aconn *c, int final, int finalclass)
+{
+	struct verdict	 v;
+	ssize_t		 n;
+
+	while ((n = recv(c->fd, ac.peekbuf, HELLO_MAXBYTES, MSG_PEEK)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			aconn_close(c, "reset");
+			return;
+		}
+		n = 0;
+	} else if (n == 0) {
+		final = 1;
+		finalclass = CLASS_EOF;
+	}
+	if (n == HELLO_MAXBYTES)
+		final = 1;
+	classify(c->l->rs, ac.peekbuf, n, final, &v);
+	if (v.more)
+		return;
+	if (n == 0)
+		v.class = finalclass;
+	aconn_decide(c, &v);
+}
+
+static void
+aconn_readable(int fd, short events, void *arg)
+{
+	(void)fd;
+	aconn_inspect(arg, (events & EV_CLOSED) != 0, CLASS_EOF);
+}
+
+static void
+aconn_timeout(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	aconn_inspect(arg, 1, CLASS_TIMEOUT);
+}
+
+static void
+aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
+{
+	struct aconn	*c;
+	struct timeval	 tv;
+	socklen_t	 sslen = sizeof(c->mc.local);
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->l = l;
+	c->mc.client = *ss;
+	c->mc.listener = l->id;
+	c->mc.rule = RULE_NONE;
+	c->mc.start_ms = now_ms();
+	if (getsockname(fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
+		memset(&c->mc.local, 0, sizeof(c->mc.local));
+	/*
+	 * Edge-triggered: bytes that are only peeked at stay in the socket,
+	 * and a level-triggered event would fire for them again and again.
+	 */
+	c->ev_read = event_new(ac.base, fd, EV_READ | EV_CLOSED | EV_ET |
+	    EV_PERSIST, aconn_readable, c);
+	c->ev_timer = evtimer_new(ac.base, aconn_timeout, c);
+	if (c->ev_read == NULL || c->ev_timer == NULL)
+		fatal("%s: event_new", __func__);
+	TAILQ_INSERT_TAIL(&ac.conns, c, entry);
+	ac.active++;
+	tv.tv_sec = l->rs->timeout.inspect / 1000;
+	tv.tv_usec = (l->rs->timeout.inspect % 1000) * 1000;
+	evtimer_add(c->ev_timer, &tv);
+	event_add(c->ev_read, NULL);
+}
+
+static void
+accept_resume(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	ac.paused = 0;
+	accept_listen_enable(1);
+}
+
+/*
+ * Out of descriptors: accepting again at once would spin, so stop for a
+ * second and let connections finish.
+ */
+static void
+accept_pause(void)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	if (ac.paused)
+		return;
+	log_warn("accept");
+	ac.paused = 1;
+	accept_listen_enable(0);
+	evtimer_add(ac.ev_resume, &tv);
+}
+
+static void
+accept_ready(int lfd, short events, void *arg)
+{
+	const struct listener	*l = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, i;
+	static int		 full_logged;
+
+	(void)events;
+	for (i = 0; i < 64; i++) {
+		sslen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				accept_pause();
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept on %s", l->name);
+			return;
+		}
+		if (ac.active >= ac.conf->maxconn) {
+			if (!full_logged++)
+				log_warnx("maxconn %d reached, closing new "
+				    "connections", ac.conf->maxconn);
+			close(fd);
+			continue;
+		}
+		full_logged = 0;
+		aconn_new(fd, l, &ss);
+	}
+}
+
+static void
+accept_listen_enable(int on)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < ac.conf->nlisteners; i++)
+		if (on)
+			event_add(ac.ev_listen[i], NULL);
+		else
+			event_del(ac.ev_listen[i]);
+}
+
+static void
+accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct slot	*s = arg;
+
+	if (m == NULL) {
+		log_debug("route %u: worker channel closed", s->route);
+		chan_free(ch);
+		if (s->chan == ch)
+			s->chan = NULL;
+		return;
+	}
+	if (m->fd != -1)
+		close(m->fd);
+	if (m->hdr.type == MSG_CONN_END && ac.active > 0)
+		ac.active--;
+}
+
+static void
+accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct msg_worker	 mw;
+	struct slot		*s;
+
+	(void)arg;
+	if (m == NULL) {
+		chan_free(ch);
+		fatalx("lost the parent process");
+	}
+	if (m->hdr.type != MSG_WORKER_CHAN || m->fd == -1 ||
+	    m->len != sizeof(mw)) {
+		log_warnx("unexpected message %u from parent", m->hdr.type);
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	memcpy(&mw, m->data, sizeof(mw));
+	if (mw.route >= ac.conf->nroutes ||
+	    mw.slot >= (uint32_t)ac.conf->prefork) {
+		close(m->fd);
+		return;
+	}
+	s = &ac.slots[mw.route * ac.conf->prefork + mw.slot];
+	if (s->chan != NULL)
+		chan_free(s->chan);
+	s->route = mw.route;
+	if ((s->chan = chan_new(ac.base, m->fd, MSG_VERSION,
+	    accept_worker_msg, s)) == NULL)
+		fatal("%s: chan_new", __func__);
+}
+
+static void
+accept_quit(int sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	event_base_loopbreak(ac.base);
+}
+
+void
+accept_main(struct event_base *base, struct config *conf, int privfd)
+{
+	struct listener	*l;
+	struct event	*ev_term, *ev_int;
+
+	memset(&ac, 0, sizeof(ac));
+	ac.base = base;
+	ac.conf = conf;
+	TAILQ_INIT(&ac.conns);
+	if ((ac.slots = calloc(conf->nroutes * conf->prefork,
+	    sizeof(*ac.slots))) == NULL ||
+	    (ac.next = calloc(conf->nroutes, sizeof(*ac.next))) == NULL ||
+	    (ac.ev_listen = calloc(conf->nlisteners,
+	    sizeof(*ac.ev_listen))) == NULL ||
+	    (ac.peekbuf = malloc(HELLO_MAXBYTES)) == NULL)
+		fatal("%s", __func__);
+	if ((ac.priv = chan_new(base, privfd, MSG_VERSION, accept_priv_msg,
+	    NULL)) == NULL)
+		fatal("%s: chan_new", __func__);
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if ((ac.ev_listen[l->id] = event_new(base, l->fd,
+		    EV_READ | EV_PERSIST, accept_ready, l)) == NULL)
+			fatal("%s: event_new", __func__);
+	ac.ev_resume = evtimer_new(base, accept_resume, NULL);
+	ev_term = evsignal_new(base, SIGTERM, accept_quit, NULL);
+	ev_int = evsignal_new(base, SIGINT, accept_quit, NULL);
+	if (ac.ev_resume == NULL || ev_term == NULL || ev_int == NULL)
+		fatal("%s: event_new", __func__);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	accept_listen_enable(1);
+
+	event_base_dispatch(base);
+	log_debug("accept: exiting");
+	exit(0);
+}

@@ -1,0 +1,264 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sniproxyd.h"
+
+struct config *
+config_new(void)
+{
+	struct config	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	strlcpy(c->user, SNIPROXYD_USER, sizeof(c->user));
+	strlcpy(c->chroot, SNIPROXYD_CHROOT, sizeof(c->chroot));
+	c->prefork = 2;
+	c->maxconn = 10000;
+	c->shutdown_ms = 10 * 1000;
+	c->timeout.inspect = 5 * 1000;
+	c->timeout.connect = 5 * 1000;
+	c->timeout.idle = 10 * 60 * 1000;
+	TAILQ_INIT(&c->tables);
+	TAILQ_INIT(&c->rulesets);
+	TAILQ_INIT(&c->listeners);
+	return (c);
+}
+
+void
+config_rule_free(struct rule *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nsni; i++)
+		free(r->sni[i]);
+	free(r->sni);
+	free(r);
+}
+
+void
+config_free(struct config *c)
+{
+	struct table	*t;
+	struct ruleset	*rs;
+	struct rule	*r;
+	struct listener	*l;
+
+	if (c == NULL)
+		return;
+	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
+		TAILQ_REMOVE(&c->listeners, l, entry);
+		free(l);
+	}
+	while ((rs = TAILQ_FIRST(&c->rulesets)) != NULL) {
+		TAILQ_REMOVE(&c->rulesets, rs, entry);
+		while ((r = TAILQ_FIRST(&rs->rules)) != NULL) {
+			TAILQ_REMOVE(&rs->rules, r, entry);
+			config_rule_free(r);
+		}
+		if (rs->def != NULL)
+			config_rule_free(rs->def);
+		free(rs);
+	}
+	while ((t = TAILQ_FIRST(&c->tables)) != NULL) {
+		TAILQ_REMOVE(&c->tables, t, entry);
+		free(t->hosts);
+		free(t);
+	}
+	free(c->rules);
+	free(c->routes);
+	free(c);
+}
+
+struct table *
+config_table(struct config *c, const char *name)
+{
+	struct table	*t;
+
+	TAILQ_FOREACH(t, &c->tables, entry)
+		if (strcmp(t->name, name) == 0)
+			return (t);
+	return (NULL);
+}
+
+static void
+inherit(int64_t *v, int64_t from)
+{
+	if (*v == -1)
+		*v = from;
+}
+
+static void
+config_add_rule(struct config *c, struct ruleset *rs, struct rule *r)
+{
+	inherit(&r->timeout.connect, rs->timeout.connect);
+	inherit(&r->timeout.idle, rs->timeout.idle);
+	r->id = c->nrules;
+	c->rules[c->nrules++] = r;
+	if (r->action == ACT_FORWARD) {
+		r->route = c->nroutes;
+		c->routes[c->nroutes++] = r;
+	}
+}
+
+/*
+ * Once the whole file is read: settle inherited timeouts (global, then
+ * listener, then rule) and number rules and routes, so that processes
+ * can name them to each other by index.
+ */
+int
+config_finish(struct config *c)
+{
+	struct ruleset	*rs;
+	struct rule	*r;
+	struct listener	*l;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(rs, &c->rulesets, entry) {
+		TAILQ_FOREACH(r, &rs->rules, entry)
+			n++;
+		if (rs->def != NULL)
+			n++;
+	}
+	if (n == 0) {
+		fprintf(stderr, "no listener defined\n");
+		return (-1);
+	}
+	if ((c->rules = calloc(n, sizeof(*c->rules))) == NULL ||
+	    (c->routes = calloc(n, sizeof(*c->routes))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_FOREACH(rs, &c->rulesets, entry) {
+		inherit(&rs->timeout.inspect, c->timeout.inspect);
+		inherit(&rs->timeout.connect, c->timeout.connect);
+		inherit(&rs->timeout.idle, c->timeout.idle);
+		TAILQ_FOREACH(r, &rs->rules, entry)
+			config_add_rule(c, rs, r);
+		if (rs->def != NULL)
+			config_add_rule(c, rs, rs->def);
+	}
+	TAILQ_FOREACH(l, &c->listeners, entry)
+		l->id = c->nlisteners++;
+	return (0);
+}
+
+/*
+ * Durations: a number of milliseconds, seconds, minutes or hours, with
+ * a bare number meaning seconds.  At most a week, which is longer than
+ * any sensible timeout and keeps every sum far from overflow.
+ */
+int
+parse_duration(const char *s, int64_t *ms)
+{
+	const char	*errstr = NULL;
+	char		 num[32];
+	size_t		 n;
+	int64_t		 v, mult;
+
+	for (n = 0; isdigit((unsigned char)s[n]); n++)
+		;
+	if (n == 0 || n >= sizeof(num))
+		return (-1);
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (strcmp(s + n, "ms") == 0)
+		mult = 1;
+	else if (strcmp(s + n, "s") == 0 || s[n] == '\0')
+		mult = 1000;
+	else if (strcmp(s + n, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(s + n, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return (-1);
+	v = strtonum(num, 0, 7LL * 86400 * 1000 / mult, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	*ms = v * mult;
+	return (0);
+}
+
+/*
+ * A server name pattern is a host name, optionally with a leading "*."
+ * that stands for one or more labels.
+ */
+int
+pattern_valid(const char *p)
+{
+	size_t	 len;
+
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	len = strlen(p);
+	if (len == 0 || len > 253 || *p == '.')
+		return (0);
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
+		    *p != '_')
+			return (0);
+	return (1);
+}
+
+/* pat is lower case already; name is compared without regard to case. */
+int
+pattern_match(const char *pat, const char *name)
+{
+	size_t	 plen, nlen;
+
+	if (strncmp(pat, "*.", 2) != 0)
+		return (strcasecmp(pat, name) == 0);
+	pat++;		/* ".rest" must end the name, after a label */
+	plen = strlen(pat);
+	nlen = strlen(name);
+	if (nlen <= plen || name[0] == '.')
+		return (0);
+	return (strcasecmp(name + nlen - plen, pat) == 0);
+}
+
+const char *
+addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const void	*a;
+	in_port_t	 port;
+
+	if (sa->sa_family == AF_INET6) {
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		port = ((const struct sockaddr_in6 *)sa)->sin6_port;
+	} else if (sa->sa_family == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		port = ((const struct sockaddr_in *)sa)->sin_port;
+	} else {
+		strlcpy(buf, "-", len);
+		return (buf);
+	}
+	if (inet_ntop(sa->sa_family, a, host, sizeof(host)) == NULL)
+		strlcpy(host, "?", sizeof(host));
+	snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    host, ntohs(port));
+	return (buf);
+}

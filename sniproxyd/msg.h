@@ -1,0 +1,63 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef MSG_H
+#define MSG_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include "hello.h"
+
+/*
+ * Every message between sniproxyd's processes.  Bump MSG_VERSION with
+ * any change to a type or a payload: a channel drops a peer that speaks
+ * another version.
+ */
+#define MSG_VERSION	1
+
+enum msg_type {
+	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
+	MSG_ACCEPT_CHAN,	/* priv -> worker: fd */
+	MSG_CONN,		/* accept -> worker: fd, struct msg_conn */
+	MSG_CONN_END		/* worker -> accept: id is the connection's */
+};
+
+struct msg_worker {
+	uint32_t	 route;
+	uint32_t	 slot;
+};
+
+enum conn_class {
+	CLASS_UNKNOWN,
+	CLASS_TLS,
+	CLASS_TIMEOUT,
+	CLASS_EOF
+};
+
+struct msg_conn {
+	struct sockaddr_storage	 client;
+	struct sockaddr_storage	 local;
+	uint32_t		 listener;
+	uint32_t		 rule;
+	uint32_t		 class;		/* enum conn_class */
+	int64_t			 start_ms;	/* CLOCK_REALTIME */
+	char			 sni[HELLO_SNI_MAX + 1];
+};
+
+#endif /* MSG_H */

@@ -1,0 +1,1187 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+%{
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sniproxyd.h"
+
+TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
+static struct file {
+	TAILQ_ENTRY(file)	 entry;
+	FILE			*stream;
+	char			*name;
+	int			 lineno;
+	int			 errors;
+} *file, *topfile;
+
+struct sym {
+	TAILQ_ENTRY(sym)	 entry;
+	int			 used;
+	int			 persist;
+	char			*nam;
+	char			*val;
+};
+TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+
+static struct file	*pushfile(const char *);
+static int		 popfile(void);
+static int		 yyparse(void);
+static int		 yylex(void);
+static int		 yyerror(const char *, ...)
+			    __attribute__((__format__ (printf, 1, 2)));
+static int		 kw_cmp(const void *, const void *);
+static int		 lookup(char *);
+static int		 lgetc(int);
+static int		 lungetc(int);
+static int		 findeol(void);
+static int		 symset(const char *, const char *, int);
+static char		*symget(const char *);
+
+static struct config	*conf;
+static struct ruleset	*ruleset;
+static struct rule	*rule;
+static int		 lex_reported;	/* the lexer has said what is wrong */
+static int		 errors;
+
+static int		 add_table(const char *, struct host *, size_t);
+static int		 add_hosts(const char *, in_port_t, struct host **,
+			    size_t *);
+static int		 add_listeners(const char *, in_port_t);
+static struct rule	*new_rule(enum rule_cond);
+static int		 end_rule(void);
+static int		 set_timeout(struct timeouts *, int, int64_t);
+static int		 add_sni(const char *);
+
+typedef struct {
+	union {
+		int64_t			 number;
+		char			*string;
+		struct {
+			struct host	*hosts;
+			size_t		 nhosts;
+		} hostlist;
+	} v;
+	int lineno;
+} YYSTYPE;
+
+%}
+
+%token	BLOCK CHROOT CONNECT CONNECTIONS DEFAULT FORWARD IDLE INCLUDE
+%token	INSPECT LISTEN LOG MATCH MAXCONN ON PORT PREFORK SHUTDOWN SNI
+%token	TABLE TIMEOUT TLS TO USER
+%token	ERROR
+%token	<v.string>	STRING TABLENAME
+%token	<v.number>	NUMBER
+%type	<v.number>	port duration timeoutkind
+%type	<v.hostlist>	hostlist host
+%type	<v.string>	string
+
+%%
+
+grammar		: /* empty */
+		| grammar include '\n'
+		| grammar '\n'
+		| grammar varset '\n'
+		| grammar main '\n'
+		| grammar table '\n'
+		| grammar listen '\n'
+		| grammar error '\n'		{ file->errors++; yyerrok; }
+		;
+
+include		: INCLUDE string		{
+			struct file	*nfile;
+
+			if ((nfile = pushfile($2)) == NULL) {
+				yyerror("failed to include file %s", $2);
+				free($2);
+				YYERROR;
+			}
+			free($2);
+			file = nfile;
+			lungetc('\n');
+		}
+		;
+
+string		: string STRING			{
+			if (asprintf(&$$, "%s %s", $1, $2) == -1)
+				fatal("string: asprintf");
+			free($1);
+			free($2);
+		}
+		| STRING
+		;
+
+varset		: STRING '=' string		{
+			char *s;
+
+			for (s = $1; *s; s++)
+				if (!isalnum((unsigned char)*s) && *s != '_') {
+					yyerror("macro name \"%s\" may only "
+					    "hold letters, digits and _", $1);
+					free($1);
+					free($3);
+					YYERROR;
+				}
+			if (symset($1, $3, 0) == -1)
+				fatal("cannot store variable");
+			free($1);
+			free($3);
+		}
+		;
+
+optnl		: /* empty */
+		| optnl '\n'
+		;
+
+nl		: '\n' optnl
+		;
+
+sep		: /* empty */
+		| ',' optnl
+		| nl
+		;
+
+main		: USER STRING			{
+			if (strlcpy(conf->user, $2, sizeof(conf->user)) >=
+			    sizeof(conf->user) || *$2 == '\0') {
+				yyerror("invalid user name");
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		| CHROOT STRING			{
+			if (strlcpy(conf->chroot, $2, sizeof(conf->chroot)) >=
+			    sizeof(conf->chroot) || *$2 != '/') {
+				yyerror("chroot must be an absolute path");
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		| PREFORK NUMBER		{
+			if ($2 < 1 || $2 > PREFORK_MAX) {
+				yyerror("prefork must be between 1 and %d",
+				    PREFORK_MAX);
+				YYERROR;
+			}
+			conf->prefork = $2;
+		}
+		| LOG CONNECTIONS		{ conf->log_connections = 1; }
+		| MAXCONN NUMBER		{
+			if ($2 < 1 || $2 > 1000000) {
+				yyerror("maxconn must be between 1 and "
+				    "1000000");
+				YYERROR;
+			}
+			conf->maxconn = $2;
+		}
+		| TIMEOUT SHUTDOWN duration	{ conf->shutdown_ms = $3; }
+		| TIMEOUT timeoutkind duration	{
+			if (set_timeout(&conf->timeout, $2, $3) == -1)
+				YYERROR;
+		}
+		;
+
+timeoutkind	: INSPECT			{ $$ = INSPECT; }
+		| CONNECT			{ $$ = CONNECT; }
+		| IDLE				{ $$ = IDLE; }
+		;
+
+duration	: NUMBER			{
+			if ($1 < 0 || $1 > 7 * 86400) {
+				yyerror("duration out of range");
+				YYERROR;
+			}
+			$$ = $1 * 1000;
+		}
+		| STRING			{
+			if (parse_duration($1, &$$) == -1) {
+				yyerror("invalid duration \"%s\"", $1);
+				free($1);
+				YYERROR;
+			}
+			free($1);
+		}
+		;
+
+port		: NUMBER			{
+			if ($1 < 1 || $1 > 65535) {
+				yyerror("port %lld out of range",
+				    (long long)$1);
+				YYERROR;
+			}
+			$$ = $1;
+		}
+		;
+
+table		: TABLE TABLENAME '{' optnl hostlist '}'	{
+			if (add_table($2, $5.hosts, $5.nhosts) == -1) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		;
+
+hostlist	: host sep			{ $$ = $1; }
+		| hostlist host sep		{
+			struct host	*h;
+
+			if ((h = reallocarray($1.hosts, $1.nhosts + $2.nhosts,
+			    sizeof(*h))) == NULL)
+				fatal("hostlist");
+			memcpy(h + $1.nhosts, $2.hosts,
+			    $2.nhosts * sizeof(*h));
+			free($2.hosts);
+			$$.hosts = h;
+			$$.nhosts = $1.nhosts + $2.nhosts;
+		}
+		;
+
+host		: STRING PORT port		{
+			$$.hosts = NULL;
+			$$.nhosts = 0;
+			if (add_hosts($1, $3, &$$.hosts, &$$.nhosts) == -1) {
+				free($1);
+				YYERROR;
+			}
+			free($1);
+		}
+		;
+
+listen		: LISTEN ON STRING PORT port	{
+			if ((ruleset = calloc(1, sizeof(*ruleset))) == NULL)
+				fatal("ruleset");
+			TAILQ_INIT(&ruleset->rules);
+			ruleset->timeout.inspect = ruleset->timeout.connect =
+			    ruleset->timeout.idle = -1;
+			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
+			if (add_listeners($3, $5) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		} listenblock			{
+			/* A rule in error is not there: say nothing more. */
+			if (errors == 0 && TAILQ_EMPTY(&ruleset->rules) &&
+			    ruleset->def == NULL) {
+				yyerror("listener has no rules");
+				YYERROR;
+			}
+			ruleset = NULL;
+		}
+		| LISTEN ON '*' PORT port	{
+			yyerror("internal: * lexed as char");
+			YYERROR;
+		}
+		;
+
+listenblock	: /* empty */
+		| '{' optnl lstmts '}'
+		;
+
+lstmts		: /* empty */
+		| lstmts lstmt nl
+		| lstmts error nl		{ file->errors++; yyerrok; }
+		;
+
+lstmt		: TIMEOUT timeoutkind duration	{
+			if (set_timeout(&ruleset->timeout, $2, $3) == -1)
+				YYERROR;
+		}
+		| MATCH TLS			{
+			rule = new_rule(COND_TLS);
+		} tlsopts ruleopts		{
+			if (end_rule() == -1)
+				YYERROR;
+		}
+		| DEFAULT			{
+			if (ruleset->def != NULL) {
+				yyerror("listener already has a default rule");
+				YYERROR;
+			}
+			rule = new_rule(COND_ANY);
+		} ruleopts			{
+			if (end_rule() == -1)
+				YYERROR;
+		}
+		;
+
+tlsopts		: /* empty */
+		| SNI snilist
+		;
+
+snilist		: STRING			{
+			if (add_sni($1) == -1) {
+				free($1);
+				YYERROR;
+			}
+			free($1);
+		}
+		| '{' optnl snientries '}'
+		;
+
+snientries	: snientry
+		| snientries snientry
+		;
+
+snientry	: STRING sep			{
+			if (add_sni($1) == -1) {
+				free($1);
+				YYERROR;
+			}
+			free($1);
+		}
+		;
+
+ruleopts	: /* empty */
+		| ruleopts ruleopt
+		;
+
+ruleopt		: FORWARD TO TABLENAME		{
+			if (rule->action != ACT_NONE) {
+				yyerror("rule has more than one action");
+				free($3);
+				YYERROR;
+			}
+			if ((rule->table = config_table(conf, $3)) == NULL) {
+				yyerror("table <%s> is not defined", $3);
+				free($3);
+				YYERROR;
+			}
+			free($3);
+			rule->action = ACT_FORWARD;
+		} forwardopts
+		| BLOCK				{
+			if (rule->action != ACT_NONE) {
+				yyerror("rule has more than one action");
+				YYERROR;
+			}
+			rule->action = ACT_BLOCK;
+		}
+		| TIMEOUT timeoutkind duration	{
+			if ($2 == INSPECT) {
+				yyerror("timeout inspect belongs to a "
+				    "listener, not a rule");
+				YYERROR;
+			}
+			if (set_timeout(&rule->timeout, $2, $3) == -1)
+				YYERROR;
+		}
+		;
+
+forwardopts	: /* empty */
+		| PORT port			{ rule->port = $2; }
+		;
+
+%%
+
+struct keywords {
+	const char	*k_name;
+	int		 k_val;
+};
+
+/*
+ * Words of the grammar that later parts of sniproxyd will give meaning
+ * to.  They are refused by name rather than with a bare syntax error,
+ * so that nobody believes them to have taken effect.
+ */
+static const char *const unsupported[] = {
+	"accept", "alpn", "backup", "check", "control", "fall", "from",
+	"http", "interval", "keypair", "mode", "openvpn", "payload", "rise",
+	"send", "ssh", "terminate", "weight", "with"
+};
+
+static int
+yyerror(const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*msg;
+
+	file->errors++;
+	errors++;
+	if (lex_reported) {
+		lex_reported = 0;
+		return (0);
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("yyerror vasprintf");
+	va_end(ap);
+	fprintf(stderr, "%s:%d: %s\n", file->name, yylval.lineno, msg);
+	free(msg);
+	return (0);
+}
+
+static int
+kw_cmp(const void *k, const void *e)
+{
+	return (strcmp(k, ((const struct keywords *)e)->k_name));
+}
+
+static int
+str_cmp(const void *k, const void *e)
+{
+	return (strcmp(k, *(const char *const *)e));
+}
+
+static int
+lookup(char *s)
+{
+	/* this has to be sorted always */
+	static const struct keywords keywords[] = {
+		{ "block",		BLOCK },
+		{ "chroot",		CHROOT },
+		{ "connect",		CONNECT },
+		{ "connections",	CONNECTIONS },
+		{ "default",		DEFAULT },
+		{ "forward",		FORWARD },
+		{ "idle",		IDLE },
+		{ "include",		INCLUDE },
+		{ "inspect",		INSPECT },
+		{ "listen",		LISTEN },
+		{ "log",		LOG },
+		{ "match",		MATCH },
+		{ "maxconn",		MAXCONN },
+		{ "on",			ON },
+		{ "port",		PORT },
+		{ "prefork",		PREFORK },
+		{ "shutdown",		SHUTDOWN },
+		{ "sni",		SNI },
+		{ "table",		TABLE },
+		{ "timeout",		TIMEOUT },
+		{ "tls",		TLS },
+		{ "to",			TO },
+		{ "user",		USER }
+	};
+	const struct keywords	*p;
+
+	p = bsearch(s, keywords, sizeof(keywords) / sizeof(keywords[0]),
+	    sizeof(keywords[0]), kw_cmp);
+	if (p != NULL)
+		return (p->k_val);
+	if (bsearch(s, unsupported, sizeof(unsupported) /
+	    sizeof(unsupported[0]), sizeof(unsupported[0]), str_cmp) != NULL) {
+		fprintf(stderr, "%s:%d: \"%s\" is not supported\n",
+		    file->name, yylval.lineno, s);
+		lex_reported = 1;
+		return (ERROR);
+	}
+	return (STRING);
+}
+
+#define START_EXPAND	1
+#define DONE_EXPAND	2
+
+static int	expanding;
+
+static int
+igetc(void)
+{
+	int	 c;
+
+	for (;;) {
+		if ((c = getc(file->stream)) == EOF)
+			return (EOF);
+		if (c == START_EXPAND)
+			expanding = 1;
+		else if (c == DONE_EXPAND)
+			expanding = 0;
+		else
+			return (c);
+	}
+}
+
+static unsigned char	*parsebuf;
+static int		 parseindex;
+static unsigned char	 pushback_buffer[1024];
+static int		 pushback_index;
+
+static int
+lgetc(int quotec)
+{
+	int	 c, next;
+
+	if (parsebuf) {
+		/* Read character from the parsebuffer instead of input. */
+		if (parseindex >= 0) {
+			c = parsebuf[parseindex++];
+			if (c != '\0')
+				return (c);
+			parsebuf = NULL;
+		} else
+			parseindex++;
+	}
+	if (pushback_index)
+		return (pushback_buffer[--pushback_index]);
+	if (quotec) {
+		if ((c = igetc()) == EOF) {
+			yyerror("reached end of file while parsing "
+			    "quoted string");
+			if (file == topfile || popfile() == EOF)
+				return (EOF);
+			return (quotec);
+		}
+		return (c);
+	}
+	while ((c = igetc()) == '\\') {
+		next = igetc();
+		if (next != '\n') {
+			c = next;
+			break;
+		}
+		yylval.lineno = file->lineno;
+		file->lineno++;
+	}
+	if (c == '\t' || c == ' ') {
+		/* Compress blanks to a single space. */
+		do {
+			c = getc(file->stream);
+		} while (c == '\t' || c == ' ');
+		ungetc(c, file->stream);
+		c = ' ';
+	}
+	if (c == EOF) {
+		/*
+		 * Fake EOL when hit EOF for the first time. This gets line
+		 * count right if last line in included file is syntactically
+		 * invalid and has no newline.
+		 */
+		if (file->stream != NULL && !feof(file->stream)) {
+			getc(file->stream);
+			return ('\n');
+		}
+		while (c == EOF) {
+			if (file == topfile || popfile() == EOF)
+				return (EOF);
+			c = igetc();
+		}
+	}
+	return (c);
+}
+
+static int
+lungetc(int c)
+{
+	if (c == EOF)
+		return (EOF);
+	if (parsebuf) {
+		parseindex--;
+		if (parseindex >= 0)
+			return (c);
+	}
+	if (pushback_index + 1 >= (int)sizeof(pushback_buffer))
+		return (EOF);
+	pushback_buffer[pushback_index++] = c;
+	return (c);
+}
+
+static int
+findeol(void)
+{
+	int	 c;
+
+	parsebuf = NULL;
+	pushback_index = 0;
+
+	/* skip to either EOF or the first real EOL */
+	while (1) {
+		c = lgetc(0);
+		if (c == '\n') {
+			file->lineno++;
+			break;
+		}
+		if (c == EOF)
+			break;
+	}
+	return (ERROR);
+}
+
+static int
+is_wordchar(int c)
+{
+	return (isalnum(c) || c == '-' || c == '_' || c == '.' ||
+	    c == ':' || c == '/' || c == '$' || c == '*');
+}
+
+/* Reads \n \r \t \\ \" \xHH inside a quoted string. */
+static int
+lex_escape(void)
+{
+	int	 c, i, v = 0;
+
+	switch (c = lgetc('"')) {
+	case 'n':
+		return ('\n');
+	case 'r':
+		return ('\r');
+	case 't':
+		return ('\t');
+	case '\\':
+	case '"':
+		return (c);
+	case 'x':
+		for (i = 0; i < 2; i++) {
+			c = lgetc('"');
+			if (!isxdigit(c))
+				return (-1);
+			v = v * 16 + (isdigit(c) ? c - '0' :
+			    tolower(c) - 'a' + 10);
+		}
+		return (v == 0 ? -1 : v);
+	default:
+		return (-1);
+	}
+}
+
+static int
+lex_quoted(char *buf, size_t bufsz)
+{
+	char	*p = buf;
+	int	 c;
+
+	for (;;) {
+		if ((c = lgetc('"')) == EOF)
+			return (0);
+		if (c == '"')
+			break;
+		if (c == '\n') {
+			yyerror("unterminated quoted string");
+			file->lineno++;
+			return (findeol());
+		}
+		if (c == '\\' && (c = lex_escape()) == -1) {
+			yyerror("invalid escape in quoted string");
+			return (findeol());
+		}
+		if (p + 1 >= buf + bufsz - 1) {
+			yyerror("string too long");
+			return (findeol());
+		}
+		*p++ = c;
+	}
+	*p = '\0';
+	if ((yylval.v.string = strdup(buf)) == NULL)
+		fatal("yylex: strdup");
+	return (STRING);
+}
+
+static int
+lex_tablename(char *buf, size_t bufsz)
+{
+	char	*p = buf;
+	int	 c;
+
+	while ((c = lgetc(0)) != EOF && (isalnum(c) || c == '-' ||
+	    c == '_' || c == '.')) {
+		if (p + 1 >= buf + bufsz) {
+			yyerror("table name too long");
+			return (findeol());
+		}
+		*p++ = c;
+	}
+	*p = '\0';
+	if (c != '>' || p == buf) {
+		yyerror("table name must be <name>");
+		lungetc(c);
+		return (findeol());
+	}
+	if ((yylval.v.string = strdup(buf)) == NULL)
+		fatal("yylex: strdup");
+	return (TABLENAME);
+}
+
+static int
+lex_macro(char *buf, size_t bufsz)
+{
+	char	*p = buf, *val;
+	int	 c;
+
+	while (1) {
+		if ((c = lgetc(0)) == EOF)
+			return (0);
+		if (p + 1 >= buf + bufsz - 1) {
+			yyerror("string too long");
+			return (findeol());
+		}
+		if (isalnum(c) || c == '_') {
+			*p++ = c;
+			continue;
+		}
+		*p = '\0';
+		lungetc(c);
+		break;
+	}
+	val = symget(buf);
+	if (val == NULL) {
+		yyerror("macro '%s' not defined", buf);
+		return (findeol());
+	}
+	parsebuf = (unsigned char *)val;
+	parseindex = 0;
+	expanding = 1;
+	return (-1);
+}
+
+static int
+lex_word(char *buf, size_t bufsz, int c)
+{
+	char		*p = buf;
+	const char	*errstr = NULL;
+	int		 token, onlydigits = 1;
+
+	do {
+		if (!isdigit(c))
+			onlydigits = 0;
+		*p++ = c;
+		if ((size_t)(p - buf) >= bufsz) {
+			yyerror("string too long");
+			return (findeol());
+		}
+	} while ((c = lgetc(0)) != EOF && is_wordchar(c) && c != '$');
+	lungetc(c);
+	*p = '\0';
+	if (onlydigits) {
+		yylval.v.number = strtonum(buf, 0, INT64_MAX, &errstr);
+		if (errstr != NULL) {
+			yyerror("\"%s\" invalid number: %s", buf, errstr);
+			return (findeol());
+		}
+		return (NUMBER);
+	}
+	if ((token = lookup(buf)) == STRING)
+		if ((yylval.v.string = strdup(buf)) == NULL)
+			fatal("yylex: strdup");
+	return (token);
+}
+
+static int
+yylex(void)
+{
+	char	 buf[8096];
+	int	 c, token;
+
+top:
+	while ((c = lgetc(0)) == ' ' || c == '\t')
+		; /* nothing */
+
+	yylval.lineno = file->lineno;
+	if (c == '#')
+		while ((c = lgetc(0)) != '\n' && c != EOF)
+			; /* nothing */
+	if (c == '$' && !expanding) {
+		if ((token = lex_macro(buf, sizeof(buf))) == -1)
+			goto top;
+		return (token);
+	}
+
+	switch (c) {
+	case '"':
+		return (lex_quoted(buf, sizeof(buf)));
+	case '<':
+		return (lex_tablename(buf, sizeof(buf)));
+	case '*':
+		c = lgetc(0);
+		lungetc(c);
+		if (!is_wordchar(c)) {
+			if ((yylval.v.string = strdup("*")) == NULL)
+				fatal("yylex: strdup");
+			return (STRING);
+		}
+		c = '*';
+		break;
+	}
+
+	if (is_wordchar(c) && c != '$')
+		return (lex_word(buf, sizeof(buf), c));
+	if (c == '\n') {
+		yylval.lineno = file->lineno;
+		file->lineno++;
+	}
+	if (c == EOF)
+		return (0);
+	return (c);
+}
+
+static struct file *
+pushfile(const char *name)
+{
+	struct file	*nfile;
+
+	if ((nfile = calloc(1, sizeof(struct file))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	if ((nfile->name = strdup(name)) == NULL) {
+		log_warn("%s", __func__);
+		free(nfile);
+		return (NULL);
+	}
+	if ((nfile->stream = fopen(nfile->name, "r")) == NULL) {
+		fprintf(stderr, "%s: %s\n", nfile->name, strerror(errno));
+		free(nfile->name);
+		free(nfile);
+		return (NULL);
+	}
+	nfile->lineno = 1;
+	TAILQ_INSERT_TAIL(&files, nfile, entry);
+	return (nfile);
+}
+
+static int
+popfile(void)
+{
+	struct file	*prev;
+
+	if ((prev = TAILQ_PREV(file, files, entry)) != NULL)
+		prev->errors += file->errors;
+
+	TAILQ_REMOVE(&files, file, entry);
+	fclose(file->stream);
+	/* Rules keep pointing at the name for their log lines. */
+	file = prev;
+	return (file ? 0 : EOF);
+}
+
+/*
+ * File names outlive the parse because rules name the file they came
+ * from in every log line.
+ */
+static const char *
+file_name_keep(const char *name)
+{
+	static char	**names;
+	static size_t	  nnames;
+	size_t		  i;
+
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i], name) == 0)
+			return (names[i]);
+	if ((names = reallocarray(names, nnames + 1, sizeof(*names))) ==
+	    NULL || (names[nnames] = strdup(name)) == NULL)
+		fatal("%s", __func__);
+	return (names[nnames++]);
+}
+
+struct config *
+parse_config(const char *filename)
+{
+	struct sym	*sym, *next;
+
+	if ((conf = config_new()) == NULL)
+		fatal("%s", __func__);
+	errors = 0;
+	if ((file = pushfile(filename)) == NULL) {
+		config_free(conf);
+		return (NULL);
+	}
+	topfile = file;
+
+	yyparse();
+	errors += file->errors;
+	while (popfile() != EOF)
+		;
+	ruleset = NULL;
+	rule = NULL;
+
+	/* Free macros and check which have not been used. */
+	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
+		if (!sym->used)
+			log_debug("warning: macro '%s' not used", sym->nam);
+		if (!sym->persist) {
+			free(sym->nam);
+			free(sym->val);
+			TAILQ_REMOVE(&symhead, sym, entry);
+			free(sym);
+		}
+	}
+	if (errors == 0 && config_finish(conf) == -1)
+		errors++;
+	if (errors) {
+		config_free(conf);
+		return (NULL);
+	}
+	return (conf);
+}
+
+static int
+symset(const char *nam, const char *val, int persist)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (strcmp(nam, sym->nam) == 0)
+			break;
+	}
+
+	if (sym != NULL) {
+		if (sym->persist == 1)
+			return (0);
+		else {
+			free(sym->nam);
+			free(sym->val);
+			TAILQ_REMOVE(&symhead, sym, entry);
+			free(sym);
+		}
+	}
+	if ((sym = calloc(1, sizeof(*sym))) == NULL)
+		return (-1);
+
+	sym->nam = strdup(nam);
+	if (sym->nam == NULL) {
+		free(sym);
+		return (-1);
+	}
+	sym->val = strdup(val);
+	if (sym->val == NULL) {
+		free(sym->nam);
+		free(sym);
+		return (-1);
+	}
+	sym->used = 0;
+	sym->persist = persist;
+	TAILQ_INSERT_TAIL(&symhead, sym, entry);
+	return (0);
+}
+
+int
+cmdline_symset(const char *s)
+{
+	char	*sym, *val;
+	int	 ret;
+
+	if ((val = strrchr(s, '=')) == NULL)
+		return (-1);
+	sym = strndup(s, val - s);
+	if (sym == NULL)
+		fatal("%s: strndup", __func__);
+	ret = symset(sym, val + 1, 1);
+	free(sym);
+
+	return (ret);
+}
+
+static char *
+symget(const char *nam)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (strcmp(nam, sym->nam) == 0) {
+			sym->used = 1;
+			return (sym->val);
+		}
+	}
+	return (NULL);
+}
+
+static int
+add_table(const char *name, struct host *hosts, size_t nhosts)
+{
+	struct table	*t;
+
+	if (config_table(conf, name) != NULL) {
+		yyerror("table <%s> defined twice", name);
+		free(hosts);
+		return (-1);
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatal("%s", __func__);
+	if (strlcpy(t->name, name, sizeof(t->name)) >= sizeof(t->name)) {
+		yyerror("table name <%s> too long", name);
+		free(hosts);
+		free(t);
+		return (-1);
+	}
+	t->hosts = hosts;
+	t->nhosts = nhosts;
+	TAILQ_INSERT_TAIL(&conf->tables, t, entry);
+	return (0);
+}
+
+static int
+resolve(const char *name, in_port_t port, int passive, struct addrinfo **res)
+{
+	struct addrinfo	 hints;
+	char		 portstr[6];
+	int		 error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if (passive && strcmp(name, "*") == 0)
+		name = NULL;
+	error = getaddrinfo(name, portstr, &hints, res);
+	if (error == EAI_NONAME && name != NULL) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		error = getaddrinfo(name, portstr, &hints, res);
+	}
+	if (error) {
+		yyerror("cannot resolve %s: %s", name ? name : "*",
+		    gai_strerror(error));
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+add_hosts(const char *name, in_port_t port, struct host **hosts,
+    size_t *nhosts)
+{
+	struct addrinfo	*res, *ai;
+	struct host	*h;
+
+	if (resolve(name, port, 0, &res) == -1)
+		return (-1);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((h = reallocarray(*hosts, *nhosts + 1, sizeof(*h))) ==
+		    NULL)
+			fatal("%s", __func__);
+		*hosts = h;
+		h += *nhosts;
+		memset(h, 0, sizeof(*h));
+		memcpy(&h->ss, ai->ai_addr, ai->ai_addrlen);
+		h->sslen = ai->ai_addrlen;
+		(*nhosts)++;
+	}
+	freeaddrinfo(res);
+	return (0);
+}
+
+static int
+add_listeners(const char *name, in_port_t port)
+{
+	struct addrinfo	*res, *ai;
+	struct listener	*l, *o;
+
+	if (resolve(name, port, 1, &res) == -1)
+		return (-1);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			fatal("%s", __func__);
+		memcpy(&l->ss, ai->ai_addr, ai->ai_addrlen);
+		l->sslen = ai->ai_addrlen;
+		l->fd = -1;
+		l->file = file_name_keep(file->name);
+		l->line = yylval.lineno;
+		l->rs = ruleset;
+		addr_str((struct sockaddr *)&l->ss, l->name, sizeof(l->name));
+		TAILQ_FOREACH(o, &conf->listeners, entry)
+			if (strcmp(o->name, l->name) == 0)
+				break;
+		if (o != NULL) {
+			yyerror("%s is already listened on at %s:%d",
+			    l->name, o->file, o->line);
+			free(l);
+			freeaddrinfo(res);
+			return (-1);
+		}
+		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
+	}
+	freeaddrinfo(res);
+	return (0);
+}
+
+static struct rule *
+new_rule(enum rule_cond cond)
+{
+	struct rule	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	r->cond = cond;
+	r->file = file_name_keep(file->name);
+	r->line = yylval.lineno;
+	r->timeout.inspect = r->timeout.connect = r->timeout.idle = -1;
+	r->route = -1;
+	return (r);
+}
+
+static int
+end_rule(void)
+{
+	struct rule	*r = rule;
+
+	rule = NULL;
+	if (r->action == ACT_NONE) {
+		yyerror("rule needs an action: forward to <table> or block");
+		config_rule_free(r);
+		return (-1);
+	}
+	if (r->cond == COND_ANY)
+		ruleset->def = r;
+	else
+		TAILQ_INSERT_TAIL(&ruleset->rules, r, entry);
+	return (0);
+}
+
+static int
+set_timeout(struct timeouts *t, int kind, int64_t ms)
+{
+	if (ms <= 0) {
+		yyerror("timeout must be positive");
+		return (-1);
+	}
+	switch (kind) {
+	case INSPECT:
+		t->inspect = ms;
+		break;
+	case CONNECT:
+		t->connect = ms;
+		break;
+	case IDLE:
+		t->idle = ms;
+		break;
+	}
+	return (0);
+}
+
+static int
+add_sni(const char *pat)
+{
+	char	**p, *s;
+
+	if (!pattern_valid(pat)) {
+		yyerror("invalid server name pattern \"%s\"", pat);
+		return (-1);
+	}
+	if ((p = reallocarray(rule->sni, rule->nsni + 1, sizeof(*p))) == NULL ||
+	    (s = strdup(pat)) == NULL)
+		fatal("%s", __func__);
+	for (rule->sni = p, p[rule->nsni++] = s; *s; s++)
+		*s = tolower((unsigned char)*s);
+	return (0);
+}

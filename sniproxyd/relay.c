@@ -1,0 +1,578 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "connlog.h"
+#include "log.h"
+#include "msg.h"
+#include "sniproxyd.h"
+
+
+/*
+ * Both directions of a connection once the backend has answered.  Bytes
+ * move through a pipe with splice(2) and never enter this process; the
+ * pipe is made at the first byte, so an idle connection holds none.
+ * Where splice is refused, a small buffer does the same job.
+ */
+#define PIPE_CAP	(64 * 1024)
+#define COPYBUF		(16 * 1024)
+
+struct conn;
+
+struct dir {
+	struct conn		*conn;
+	int			 src;
+	int			 dst;
+	int			 pipe[2];
+	uint8_t			*buf;
+	size_t			 off;
+	size_t			 pending;	/* in the pipe or buf */
+	uint64_t		 bytes;
+	int			 eof;
+	int			 shut;
+	struct event		*ev_read;
+	struct event		*ev_write;
+};
+
+struct conn {
+	uint64_t		 id;
+	struct chan		*origin;	/* NULL once accept is gone */
+	struct msg_conn		 mc;
+	const struct rule	*rule;
+	int			 cfd;
+	int			 bfd;
+	size_t			 host;
+	size_t			 tried;
+	int			 timedout;
+	char			 backend[ADDRSTR_LEN];
+	struct event		*ev_connect;
+	struct event		*ev_idle;
+	int64_t			 last_ms;
+	struct dir		 up;		/* client to backend */
+	struct dir		 down;		/* backend to client */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct origin {
+	struct chan		*chan;
+	TAILQ_ENTRY(origin)	 entry;
+};
+
+static struct {
+	struct event_base	*base;
+	struct config		*conf;
+	const struct rule	*route;
+	size_t			 rr;
+	int			 quitting;
+	struct event		*ev_shutdown;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, origin)	 origins;
+} wk;
+
+static void	conn_connect_next(struct conn *);
+static void	dir_readable(int, short, void *);
+static void	dir_writable(int, short, void *);
+
+static void
+dir_close(struct dir *d)
+{
+	if (d->ev_read != NULL)
+		event_free(d->ev_read);
+	if (d->ev_write != NULL)
+		event_free(d->ev_write);
+	if (d->pipe[0] != -1) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	free(d->buf);
+}
+
+static void
+conn_end(struct conn *c, const char *reason)
+{
+	connlog(wk.conf, &c->mc, c->backend[0] ? c->backend : NULL,
+	    c->up.bytes, c->down.bytes, reason);
+	dir_close(&c->up);
+	dir_close(&c->down);
+	if (c->ev_connect != NULL)
+		event_free(c->ev_connect);
+	if (c->ev_idle != NULL)
+		event_free(c->ev_idle);
+	close(c->cfd);
+	if (c->bfd != -1)
+		close(c->bfd);
+	if (c->origin != NULL)
+		chan_send(c->origin, MSG_CONN_END, c->id, -1, NULL, 0);
+	TAILQ_REMOVE(&wk.conns, c, entry);
+	free(c);
+	if (wk.quitting && TAILQ_EMPTY(&wk.conns))
+		event_base_loopbreak(wk.base);
+}
+
+static void
+timeval_ms(struct timeval *tv, int64_t ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/*
+ * The idle timer is not pushed back on every transfer, which would cost
+ * a timer operation per read; it fires, looks at when bytes last moved,
+ * and sleeps again for the rest.
+ */
+static void
+conn_idle(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+	struct timeval	 tv;
+	int64_t		 left;
+
+	(void)fd;
+	(void)events;
+	left = c->last_ms + c->rule->timeout.idle - now_ms();
+	if (left <= 0) {
+		conn_end(c, "idle");
+		return;
+	}
+	timeval_ms(&tv, left);
+	evtimer_add(c->ev_idle, &tv);
+}
+
+static void
+conn_touch(struct conn *c)
+{
+	struct timeval	 tv;
+
+	if (event_base_gettimeofday_cached(wk.base, &tv) == 0)
+		c->last_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	else
+		c->last_ms = now_ms();
+}
+
+static int
+dir_init(struct conn *c, struct dir *d, int src, int dst)
+{
+	d->conn = c;
+	d->src = src;
+	d->dst = dst;
+	d->pipe[0] = d->pipe[1] = -1;
+	d->ev_read = event_new(wk.base, src, EV_READ | EV_PERSIST,
+	    dir_readable, d);
+	d->ev_write = event_new(wk.base, dst, EV_WRITE | EV_PERSIST,
+	    dir_writable, d);
+	if (d->ev_read == NULL || d->ev_write == NULL)
+		return (-1);
+	return (0);
+}
+
+/* Falls back to a buffer when no pipe can be had. */
+static int
+dir_prepare(struct dir *d)
+{
+	if (d->pipe[0] != -1 || d->buf != NULL)
+		return (0);
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
+		return (0);
+	d->pipe[0] = d->pipe[1] = -1;
+	if ((d->buf = malloc(COPYBUF)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+dir_to_buffer(struct dir *d)
+{
+	close(d->pipe[0]);
+	close(d->pipe[1]);
+	d->pipe[0] = d->pipe[1] = -1;
+	d->buf = malloc(COPYBUF);
+}
+
+/* Returns bytes read, 0 at EOF, -1 for "try later", -2 on error. */
+static ssize_t
+dir_fill(struct dir *d)
+{
+	ssize_t	 n;
+
+	if (d->pipe[0] != -1) {
+		n = splice(d->src, NULL, d->pipe[1], NULL, PIPE_CAP,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EINVAL && d->pending == 0) {
+			dir_to_buffer(d);
+			if (d->buf == NULL)
+				return (-2);
+			return (dir_fill(d));
+		}
+	} else {
+		n = read(d->src, d->buf, COPYBUF);
+		d->off = 0;
+	}
+	if (n == -1)
+		return ((errno == EAGAIN || errno == EINTR) ? -1 : -2);
+	d->pending = n;
+	d->bytes += n;
+	return (n);
+}
+
+/* Returns 0 when everything went out, 1 when dst is full, -1 on error. */
+static int
+dir_drain(struct dir *d)
+{
+	ssize_t	 n;
+
+	while (d->pending > 0) {
+		if (d->pipe[0] != -1)
+			n = splice(d->pipe[0], NULL, d->dst, NULL, d->pending,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else
+			n = send(d->dst, d->buf + d->off, d->pending,
+			    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return (1);
+			return (-1);
+		}
+		d->pending -= n;
+		d->off += n;
+	}
+	return (0);
+}
+
+static void
+dir_finish(struct dir *d)
+{
+	struct conn	*c = d->conn;
+
+	event_del(d->ev_read);
+	if (!d->shut) {
+		shutdown(d->dst, SHUT_WR);
+		d->shut = 1;
+	}
+	if (c->up.shut && c->down.shut)
+		conn_end(c, "eof");
+}
+
+static void
+dir_readable(int fd, short events, void *arg)
+{
+	struct dir	*d = arg;
+	ssize_t		 n;
+	int		 i, rv;
+
+	(void)fd;
+	(void)events;
+	if (dir_prepare(d) == -1) {
+		conn_end(d->conn, "reset");
+		return;
+	}
+	/* Bounded, so that one fast connection cannot starve the rest. */
+	for (i = 0; i < 16; i++) {
+		if ((n = dir_fill(d)) == -1)
+			break;
+		if (n == -2) {
+			conn_end(d->conn, "reset");
+			return;
+		}
+		if (n == 0) {
+			d->eof = 1;
+			dir_finish(d);
+			return;
+		}
+		conn_touch(d->conn);
+		if ((rv = dir_drain(d)) == -1) {
+			conn_end(d->conn, "reset");
+			return;
+		}
+		if (rv == 1) {
+			event_del(d->ev_read);
+			event_add(d->ev_write, NULL);
+			return;
+		}
+	}
+}
+
+static void
+dir_writable(int fd, short events, void *arg)
+{
+	struct dir	*d = arg;
+	int		 rv;
+
+	(void)fd;
+	(void)events;
+	if ((rv = dir_drain(d)) == -1) {
+		conn_end(d->conn, "reset");
+		return;
+	}
+	if (rv == 1)
+		return;
+	conn_touch(d->conn);
+	event_del(d->ev_write);
+	if (d->eof)
+		dir_finish(d);
+	else
+		event_add(d->ev_read, NULL);
+}
+
+static void
+conn_relay(struct conn *c)
+{
+	struct timeval	 tv;
+	int		 one = 1;
+
+	event_free(c->ev_connect);
+	c->ev_connect = NULL;
+	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
+	    dir_init(c, &c->down, c->bfd, c->cfd) == -1 ||
+	    (c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
+		conn_end(c, "reset");
+		return;
+	}
+	conn_touch(c);
+	timeval_ms(&tv, c->rule->timeout.idle);
+	evtimer_add(c->ev_idle, &tv);
+	event_add(c->up.ev_read, NULL);
+	event_add(c->down.ev_read, NULL);
+}
+
+static void
+conn_connected(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	if (events & EV_TIMEOUT) {
+		c->timedout = 1;
+		log_debug("%s: connect timed out", c->backend);
+		err = ETIMEDOUT;
+	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		conn_relay(c);
+		return;
+	}
+	if (err != ETIMEDOUT)
+		log_debug("%s: connect: %s", c->backend, strerror(err));
+	close(c->bfd);
+	c->bfd = -1;
+	conn_connect_next(c);
+}
+
+static int
+conn_connect_host(struct conn *c, const struct host *h)
+{
+	struct sockaddr_storage	 ss = h->ss;
+	struct timeval		 tv;
+
+	if (c->rule->port != 0) {
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port =
+			    htons(c->rule->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+			    htons(c->rule->port);
+	}
+	addr_str((struct sockaddr *)&ss, c->backend, sizeof(c->backend));
+	c->bfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->bfd == -1)
+		return (-1);
+	if (connect(c->bfd, (struct sockaddr *)&ss, h->sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		log_debug("%s: connect: %s", c->backend, strerror(errno));
+		close(c->bfd);
+		c->bfd = -1;
+		return (-1);
+	}
+	if (c->ev_connect == NULL &&
+	    (c->ev_connect = event_new(wk.base, -1, 0, NULL, NULL)) == NULL)
+		fatal("%s: event_new", __func__);
+	event_assign(c->ev_connect, wk.base, c->bfd, EV_WRITE,
+	    conn_connected, c);
+	timeval_ms(&tv, c->rule->timeout.connect);
+	event_add(c->ev_connect, &tv);
+	return (0);
+}
+
+/* Tries the table's servers in turn, each once, starting at c->host. */
+static void
+conn_connect_next(struct conn *c)
+{
+	const struct table	*t = c->rule->table;
+	const struct host	*h;
+
+	while (c->tried < t->nhosts) {
+		h = &t->hosts[(c->host + c->tried) % t->nhosts];
+		c->tried++;
+		if (conn_connect_host(c, h) == 0)
+			return;
+	}
+	log_warnx("%s: no server of table <%s> answered",
+	    c->rule->table->name, c->rule->table->name);
+	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
+}
+
+static void
+worker_conn(struct chan *ch, struct chan_msg *m)
+{
+	struct conn	*c;
+
+	if (m->fd == -1 || m->len != sizeof(c->mc)) {
+		log_warnx("malformed connection message");
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		close(m->fd);
+		chan_send(ch, MSG_CONN_END, m->hdr.id, -1, NULL, 0);
+		return;
+	}
+	memcpy(&c->mc, m->data, sizeof(c->mc));
+	c->id = m->hdr.id;
+	c->origin = ch;
+	c->cfd = m->fd;
+	c->bfd = -1;
+	c->rule = wk.route;
+	c->mc.rule = wk.route->id;
+	c->host = wk.rr++ % wk.route->table->nhosts;
+	TAILQ_INSERT_TAIL(&wk.conns, c, entry);
+	conn_connect_next(c);
+}
+
+static void
+worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct origin	*o = arg;
+	struct conn	*c;
+
+	if (m == NULL) {
+		TAILQ_FOREACH(c, &wk.conns, entry)
+			if (c->origin == ch)
+				c->origin = NULL;
+		TAILQ_REMOVE(&wk.origins, o, entry);
+		chan_free(ch);
+		free(o);
+		return;
+	}
+	if (m->hdr.type == MSG_CONN && !wk.quitting)
+		worker_conn(ch, m);
+	else if (m->fd != -1)
+		close(m->fd);
+}
+
+static void
+worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct origin	*o;
+
+	(void)arg;
+	if (m == NULL) {
+		chan_free(ch);
+		fatalx("lost the parent process");
+	}
+	if (m->hdr.type != MSG_ACCEPT_CHAN || m->fd == -1) {
+		log_warnx("unexpected message %u from parent", m->hdr.type);
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->chan = chan_new(wk.base, m->fd, MSG_VERSION,
+	    worker_origin_msg, o)) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INSERT_TAIL(&wk.origins, o, entry);
+}
+
+static void
+worker_shutdown_expired(int fd, short events, void *arg)
+{
+	struct conn	*c;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	while ((c = TAILQ_FIRST(&wk.conns)) != NULL)
+		conn_end(c, "shutdown");
+	event_base_loopbreak(wk.base);
+}
+
+/* Stop taking connections; those under way get the grace period. */
+static void
+worker_quit(int sig, short events, void *arg)
+{
+	struct timeval	 tv;
+
+	(void)sig;
+	(void)events;
+	(void)arg;
+	if (wk.quitting)
+		return;
+	wk.quitting = 1;
+	if (TAILQ_EMPTY(&wk.conns)) {
+		event_base_loopbreak(wk.base);
+		return;
+	}
+	timeval_ms(&tv, wk.conf->shutdown_ms);
+	evtimer_add(wk.ev_shutdown, &tv);
+}
+
+void
+worker_main(struct event_base *base, struct config *conf,
+    const struct rule *route, int privfd)
+{
+	struct event	*ev_term, *ev_int;
+
+	memset(&wk, 0, sizeof(wk));
+	wk.base = base;
+	wk.conf = conf;
+	wk.route = route;
+	TAILQ_INIT(&wk.conns);
+	TAILQ_INIT(&wk.origins);
+	if (chan_new(base, privfd, MSG_VERSION, worker_priv_msg, NULL) == NULL)
+		fatal("%s: chan_new", __func__);
+	wk.ev_shutdown = evtimer_new(base, worker_shutdown_expired, NULL);
+	ev_term = evsignal_new(base, SIGTERM, worker_quit, NULL);
+	ev_int = evsignal_new(base, SIGINT, worker_quit, NULL);
+	if (wk.ev_shutdown == NULL || ev_term == NULL || ev_int == NULL)
+		fatal("%s: event_new", __func__);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+
+	event_base_dispatch(base);
+	exit(0);
+}

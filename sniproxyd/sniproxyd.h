@@ -1,0 +1,150 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef SNIPROXYD_H
+#define SNIPROXYD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SNIPROXYD_VERSION	"0.1"
+#define SNIPROXYD_CONF		"/etc/sniproxyd.conf"
+#define SNIPROXYD_USER		"_sniproxyd"
+#define SNIPROXYD_CHROOT	"/var/empty"
+
+#define NAME_MAX_LEN		64	/* table names */
+#define ADDRSTR_LEN		(INET6_ADDRSTRLEN + 9)	/* [addr]:port */
+#define PREFORK_MAX		32
+
+/* Timeouts are kept in milliseconds; -1 means "inherit". */
+struct timeouts {
+	int64_t		 inspect;
+	int64_t		 connect;
+	int64_t		 idle;
+};
+
+struct host {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+};
+
+struct table {
+	char			 name[NAME_MAX_LEN];
+	struct host		*hosts;
+	size_t			 nhosts;
+	TAILQ_ENTRY(table)	 entry;
+};
+TAILQ_HEAD(tablelist, table);
+
+enum rule_cond {
+	COND_ANY,		/* the default rule */
+	COND_TLS
+};
+
+enum rule_action {
+	ACT_NONE,
+	ACT_FORWARD,
+	ACT_BLOCK
+};
+
+struct rule {
+	unsigned int		 id;		/* index in config rules */
+	const char		*file;
+	int			 line;
+	enum rule_cond		 cond;
+	char			**sni;		/* lower case patterns */
+	size_t			 nsni;
+	enum rule_action	 action;
+	struct table		*table;
+	in_port_t		 port;		/* 0: the table's ports */
+	struct timeouts		 timeout;
+	int			 route;		/* -1 unless forwarding */
+	TAILQ_ENTRY(rule)	 entry;
+};
+TAILQ_HEAD(rulelist, rule);
+
+/* A listen block: its rules serve every address the block binds. */
+struct ruleset {
+	struct rulelist		 rules;
+	struct rule		*def;
+	struct timeouts		 timeout;
+	TAILQ_ENTRY(ruleset)	 entry;
+};
+TAILQ_HEAD(rulesetlist, ruleset);
+
+struct listener {
+	unsigned int		 id;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 name[ADDRSTR_LEN];
+	int			 fd;
+	const char		*file;
+	int			 line;
+	struct ruleset		*rs;
+	TAILQ_ENTRY(listener)	 entry;
+};
+TAILQ_HEAD(listenerlist, listener);
+
+struct config {
+	char			 user[64];
+	char			 chroot[1024];
+	int			 prefork;
+	int			 log_connections;
+	int			 maxconn;
+	int64_t			 shutdown_ms;
+	struct timeouts		 timeout;
+	struct tablelist	 tables;
+	struct rulesetlist	 rulesets;
+	struct listenerlist	 listeners;
+	struct rule		**rules;	/* by id */
+	unsigned int		 nrules;
+	struct rule		**routes;	/* forwarding rules by route */
+	unsigned int		 nroutes;
+	unsigned int		 nlisteners;
+};
+
+struct event_base;
+
+/* accept.c */
+void		 accept_main(struct event_base *, struct config *, int)
+		    __attribute__((__noreturn__));
+
+/* relay.c */
+void		 worker_main(struct event_base *, struct config *,
+		    const struct rule *, int) __attribute__((__noreturn__));
+
+/* parse.y */
+struct config	*parse_config(const char *);
+int		 cmdline_symset(const char *);
+
+/* config.c */
+struct config	*config_new(void);
+void		 config_free(struct config *);
+int		 config_finish(struct config *);
+void		 config_rule_free(struct rule *);
+struct table	*config_table(struct config *, const char *);
+int		 parse_duration(const char *, int64_t *);
+int		 pattern_valid(const char *);
+int		 pattern_match(const char *, const char *);
+const char	*addr_str(const struct sockaddr *, char *, size_t);
+
+#endif /* SNIPROXYD_H */
