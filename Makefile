@@ -39,13 +39,14 @@ UNIT_SRCS =	$(wildcard regress/unit/*.c)
 CORE_OBJS =	$(PRIVSEP_SRCS:.c=.o) $(CORE_SRCS:.c=.o) $(PARSE_OBJ)
 DAEMON_OBJS =	$(DAEMON_SRCS:.c=.o) $(CORE_OBJS)
 UNIT_OBJS =	$(UNIT_SRCS:.c=.o)
-HEADERS =	$(wildcard sniproxyd/*.h privsep/*.h)
+HEADERS =	$(wildcard sniproxyd/*.h privsep/*.h regress/unit/*.h)
 
 PROGS =		sniproxyd/sniproxyd
 MAN5 =		sniproxyd/sniproxyd.conf.5
 MAN8 =		sniproxyd/sniproxyd.8
 
 .PHONY: all check unit regress demo install uninstall clean lint
+.DELETE_ON_ERROR:
 
 all: $(PROGS)
 

@@ -128,6 +128,12 @@ include		: INCLUDE string		{
 			}
 			free($2);
 			file = nfile;
+			/*
+			 * The newline that ends the include statement is read
+			 * again as the first token of the new file: it must
+			 * not count as one of that file's lines.
+			 */
+			file->lineno--;
 			lungetc('\n');
 		}
 		;
@@ -156,6 +162,16 @@ varset		: STRING '=' string		{
 				fatal("cannot store variable");
 			free($1);
 			free($3);
+		}
+		| STRING '=' NUMBER		{
+			char	*v;
+
+			if (asprintf(&v, "%lld", (long long)$3) == -1)
+				fatal("varset: asprintf");
+			if (symset($1, v, 0) == -1)
+				fatal("cannot store variable");
+			free($1);
+			free(v);
 		}
 		;
 
@@ -309,6 +325,7 @@ listen		: LISTEN ON STRING PORT port	{
 
 listenblock	: /* empty */
 		| '{' optnl lstmts '}'
+		| '{' optnl lstmts lstmt '}'
 		;
 
 lstmts		: /* empty */
@@ -501,26 +518,13 @@ lookup(char *s)
 	return (STRING);
 }
 
-#define START_EXPAND	1
-#define DONE_EXPAND	2
-
+/* Set while a macro's value is read, so that it cannot expand another. */
 static int	expanding;
 
 static int
 igetc(void)
 {
-	int	 c;
-
-	for (;;) {
-		if ((c = getc(file->stream)) == EOF)
-			return (EOF);
-		if (c == START_EXPAND)
-			expanding = 1;
-		else if (c == DONE_EXPAND)
-			expanding = 0;
-		else
-			return (c);
-	}
+	return (getc(file->stream));
 }
 
 static unsigned char	*parsebuf;
@@ -540,6 +544,7 @@ lgetc(int quotec)
 			if (c != '\0')
 				return (c);
 			parsebuf = NULL;
+			expanding = 0;
 		} else
 			parseindex++;
 	}

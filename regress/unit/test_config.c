@@ -1,0 +1,457 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sniproxyd.h"
+#include "suites.h"
+
+
+static char	 dir[] = "/tmp/sniproxyd-unit.XXXXXX";
+static char	 errs[8192];
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char	 cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Writes a file under the test directory and returns its path. */
+static const char *
+put_file(const char *name, const char *text)
+{
+	static char	 path[256];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	return (path);
+}
+
+/* Parses text, with whatever the parser says on stderr kept in errs. */
+static struct config *
+parse_text(const char *text)
+{
+	struct config	*conf;
+	char		 path[256], errpath[256];
+	FILE		*f;
+	int		 saved;
+	size_t		 n;
+
+	strlcpy(path, put_file("test.conf", text), sizeof(path));
+	snprintf(errpath, sizeof(errpath), "%s/stderr", dir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	ck_assert_ptr_nonnull(freopen(errpath, "w", stderr));
+	conf = parse_config(path);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ck_assert_ptr_nonnull(f = fopen(errpath, "r"));
+	n = fread(errs, 1, sizeof(errs) - 1, f);
+	errs[n] = '\0';
+	fclose(f);
+	return (conf);
+}
+
+static void
+assert_error(const char *text, const char *expect)
+{
+	struct config	*conf;
+	char		 want[512];
+
+	conf = parse_text(text);
+	ck_assert_msg(conf == NULL, "accepted: %s", text);
+	snprintf(want, sizeof(want), "%s/test.conf:%s", dir, expect);
+	ck_assert_msg(strstr(errs, want) != NULL,
+	    "for:\n%s\nwanted \"%s\" in:\n%s", text, want, errs);
+}
+
+#define LISTEN	"table <t> { 127.0.0.1 port 1 }\n" \
+		"listen on 127.0.0.1 port 8443 {\n"
+
+START_TEST(test_globals)
+{
+	struct config	*c;
+
+	c = parse_text("user \"_proxy\"\nchroot \"/var/empty/x\"\n"
+	    "prefork 4\nlog connections\nmaxconn 50\n"
+	    "timeout inspect 2s\ntimeout connect 500ms\n"
+	    "timeout idle 2h\ntimeout shutdown 3\n"
+	    LISTEN "default forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	ck_assert_str_eq(c->user, "_proxy");
+	ck_assert_str_eq(c->chroot, "/var/empty/x");
+	ck_assert_int_eq(c->prefork, 4);
+	ck_assert_int_eq(c->log_connections, 1);
+	ck_assert_int_eq(c->maxconn, 50);
+	ck_assert_int_eq(c->timeout.inspect, 2000);
+	ck_assert_int_eq(c->timeout.connect, 500);
+	ck_assert_int_eq(c->timeout.idle, 7200000);
+	ck_assert_int_eq(c->shutdown_ms, 3000);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct config	*c;
+
+	c = parse_text(LISTEN "default forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	ck_assert_str_eq(c->user, "_sniproxyd");
+	ck_assert_str_eq(c->chroot, "/var/empty");
+	ck_assert_int_eq(c->prefork, 2);
+	ck_assert_int_eq(c->log_connections, 0);
+	ck_assert_int_eq(c->timeout.inspect, 5000);
+	ck_assert_int_eq(c->timeout.idle, 600000);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_tables)
+{
+	struct config	*c;
+	struct table	*t;
+
+	c = parse_text("table <a> { 127.0.0.1 port 10, 127.0.0.2 port 11 }\n"
+	    "table <b-2.x> {\n\t::1 port 443\n\t127.0.0.3 port 12,\n}\n"
+	    "listen on 127.0.0.1 port 1 { default forward to <a> }\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	ck_assert_ptr_nonnull(t = config_table(c, "a"));
+	ck_assert_int_eq(t->nhosts, 2);
+	ck_assert_ptr_nonnull(t = config_table(c, "b-2.x"));
+	ck_assert_int_eq(t->nhosts, 2);
+	ck_assert_int_eq(t->hosts[0].ss.ss_family, AF_INET6);
+	ck_assert_int_eq(ntohs(((struct sockaddr_in6 *)&t->hosts[0].ss)->
+	    sin6_port), 443);
+	ck_assert_int_eq(t->hosts[1].ss.ss_family, AF_INET);
+	ck_assert_ptr_null(config_table(c, "c"));
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_rules)
+{
+	struct config	*c;
+	struct listener	*l;
+	struct rule	*r;
+
+	c = parse_text("timeout idle 1m\n"
+	    "table <a> { 127.0.0.1 port 10 }\n"
+	    "table <b> { 127.0.0.1 port 11 }\n"
+	    "listen on 127.0.0.1 port 8443 {\n"
+	    "\ttimeout connect 2s\n"
+	    "\tmatch tls sni \"A.example.com\" forward to <a> timeout idle 5s\n"
+	    "\tmatch tls sni { \"*.b.example.com\", \"b.example.com\"\n"
+	    "\t    \"c.example.com\" } forward to <b> port 99\n"
+	    "\tmatch tls sni \"x.example.com\" block\n"
+	    "\tmatch tls forward to <b>\n"
+	    "\tdefault forward to <a>\n"
+	    "}\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	ck_assert_int_eq(c->nrules, 5);
+	ck_assert_int_eq(c->nroutes, 4);
+	l = TAILQ_FIRST(&c->listeners);
+	ck_assert_str_eq(l->name, "127.0.0.1:8443");
+	r = TAILQ_FIRST(&l->rs->rules);
+	ck_assert_int_eq(r->line, 6);
+	ck_assert_str_eq(r->sni[0], "a.example.com");
+	ck_assert_int_eq(r->timeout.idle, 5000);
+	ck_assert_int_eq(r->timeout.connect, 2000);
+	r = TAILQ_NEXT(r, entry);
+	ck_assert_int_eq(r->nsni, 3);
+	ck_assert_int_eq(r->port, 99);
+	ck_assert_int_eq(r->timeout.idle, 60000);
+	r = TAILQ_NEXT(r, entry);
+	ck_assert_int_eq(r->action, ACT_BLOCK);
+	ck_assert_int_eq(r->route, -1);
+	r = TAILQ_NEXT(r, entry);
+	ck_assert_int_eq(r->nsni, 0);
+	ck_assert_ptr_nonnull(l->rs->def);
+	ck_assert_int_eq(l->rs->def->line, 11);
+	ck_assert_int_eq(l->rs->def->cond, COND_ANY);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_macros)
+{
+	struct config	*c;
+
+	ck_assert_int_eq(cmdline_symset("lport=9999"), 0);
+	c = parse_text("ext = \"127.0.0.1\"\nlport = 1234\n"
+	    "t = \"<t>\"\n"
+	    "table <t> { $ext port 1 }\n"
+	    "listen on $ext port $lport { default forward to <t> }\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	/* -D wins over the file. */
+	ck_assert_str_eq(TAILQ_FIRST(&c->listeners)->name, "127.0.0.1:9999");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_listen_any)
+{
+	struct config	*c;
+	struct listener	*l;
+	int		 v4 = 0, v6 = 0;
+
+	c = parse_text("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on * port 8444 { default forward to <t> }\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		v4 += l->ss.ss_family == AF_INET;
+		v6 += l->ss.ss_family == AF_INET6;
+		ck_assert_ptr_eq(l->rs, TAILQ_FIRST(&c->rulesets));
+	}
+	ck_assert_int_eq(v4, 1);
+	ck_assert_int_eq(v6, 1);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_include)
+{
+	struct config	*c;
+	char		 text[512], want[512];
+
+	put_file("tables.conf", "table <t> { 127.0.0.1 port 1 }\n");
+	snprintf(text, sizeof(text), "include \"%s/tables.conf\"\n"
+	    "listen on 127.0.0.1 port 1 { default forward to <t> }\n", dir);
+	c = parse_text(text);
+	ck_assert_msg(c != NULL, "%s", errs);
+	config_free(c);
+
+	put_file("bad.conf", "\n\nprefork 0\n");
+	snprintf(text, sizeof(text), "include \"%s/bad.conf\"\n", dir);
+	ck_assert_ptr_null(parse_text(text));
+	snprintf(want, sizeof(want), "%s/bad.conf:3: prefork", dir);
+	ck_assert_msg(strstr(errs, want) != NULL, "%s", errs);
+
+	snprintf(text, sizeof(text), "include \"%s/missing.conf\"\n", dir);
+	ck_assert_ptr_null(parse_text(text));
+	ck_assert_msg(strstr(errs, "missing.conf") != NULL, "%s", errs);
+}
+END_TEST
+
+START_TEST(test_continuation)
+{
+	struct config	*c;
+
+	c = parse_text(LISTEN "match tls sni \"a.example.com\" \\\n"
+	    "    forward to <t>\n}\n# comment\n");
+	ck_assert_msg(c != NULL, "%s", errs);
+	ck_assert_int_eq(c->rules[0]->line, 3);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	assert_error("foo bar\n", "1: syntax error");
+	assert_error("prefork 0\n", "1: prefork must be between 1 and 32");
+	assert_error("prefork 33\n", "1: prefork must be between");
+	assert_error("maxconn 0\n", "1: maxconn must be between");
+	assert_error("timeout idle 5x\n", "1: invalid duration \"5x\"");
+	assert_error("timeout idle 0\n", "1: timeout must be positive");
+	assert_error("timeout idle 9999h\n", "1: invalid duration");
+	assert_error("chroot \"var\"\n", "1: chroot must be an absolute path");
+	assert_error("table <t> { 127.0.0.1 port 0 }\n", "1: port 0 out of");
+	assert_error("table <t> { 127.0.0.1 port 65536 }\n", "1: port 65536");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "table <t> { 127.0.0.1 port 2 }\n", "2: table <t> defined twice");
+	assert_error("table <> { 127.0.0.1 port 1 }\n",
+	    "1: table name must be <name>");
+	assert_error(LISTEN "match tls forward to <u>\n}\n",
+	    "3: table <u> is not defined");
+	assert_error(LISTEN "match tls\n}\n", "3: rule needs an action");
+	assert_error(LISTEN "match tls block forward to <t>\n}\n",
+	    "3: rule has more than one action");
+	assert_error(LISTEN "default block\ndefault block\n}\n",
+	    "4: listener already has a default rule");
+	assert_error(LISTEN "}\n", "3: listener has no rules");
+	assert_error(LISTEN "match tls sni \"a*b\" block\n}\n",
+	    "3: invalid server name pattern \"a*b\"");
+	assert_error(LISTEN "match tls sni \"\" block\n}\n",
+	    "3: invalid server name pattern");
+	assert_error(LISTEN "match tls timeout inspect 1s block\n}\n",
+	    "3: timeout inspect belongs to a listener");
+	assert_error(LISTEN "default block\n}\n"
+	    "listen on 127.0.0.1 port 8443 { default block }\n",
+	    "5: 127.0.0.1:8443 is already listened on");
+	assert_error("user \"a\nb\"\n", "1: unterminated quoted string");
+	assert_error("user \"a\\qb\"\n", "1: invalid escape");
+	assert_error("user $nope\n", "1: macro 'nope' not defined");
+	assert_error("listen on 127.0.0.1 port 1 {\n"
+	    "match tls sni \"a.example.com\" forward to <t>\n}\n",
+	    "2: table <t> is not defined");
+}
+END_TEST
+
+START_TEST(test_error_lines_continue)
+{
+	/* Every error is reported, not only the first. */
+	assert_error("prefork 0\n\nmaxconn 0\n", "3: maxconn");
+	assert_error("prefork 0\n\nmaxconn 0\n", "1: prefork");
+}
+END_TEST
+
+START_TEST(test_unsupported)
+{
+	static const char *const words[] = {
+		"match ssh forward to <t>",
+		"match http host \"a\" forward to <t>",
+		"match openvpn forward to <t>",
+		"match payload \"8=FIX\" forward to <t>",
+		"match from 127.0.0.1 tls forward to <t>",
+		"match tls alpn \"h2\" forward to <t>",
+		"match tls terminate tls forward to <t>",
+		"match tls forward to <t> send proxy v2",
+		"match tls forward with tls to <t>",
+		"match tls forward to <t> mode roundrobin",
+		"match tls forward to <t> check tcp"
+	};
+	const char	*w;
+	char		 text[512], want[64];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text), LISTEN "%s\n}\n", words[i]);
+		w = strchr(words[i], ' ') + 1;
+		if (strncmp(w, "tls ", 4) == 0 && strncmp(w, "tls f", 5) != 0)
+			w += 4;
+		else if (strncmp(w, "tls forward to <t> ", 19) == 0)
+			w += 19;
+		else if (strncmp(w, "tls forward ", 12) == 0)
+			w += 12;
+		snprintf(want, sizeof(want), "3: \"%.*s\" is not supported",
+		    (int)strcspn(w, " "), w);
+		assert_error(text, want);
+	}
+	assert_error("keypair \"x\" { }\n", "1: \"keypair\" is not supported");
+	assert_error("control socket \"/x\"\n", "1: \"control\" is not");
+	assert_error("table <t> { 127.0.0.1 port 1 weight 2 }\n",
+	    "1: \"weight\" is not supported");
+	assert_error("listen on 127.0.0.1 port 1 accept proxy { }\n",
+	    "1: \"accept\" is not supported");
+}
+END_TEST
+
+START_TEST(test_no_listener)
+{
+	ck_assert_ptr_null(parse_text("prefork 1\n"));
+	ck_assert_msg(strstr(errs, "no listener") != NULL, "%s", errs);
+}
+END_TEST
+
+START_TEST(test_durations)
+{
+	static const struct {
+		const char	*s;
+		int64_t		 ms;
+	} good[] = {
+		{ "0", 0 }, { "5", 5000 }, { "5s", 5000 }, { "250ms", 250 },
+		{ "2m", 120000 }, { "3h", 10800000 }, { "168h", 604800000 }
+	};
+	static const char *const bad[] = {
+		"", "s", "5x", "5 s", "-1", "1.5s", "169h", "5sm", "5S",
+		"99999999999999999999"
+	};
+	int64_t		 ms;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(parse_duration(good[i].s, &ms) == 0, "%s",
+		    good[i].s);
+		ck_assert_int_eq(ms, good[i].ms);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_duration(bad[i], &ms) == -1, "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(test_patterns)
+{
+	ck_assert(pattern_valid("example.com"));
+	ck_assert(pattern_valid("*.example.com"));
+	ck_assert(pattern_valid("localhost"));
+	ck_assert(!pattern_valid("*"));
+	ck_assert(!pattern_valid("*."));
+	ck_assert(!pattern_valid("a.*.com"));
+	ck_assert(!pattern_valid("*example.com"));
+	ck_assert(!pattern_valid(".example.com"));
+	ck_assert(!pattern_valid("exa mple.com"));
+
+	ck_assert(pattern_match("example.com", "example.com"));
+	ck_assert(pattern_match("example.com", "EXAMPLE.com"));
+	ck_assert(!pattern_match("example.com", "www.example.com"));
+	ck_assert(!pattern_match("example.com", "example.co"));
+	ck_assert(pattern_match("*.example.com", "a.example.com"));
+	ck_assert(pattern_match("*.example.com", "a.b.Example.COM"));
+	ck_assert(!pattern_match("*.example.com", "example.com"));
+	ck_assert(!pattern_match("*.example.com", ".example.com"));
+	ck_assert(!pattern_match("*.example.com", "aexample.com"));
+	ck_assert(!pattern_match("*.example.com", "a.example.com.evil"));
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("parse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_globals);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_tables);
+	tcase_add_test(tc, test_rules);
+	tcase_add_test(tc, test_macros);
+	tcase_add_test(tc, test_listen_any);
+	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_continuation);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_error_lines_continue);
+	tcase_add_test(tc, test_unsupported);
+	tcase_add_test(tc, test_no_listener);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("values");
+	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_patterns);
+	suite_add_tcase(s, tc);
+	return (s);
+}
