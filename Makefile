@@ -31,7 +31,7 @@ ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c
 CORE_SRCS =	sniproxyd/accept.c sniproxyd/classify.c sniproxyd/config.c \
 		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/log.c \
-		sniproxyd/relay.c
+		sniproxyd/probe.c sniproxyd/relay.c
 DAEMON_SRCS =	sniproxyd/sniproxyd.c
 PARSE_OBJ =	sniproxyd/parse.o
 UNIT_SRCS =	$(wildcard regress/unit/*.c)

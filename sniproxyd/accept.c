@@ -113,7 +113,8 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	const struct rule	*r = v->rule;
 
 	c->mc.class = v->class;
-	strlcpy(c->mc.sni, v->sni, sizeof(c->mc.sni));
+	strlcpy(c->mc.name, v->name, sizeof(c->mc.name));
+	strlcpy(c->mc.alpn, v->alpn, sizeof(c->mc.alpn));
 	if (r == NULL) {
 		aconn_close(c, "no-rule");
 		return;
@@ -158,7 +159,8 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 	}
 	if (n == HELLO_MAXBYTES)
 		final = 1;
-	classify(c->l->rs, ac.peekbuf, n, final, &v);
+	classify(c->l->rs, (struct sockaddr *)&c->mc.client, ac.peekbuf, n,
+	    final, &v);
 	if (v.more)
 		return;
 	if (n == 0)

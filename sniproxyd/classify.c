@@ -16,68 +16,222 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
+#include <regex.h>
 #include <string.h>
 
 #include "hello.h"
 #include "msg.h"
+#include "probe.h"
 #include "sniproxyd.h"
 #include "classify.h"
 
+/*
+ * What the first bytes are, worked out once per look and only as far as
+ * some rule asks.
+ */
+struct sniff {
+	const uint8_t		*buf;
+	size_t			 len;
+	int			 tls_done;
+	enum hello_status	 hs;
+	struct tls_hello	 hello;
+	int			 http_done;
+	enum probe		 http;
+	char			 host[HTTP_HOST_MAX + 1];
+};
+
+static enum hello_status
+sniff_tls(struct sniff *s)
+{
+	if (!s->tls_done) {
+		s->hs = s->len ? hello_parse(s->buf, s->len, &s->hello) :
+		    HELLO_NEED_MORE;
+		s->tls_done = 1;
+	}
+	return (s->hs);
+}
+
+static enum probe
+sniff_http(struct sniff *s)
+{
+	if (!s->http_done) {
+		s->http = probe_http(s->buf, s->len, s->host, sizeof(s->host));
+		s->http_done = 1;
+	}
+	return (s->http);
+}
+
 static int
-match_sni(const struct rule *r, const struct tls_hello *h)
+match_patterns(char *const *pat, size_t npat, const char *name)
 {
 	size_t	 i;
 
-	if (r->nsni == 0)
+	if (npat == 0)
 		return (1);
-	if (!h->has_sni)
+	if (*name == '\0')
 		return (0);
-	for (i = 0; i < r->nsni; i++)
-		if (pattern_match(r->sni[i], h->sni))
+	for (i = 0; i < npat; i++)
+		if (pattern_match(pat[i], name))
+			return (1);
+	return (0);
+}
+
+/* Any protocol the client offers that the rule names. */
+static int
+match_alpn(const struct rule *r, const struct tls_hello *h)
+{
+	size_t	 i, j;
+
+	if (r->nalpn == 0)
+		return (1);
+	for (i = 0; i < h->nalpn; i++)
+		for (j = 0; j < r->nalpn; j++)
+			if (strcmp(h->alpn[i], r->alpn[j]) == 0)
+				return (1);
+	return (0);
+}
+
+static int
+match_from(const struct rule *r, const struct sockaddr *client)
+{
+	size_t	 i;
+
+	if (r->nfrom == 0)
+		return (1);
+	for (i = 0; i < r->nfrom; i++)
+		if (addrmask_match(&r->from[i], client))
 			return (1);
 	return (0);
 }
 
 /*
+ * Fixed bytes at an offset are decided as soon as they differ or are
+ * all there.  A regex is tried on whatever has arrived: it cannot know
+ * what later bytes would do, so it waits only for the first ones.
+ */
+static enum probe
+probe_payload(const struct payload *p, const uint8_t *buf, size_t len)
+{
+	static char	 text[HELLO_MAXBYTES + 1];
+	regmatch_t	 m;
+	size_t		 n;
+
+	if (len <= p->offset)
+		return (PROBE_MORE);
+	buf += p->offset;
+	len -= p->offset;
+	if (p->re != NULL) {
+		memcpy(text, buf, len);
+		text[len] = '\0';
+		m.rm_so = 0;
+		m.rm_eo = len;
+		return (regexec(p->re, text, 1, &m, REG_STARTEND) == 0 ?
+		    PROBE_YES : PROBE_NO);
+	}
+	n = len < p->len ? len : p->len;
+	if (memcmp(buf, p->bytes, n) != 0)
+		return (PROBE_NO);
+	return (n == p->len ? PROBE_YES : PROBE_MORE);
+}
+
+static enum probe
+rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
+{
+	enum probe	 p;
+
+	if (!match_from(r, sa))
+		return (PROBE_NO);
+	switch (r->cond) {
+	case COND_ANY:
+		return (PROBE_YES);
+	case COND_TLS:
+		switch (sniff_tls(s)) {
+		case HELLO_NEED_MORE:
+			return (PROBE_MORE);
+		case HELLO_BAD:
+			return (PROBE_NO);
+		default:
+			return (match_patterns(r->sni, r->nsni, s->hello.sni) &&
+			    match_alpn(r, &s->hello) ? PROBE_YES : PROBE_NO);
+		}
+	case COND_SSH:
+		return (probe_ssh(s->buf, s->len));
+	case COND_HTTP:
+		if ((p = sniff_http(s)) != PROBE_YES)
+			return (p);
+		return (match_patterns(r->host, r->nhost, s->host) ?
+		    PROBE_YES : PROBE_NO);
+	case COND_OPENVPN:
+		return (probe_openvpn(s->buf, s->len));
+	case COND_PAYLOAD:
+		return (probe_payload(&r->payload, s->buf, s->len));
+	}
+	return (PROBE_NO);
+}
+
+/* For the log: what the bytes were, whichever rule took them. */
+static void
+describe(struct sniff *s, const struct rule *r, struct verdict *v)
+{
+	int	 cond = r != NULL ? (int)r->cond : COND_ANY;
+
+	if (cond == COND_TLS || (cond == COND_ANY && sniff_tls(s) == HELLO_OK)) {
+		v->class = CLASS_TLS;
+		strlcpy(v->name, s->hello.sni, sizeof(v->name));
+		if (s->hello.nalpn > 0)
+			strlcpy(v->alpn, s->hello.alpn[0], sizeof(v->alpn));
+	} else if (cond == COND_HTTP ||
+	    (cond == COND_ANY && sniff_http(s) == PROBE_YES)) {
+		v->class = CLASS_HTTP;
+		strlcpy(v->name, s->host, sizeof(v->name));
+	} else if (cond == COND_SSH ||
+	    (cond == COND_ANY && probe_ssh(s->buf, s->len) == PROBE_YES))
+		v->class = CLASS_SSH;
+	else if (cond == COND_OPENVPN ||
+	    (cond == COND_ANY && probe_openvpn(s->buf, s->len) == PROBE_YES))
+		v->class = CLASS_OPENVPN;
+	else if (cond == COND_PAYLOAD)
+		v->class = CLASS_PAYLOAD;
+	else
+		v->class = CLASS_UNKNOWN;
+}
+
+/*
  * Rules are tried in order and the first that matches wins, but a rule
- * that cannot tell yet (a partial hello) holds back every rule after
- * it: deciding for a later rule now could contradict the earlier one
- * once the bytes arrive.  With final set no more bytes will come, and
- * an undecided rule simply fails.
+ * that cannot tell yet holds back every rule after it: deciding for a
+ * later rule now could contradict the earlier one once the bytes
+ * arrive.  With final set no more bytes will come, and an undecided
+ * rule simply fails.
  */
 void
-classify(const struct ruleset *rs, const uint8_t *buf, size_t len,
-    int final, struct verdict *v)
+classify(const struct ruleset *rs, const struct sockaddr *client,
+    const uint8_t *buf, size_t len, int final, struct verdict *v)
 {
 	const struct rule	*r;
-	enum hello_status	 hs;
-	struct tls_hello	 h;
+	struct sniff		 s;
 
 	memset(v, 0, sizeof(*v));
-	v->class = CLASS_UNKNOWN;
-	hs = len ? hello_parse(buf, len, &h) : HELLO_NEED_MORE;
-	if (hs == HELLO_OK) {
-		v->class = CLASS_TLS;
-		if (h.has_sni)
-			strlcpy(v->sni, h.sni, sizeof(v->sni));
-	}
+	memset(&s, 0, sizeof(s));
+	s.buf = buf;
+	s.len = len;
 	TAILQ_FOREACH(r, &rs->rules, entry) {
-		switch (r->cond) {
-		case COND_TLS:
-			if (hs == HELLO_NEED_MORE && !final) {
+		switch (rule_probe(r, &s, client)) {
+		case PROBE_YES:
+			v->rule = r;
+			describe(&s, r, v);
+			return;
+		case PROBE_MORE:
+			if (!final) {
 				v->more = 1;
 				return;
 			}
-			if (hs == HELLO_OK && match_sni(r, &h)) {
-				v->rule = r;
-				return;
-			}
 			break;
-		case COND_ANY:
-			v->rule = r;
-			return;
+		case PROBE_NO:
+			break;
 		}
 	}
 	v->rule = rs->def;
+	describe(&s, NULL, v);
 }

@@ -24,15 +24,17 @@
 
 struct ruleset;
 struct rule;
+struct sockaddr;
 
 struct verdict {
 	const struct rule	*rule;	/* NULL: no rule and no default */
 	int			 more;	/* undecided: wait for more bytes */
 	int			 class;	/* enum conn_class */
-	char			 sni[HELLO_SNI_MAX + 1];
+	char			 name[HELLO_SNI_MAX + 1];	/* SNI, Host */
+	char			 alpn[HELLO_ALPN_LEN + 1];	/* first */
 };
 
-void	classify(const struct ruleset *, const uint8_t *, size_t, int,
-	    struct verdict *);
+void	classify(const struct ruleset *, const struct sockaddr *,
+	    const uint8_t *, size_t, int, struct verdict *);
 
 #endif /* CLASSIFY_H */

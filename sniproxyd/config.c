@@ -50,14 +50,28 @@ config_new(void)
 	return (c);
 }
 
-void
-config_rule_free(struct rule *r)
+static void
+strings_free(char **v, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < r->nsni; i++)
-		free(r->sni[i]);
-	free(r->sni);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_rule_free(struct rule *r)
+{
+	strings_free(r->sni, r->nsni);
+	strings_free(r->alpn, r->nalpn);
+	strings_free(r->host, r->nhost);
+	free(r->from);
+	free(r->payload.bytes);
+	if (r->payload.re != NULL) {
+		regfree(r->payload.re);
+		free(r->payload.re);
+	}
 	free(r);
 }
 
@@ -261,4 +275,56 @@ addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	snprintf(buf, len, sa->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 	    host, ntohs(port));
 	return (buf);
+}
+
+/* ADDR or ADDR/PREFIX, IPv4 or IPv6. */
+int
+addrmask_parse(const char *s, struct addrmask *m)
+{
+	char		 buf[INET6_ADDRSTRLEN + 5], *slash;
+	const char	*errstr = NULL;
+	int		 max;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	memset(m, 0, sizeof(*m));
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, m->addr) == 1) {
+		m->af = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, m->addr) == 1) {
+		m->af = AF_INET6;
+		max = 128;
+	} else
+		return (-1);
+	m->prefix = max;
+	if (slash != NULL) {
+		m->prefix = strtonum(slash, 0, max, &errstr);
+		if (errstr != NULL)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+addrmask_match(const struct addrmask *m, const struct sockaddr *sa)
+{
+	const uint8_t	*a;
+	int		 full, rest;
+
+	if (sa->sa_family != m->af)
+		return (0);
+	if (sa->sa_family == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->
+		    sin_addr;
+	else
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	full = m->prefix / 8;
+	rest = m->prefix % 8;
+	if (memcmp(a, m->addr, full) != 0)
+		return (0);
+	if (rest == 0)
+		return (1);
+	return (((a[full] ^ m->addr[full]) & (0xff << (8 - rest))) == 0);
 }

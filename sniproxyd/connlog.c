@@ -31,10 +31,27 @@ class_str(const struct msg_conn *mc, char *buf, size_t len)
 {
 	switch (mc->class) {
 	case CLASS_TLS:
-		if (mc->sni[0] != '\0')
-			snprintf(buf, len, "tls sni=%s", mc->sni);
-		else
-			strlcpy(buf, "tls", len);
+		strlcpy(buf, "tls", len);
+		if (mc->name[0] != '\0')
+			snprintf(buf, len, "tls sni=%s", mc->name);
+		if (mc->alpn[0] != '\0') {
+			strlcat(buf, " alpn=", len);
+			strlcat(buf, mc->alpn, len);
+		}
+		break;
+	case CLASS_HTTP:
+		strlcpy(buf, "http", len);
+		if (mc->name[0] != '\0')
+			snprintf(buf, len, "http host=%s", mc->name);
+		break;
+	case CLASS_SSH:
+		strlcpy(buf, "ssh", len);
+		break;
+	case CLASS_OPENVPN:
+		strlcpy(buf, "openvpn", len);
+		break;
+	case CLASS_PAYLOAD:
+		strlcpy(buf, "payload", len);
 		break;
 	case CLASS_TIMEOUT:
 		strlcpy(buf, "timeout", len);
@@ -66,7 +83,8 @@ void
 connlog(const struct config *conf, const struct msg_conn *mc,
     const char *backend, uint64_t up, uint64_t down, const char *reason)
 {
-	char			 client[ADDRSTR_LEN], cls[HELLO_SNI_MAX + 16];
+	char			 client[ADDRSTR_LEN];
+	char			 cls[HELLO_SNI_MAX + HELLO_ALPN_LEN + 32];
 	char			 rule[1100];
 	const struct listener	*l;
 	const struct rule	*r = NULL;

@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	1
+#define MSG_VERSION	2
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -47,7 +47,11 @@ enum conn_class {
 	CLASS_UNKNOWN,
 	CLASS_TLS,
 	CLASS_TIMEOUT,
-	CLASS_EOF
+	CLASS_EOF,
+	CLASS_SSH,
+	CLASS_HTTP,
+	CLASS_OPENVPN,
+	CLASS_PAYLOAD
 };
 
 struct msg_conn {
@@ -57,7 +61,8 @@ struct msg_conn {
 	uint32_t		 rule;
 	uint32_t		 class;		/* enum conn_class */
 	int64_t			 start_ms;	/* CLOCK_REALTIME */
-	char			 sni[HELLO_SNI_MAX + 1];
+	char			 name[HELLO_SNI_MAX + 1];	/* SNI, Host */
+	char			 alpn[HELLO_ALPN_LEN + 1];	/* first */
 };
 
 #endif /* MSG_H */

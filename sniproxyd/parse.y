@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hello.h"
 #include "log.h"
 #include "sniproxyd.h"
 
@@ -80,7 +81,13 @@ static int		 add_listeners(const char *, in_port_t);
 static struct rule	*new_rule(enum rule_cond);
 static int		 end_rule(void);
 static int		 set_timeout(struct timeouts *, int, int64_t);
-static int		 add_sni(const char *);
+static int		 rule_patterns(char ***, size_t *, char **, size_t);
+static int		 rule_alpn(char **, size_t);
+static int		 rule_from(char **, size_t);
+static int		 rule_from_table(const char *);
+static int		 rule_payload(int64_t, int, char *);
+static void		 strv_free(char **, size_t);
+static int		 rule_is_default;
 
 typedef struct {
 	union {
@@ -90,19 +97,25 @@ typedef struct {
 			struct host	*hosts;
 			size_t		 nhosts;
 		} hostlist;
+		struct {
+			char		**v;
+			size_t		  n;
+		} strv;
 	} v;
 	int lineno;
 } YYSTYPE;
 
 %}
 
-%token	BLOCK CHROOT CONNECT CONNECTIONS DEFAULT FORWARD IDLE INCLUDE
-%token	INSPECT LISTEN LOG MATCH MAXCONN ON PORT PREFORK SHUTDOWN SNI
-%token	TABLE TIMEOUT TLS TO USER
+%token	ALPN BLOCK CHROOT CONNECT CONNECTIONS DEFAULT FORWARD FROM HEX HOST
+%token	HTTP IDLE INCLUDE INSPECT LISTEN LOG MATCH MAXCONN OFFSET ON
+%token	OPENVPN PAYLOAD PORT PREFORK REGEX SHUTDOWN SNI SSH TABLE TIMEOUT
+%token	TLS TO USER
 %token	ERROR
 %token	<v.string>	STRING TABLENAME
 %token	<v.number>	NUMBER
-%type	<v.number>	port duration timeoutkind
+%type	<v.number>	port duration timeoutkind offset payloadkind
+%type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
 %type	<v.string>	string
 
@@ -337,9 +350,10 @@ lstmt		: TIMEOUT timeoutkind duration	{
 			if (set_timeout(&ruleset->timeout, $2, $3) == -1)
 				YYERROR;
 		}
-		| MATCH TLS			{
-			rule = new_rule(COND_TLS);
-		} tlsopts ruleopts		{
+		| MATCH				{
+			rule_is_default = 0;
+			rule = new_rule(COND_ANY);
+		} fromopt condopt ruleopts	{
 			if (end_rule() == -1)
 				YYERROR;
 		}
@@ -348,6 +362,7 @@ lstmt		: TIMEOUT timeoutkind duration	{
 				yyerror("listener already has a default rule");
 				YYERROR;
 			}
+			rule_is_default = 1;
 			rule = new_rule(COND_ANY);
 		} ruleopts			{
 			if (end_rule() == -1)
@@ -355,31 +370,93 @@ lstmt		: TIMEOUT timeoutkind duration	{
 		}
 		;
 
+strlist		: STRING			{
+			if (($$.v = calloc(1, sizeof(char *))) == NULL)
+				fatal("strlist");
+			$$.v[0] = $1;
+			$$.n = 1;
+		}
+		| '{' optnl strentries '}'	{ $$ = $3; }
+		;
+
+strentries	: STRING sep			{
+			if (($$.v = calloc(1, sizeof(char *))) == NULL)
+				fatal("strlist");
+			$$.v[0] = $1;
+			$$.n = 1;
+		}
+		| strentries STRING sep		{
+			if (($$.v = reallocarray($1.v, $1.n + 1,
+			    sizeof(char *))) == NULL)
+				fatal("strlist");
+			$$.v[$1.n] = $2;
+			$$.n = $1.n + 1;
+		}
+		;
+
+fromopt		: /* empty */
+		| FROM strlist			{
+			if (rule_from($2.v, $2.n) == -1)
+				YYERROR;
+		}
+		| FROM TABLENAME		{
+			if (rule_from_table($2) == -1) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		;
+
+condopt		: /* empty */
+		| TLS				{ rule->cond = COND_TLS; } tlsopts
+		| SSH				{ rule->cond = COND_SSH; }
+		| HTTP				{ rule->cond = COND_HTTP; } httpopts
+		| OPENVPN			{ rule->cond = COND_OPENVPN; }
+		| PAYLOAD offset payloadkind STRING	{
+			rule->cond = COND_PAYLOAD;
+			if (rule_payload($2, $3, $4) == -1) {
+				free($4);
+				YYERROR;
+			}
+			free($4);
+		}
+		;
+
 tlsopts		: /* empty */
-		| SNI snilist
+		| tlsopts SNI strlist		{
+			if (rule_patterns(&rule->sni, &rule->nsni,
+			    $3.v, $3.n) == -1)
+				YYERROR;
+		}
+		| tlsopts ALPN strlist		{
+			if (rule_alpn($3.v, $3.n) == -1)
+				YYERROR;
+		}
 		;
 
-snilist		: STRING			{
-			if (add_sni($1) == -1) {
-				free($1);
+httpopts	: /* empty */
+		| HOST strlist			{
+			if (rule_patterns(&rule->host, &rule->nhost,
+			    $2.v, $2.n) == -1)
+				YYERROR;
+		}
+		;
+
+offset		: /* empty */			{ $$ = 0; }
+		| OFFSET NUMBER			{
+			if ($2 >= HELLO_MAXBYTES) {
+				yyerror("offset must be below %d",
+				    HELLO_MAXBYTES);
 				YYERROR;
 			}
-			free($1);
+			$$ = $2;
 		}
-		| '{' optnl snientries '}'
 		;
 
-snientries	: snientry
-		| snientries snientry
-		;
-
-snientry	: STRING sep			{
-			if (add_sni($1) == -1) {
-				free($1);
-				YYERROR;
-			}
-			free($1);
-		}
+payloadkind	: /* empty */			{ $$ = 0; }
+		| HEX				{ $$ = HEX; }
+		| REGEX				{ $$ = REGEX; }
 		;
 
 ruleopts	: /* empty */
@@ -435,9 +512,8 @@ struct keywords {
  * so that nobody believes them to have taken effect.
  */
 static const char *const unsupported[] = {
-	"accept", "alpn", "backup", "check", "control", "fall", "from",
-	"http", "interval", "keypair", "mode", "openvpn", "payload", "rise",
-	"send", "ssh", "terminate", "weight", "with"
+	"accept", "backup", "check", "control", "fall", "interval",
+	"keypair", "mode", "rise", "send", "terminate", "weight", "with"
 };
 
 static int
@@ -478,12 +554,17 @@ lookup(char *s)
 {
 	/* this has to be sorted always */
 	static const struct keywords keywords[] = {
+		{ "alpn",		ALPN },
 		{ "block",		BLOCK },
 		{ "chroot",		CHROOT },
 		{ "connect",		CONNECT },
 		{ "connections",	CONNECTIONS },
 		{ "default",		DEFAULT },
 		{ "forward",		FORWARD },
+		{ "from",		FROM },
+		{ "hex",		HEX },
+		{ "host",		HOST },
+		{ "http",		HTTP },
 		{ "idle",		IDLE },
 		{ "include",		INCLUDE },
 		{ "inspect",		INSPECT },
@@ -491,11 +572,16 @@ lookup(char *s)
 		{ "log",		LOG },
 		{ "match",		MATCH },
 		{ "maxconn",		MAXCONN },
+		{ "offset",		OFFSET },
 		{ "on",			ON },
+		{ "openvpn",		OPENVPN },
+		{ "payload",		PAYLOAD },
 		{ "port",		PORT },
 		{ "prefork",		PREFORK },
+		{ "regex",		REGEX },
 		{ "shutdown",		SHUTDOWN },
 		{ "sni",		SNI },
+		{ "ssh",		SSH },
 		{ "table",		TABLE },
 		{ "timeout",		TIMEOUT },
 		{ "tls",		TLS },
@@ -1146,7 +1232,7 @@ end_rule(void)
 		config_rule_free(r);
 		return (-1);
 	}
-	if (r->cond == COND_ANY)
+	if (rule_is_default)
 		ruleset->def = r;
 	else
 		TAILQ_INSERT_TAIL(&ruleset->rules, r, entry);
@@ -1174,19 +1260,174 @@ set_timeout(struct timeouts *t, int kind, int64_t ms)
 	return (0);
 }
 
-static int
-add_sni(const char *pat)
+static void
+strv_free(char **v, size_t n)
 {
-	char	**p, *s;
+	size_t	 i;
 
-	if (!pattern_valid(pat)) {
-		yyerror("invalid server name pattern \"%s\"", pat);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Server name and host patterns, kept in lower case; takes v. */
+static int
+rule_patterns(char ***dst, size_t *ndst, char **v, size_t n)
+{
+	size_t	 i;
+	char	*s;
+
+	if (*dst != NULL) {
+		yyerror("pattern list given twice");
+		strv_free(v, n);
 		return (-1);
 	}
-	if ((p = reallocarray(rule->sni, rule->nsni + 1, sizeof(*p))) == NULL ||
-	    (s = strdup(pat)) == NULL)
+	for (i = 0; i < n; i++) {
+		if (!pattern_valid(v[i])) {
+			yyerror("invalid name pattern \"%s\"", v[i]);
+			strv_free(v, n);
+			return (-1);
+		}
+		for (s = v[i]; *s; s++)
+			*s = tolower((unsigned char)*s);
+	}
+	*dst = v;
+	*ndst = n;
+	return (0);
+}
+
+static int
+rule_alpn(char **v, size_t n)
+{
+	size_t	 i, len;
+
+	if (rule->alpn != NULL) {
+		yyerror("alpn given twice");
+		strv_free(v, n);
+		return (-1);
+	}
+	for (i = 0; i < n; i++)
+		if ((len = strlen(v[i])) == 0 || len > HELLO_ALPN_LEN) {
+			yyerror("alpn protocol must be 1 to %d bytes",
+			    HELLO_ALPN_LEN);
+			strv_free(v, n);
+			return (-1);
+		}
+	rule->alpn = v;
+	rule->nalpn = n;
+	return (0);
+}
+
+static int
+rule_from(char **v, size_t n)
+{
+	size_t	 i;
+
+	if ((rule->from = calloc(n, sizeof(*rule->from))) == NULL)
 		fatal("%s", __func__);
-	for (rule->sni = p, p[rule->nsni++] = s; *s; s++)
-		*s = tolower((unsigned char)*s);
+	for (i = 0; i < n; i++)
+		if (addrmask_parse(v[i], &rule->from[i]) == -1) {
+			yyerror("invalid address \"%s\": want ADDR or "
+			    "ADDR/PREFIX", v[i]);
+			strv_free(v, n);
+			return (-1);
+		}
+	rule->nfrom = n;
+	strv_free(v, n);
+	return (0);
+}
+
+static int
+rule_from_table(const char *name)
+{
+	struct table	*t;
+	struct addrmask	*m;
+	size_t		 i;
+
+	if ((t = config_table(conf, name)) == NULL) {
+		yyerror("table <%s> is not defined", name);
+		return (-1);
+	}
+	if ((rule->from = calloc(t->nhosts, sizeof(*m))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < t->nhosts; i++) {
+		m = &rule->from[i];
+		m->af = t->hosts[i].ss.ss_family;
+		if (m->af == AF_INET) {
+			memcpy(m->addr, &((struct sockaddr_in *)
+			    &t->hosts[i].ss)->sin_addr, 4);
+			m->prefix = 32;
+		} else {
+			memcpy(m->addr, &((struct sockaddr_in6 *)
+			    &t->hosts[i].ss)->sin6_addr, 16);
+			m->prefix = 128;
+		}
+	}
+	rule->nfrom = t->nhosts;
+	return (0);
+}
+
+static int
+hex_decode(const char *s, uint8_t **out, size_t *outlen)
+{
+	size_t	 i, n = 0;
+	char	 byte[3] = { 0, 0, 0 };
+
+	if ((*out = malloc(strlen(s) / 2 + 1)) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; s[i] != '\0'; ) {
+		if (isspace((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[i]) ||
+		    !isxdigit((unsigned char)s[i + 1]))
+			return (-1);
+		byte[0] = s[i];
+		byte[1] = s[i + 1];
+		(*out)[n++] = strtoul(byte, NULL, 16);
+		i += 2;
+	}
+	*outlen = n;
+	return (n == 0 ? -1 : 0);
+}
+
+static int
+rule_payload(int64_t offset, int kind, char *str)
+{
+	struct payload	*p = &rule->payload;
+	char		 err[128];
+	int		 rv;
+
+	p->offset = offset;
+	if (kind == HEX) {
+		if (hex_decode(str, &p->bytes, &p->len) == -1) {
+			yyerror("invalid hex string \"%s\"", str);
+			return (-1);
+		}
+	} else if (kind == REGEX) {
+		if ((p->re = calloc(1, sizeof(*p->re))) == NULL)
+			fatal("%s", __func__);
+		if ((rv = regcomp(p->re, str, REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rv, p->re, err, sizeof(err));
+			free(p->re);
+			p->re = NULL;
+			yyerror("invalid regex \"%s\": %s", str, err);
+			return (-1);
+		}
+	} else {
+		if ((p->len = strlen(str)) == 0) {
+			yyerror("empty payload string");
+			return (-1);
+		}
+		if ((p->bytes = malloc(p->len)) == NULL)
+			fatal("%s", __func__);
+		memcpy(p->bytes, str, p->len);
+	}
+	if (p->offset + p->len > HELLO_MAXBYTES) {
+		yyerror("payload reaches past the %d bytes looked at",
+		    HELLO_MAXBYTES);
+		return (-1);
+	}
 	return (0);
 }

@@ -23,6 +23,7 @@
 
 #include <netinet/in.h>
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,8 +57,25 @@ struct table {
 TAILQ_HEAD(tablelist, table);
 
 enum rule_cond {
-	COND_ANY,		/* the default rule */
-	COND_TLS
+	COND_ANY,		/* default, or a match with no protocol */
+	COND_TLS,
+	COND_SSH,
+	COND_HTTP,
+	COND_OPENVPN,
+	COND_PAYLOAD
+};
+
+struct addrmask {
+	sa_family_t		 af;
+	uint8_t			 addr[16];
+	int			 prefix;
+};
+
+struct payload {
+	size_t			 offset;
+	uint8_t			*bytes;		/* NULL for a regex */
+	size_t			 len;
+	regex_t			*re;
 };
 
 enum rule_action {
@@ -71,8 +89,15 @@ struct rule {
 	const char		*file;
 	int			 line;
 	enum rule_cond		 cond;
+	struct addrmask		*from;
+	size_t			 nfrom;
 	char			**sni;		/* lower case patterns */
 	size_t			 nsni;
+	char			**alpn;
+	size_t			 nalpn;
+	char			**host;		/* lower case patterns */
+	size_t			 nhost;
+	struct payload		 payload;
 	enum rule_action	 action;
 	struct table		*table;
 	in_port_t		 port;		/* 0: the table's ports */
@@ -146,5 +171,8 @@ int		 parse_duration(const char *, int64_t *);
 int		 pattern_valid(const char *);
 int		 pattern_match(const char *, const char *);
 const char	*addr_str(const struct sockaddr *, char *, size_t);
+int		 addrmask_parse(const char *, struct addrmask *);
+int		 addrmask_match(const struct addrmask *,
+		    const struct sockaddr *);
 
 #endif /* SNIPROXYD_H */

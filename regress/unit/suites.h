@@ -22,5 +22,16 @@
 Suite	*config_suite(void);
 Suite	*classify_suite(void);
 Suite	*hello_suite(void);
+Suite	*probe_suite(void);
+
+struct config;
+
+/* util.c: a scratch directory per test and the parser on a string. */
+extern char	 unit_errs[8192];
+const char	*unit_dir(void);
+void		 unit_setup(void);
+void		 unit_teardown(void);
+const char	*unit_put_file(const char *, const char *);
+struct config	*unit_parse(const char *);
 
 #endif /* SUITES_H */

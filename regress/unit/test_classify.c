@@ -17,6 +17,9 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,8 @@ static struct rule	 r_sni, r_wild, r_tls, r_def;
 static char		*sni_pat[] = { "openssl.example.com" };
 static char		*wild_pat[] = { "*.example.com" };
 static uint8_t		 hello[HELLO_MAXBYTES];
+static struct sockaddr_in	 client4;
+static const struct sockaddr	*client = (struct sockaddr *)&client4;
 static size_t		 hellolen;
 
 static void
@@ -76,6 +81,8 @@ setup(void)
 	TAILQ_INSERT_TAIL(&rs.rules, &r_sni, entry);
 	TAILQ_INSERT_TAIL(&rs.rules, &r_wild, entry);
 	rs.def = &r_def;
+	client4.sin_family = AF_INET;
+	client4.sin_addr.s_addr = htonl(0x7f000001);
 }
 
 START_TEST(test_first_match)
@@ -83,15 +90,15 @@ START_TEST(test_first_match)
 	struct verdict	 v;
 
 	load("openssl.bin");
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_int_eq(v.more, 0);
 	ck_assert_ptr_eq(v.rule, &r_sni);
 	ck_assert_int_eq(v.class, CLASS_TLS);
-	ck_assert_str_eq(v.sni, "openssl.example.com");
+	ck_assert_str_eq(v.name, "openssl.example.com");
 
 	/* The wildcard matches too, but comes second. */
 	TAILQ_REMOVE(&rs.rules, &r_sni, entry);
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_eq(v.rule, &r_wild);
 }
 END_TEST
@@ -102,12 +109,12 @@ START_TEST(test_no_match_default)
 
 	load("gnutls.bin");
 	TAILQ_REMOVE(&rs.rules, &r_wild, entry);
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_eq(v.rule, &r_def);
 	ck_assert_int_eq(v.class, CLASS_TLS);
-	ck_assert_str_eq(v.sni, "gnutls.example.com");
+	ck_assert_str_eq(v.name, "gnutls.example.com");
 	rs.def = NULL;
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_null(v.rule);
 	ck_assert_int_eq(v.more, 0);
 }
@@ -119,9 +126,9 @@ START_TEST(test_no_sni)
 
 	load("openssl-nosni.bin");
 	TAILQ_INSERT_TAIL(&rs.rules, &r_tls, entry);
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_eq(v.rule, &r_tls);
-	ck_assert_str_eq(v.sni, "");
+	ck_assert_str_eq(v.name, "");
 }
 END_TEST
 
@@ -132,15 +139,15 @@ START_TEST(test_partial_waits)
 
 	load("chromium.bin");
 	for (n = 1; n < hellolen; n++) {
-		classify(&rs, hello, n, 0, &v);
+		classify(&rs, client, hello, n, 0, &v);
 		ck_assert_msg(v.more == 1, "decided at %zu", n);
 		/* Nothing more will come: the undecided rules fail. */
-		classify(&rs, hello, n, 1, &v);
+		classify(&rs, client, hello, n, 1, &v);
 		ck_assert_int_eq(v.more, 0);
 		ck_assert_ptr_eq(v.rule, &r_def);
 		ck_assert_int_eq(v.class, CLASS_UNKNOWN);
 	}
-	classify(&rs, hello, hellolen, 0, &v);
+	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_eq(v.rule, &r_wild);
 }
 END_TEST
@@ -150,10 +157,10 @@ START_TEST(test_not_tls)
 	static const char	 ssh[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
 	struct verdict		 v;
 
-	classify(&rs, (const uint8_t *)ssh, sizeof(ssh) - 1, 0, &v);
+	classify(&rs, client, (const uint8_t *)ssh, sizeof(ssh) - 1, 0, &v);
 	ck_assert_int_eq(v.more, 0);
 	ck_assert_ptr_eq(v.rule, &r_def);
-	ck_assert_int_eq(v.class, CLASS_UNKNOWN);
+	ck_assert_int_eq(v.class, CLASS_SSH);
 }
 END_TEST
 
@@ -161,10 +168,137 @@ START_TEST(test_nothing_yet)
 {
 	struct verdict	 v;
 
-	classify(&rs, hello, 0, 0, &v);
+	classify(&rs, client, hello, 0, 0, &v);
 	ck_assert_int_eq(v.more, 1);
-	classify(&rs, hello, 0, 1, &v);
+	classify(&rs, client, hello, 0, 1, &v);
 	ck_assert_ptr_eq(v.rule, &r_def);
+}
+END_TEST
+
+
+static const char mux[] =
+    "table <t> { 127.0.0.1 port 1 }\n"
+    "table <trusted> { 192.0.2.9 port 1, 2001:db8::9 port 1 }\n"
+    "listen on 127.0.0.1 port 8443 {\n"
+    "match from <trusted> forward to <t>\n"			/* 4 */
+    "match ssh forward to <t>\n"				/* 5 */
+    "match tls alpn \"acme-tls/1\" forward to <t>\n"		/* 6 */
+    "match tls sni \"curl.example.com\" alpn { \"h2\" } forward to <t>\n"
+    "match tls sni \"*.example.com\" forward to <t>\n"		/* 8 */
+    "match http host { \"www.example.com\", \"*.web\" } forward to <t>\n"
+    "match http forward to <t>\n"				/* 10 */
+    "match openvpn forward to <t>\n"				/* 11 */
+    "match payload \"8=FIX\" forward to <t>\n"			/* 12 */
+    "match payload offset 2 hex \"ca fe\" forward to <t>\n"	/* 13 */
+    "match payload regex \"^(HELO|EHLO) \" forward to <t>\n"	/* 14 */
+    "match from { 198.51.100.0/24, 2001:db8:1::/48 } tls forward to <t>\n"
+    "default forward to <t>\n"					/* 16 */
+    "}\n";
+
+static struct config	*conf;
+
+static void
+mux_setup(void)
+{
+	unit_setup();
+	conf = unit_parse(mux);
+	ck_assert_msg(conf != NULL, "%s", unit_errs);
+	client4.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &client4.sin_addr);
+}
+
+static void
+mux_teardown(void)
+{
+	config_free(conf);
+	unit_teardown();
+}
+
+/* The config line of the rule that takes these bytes, 0 for "wait". */
+static int
+mux_line(const struct sockaddr *sa, const void *buf, size_t len, int final)
+{
+	struct verdict	 v;
+
+	classify(TAILQ_FIRST(&conf->rulesets), sa, buf, len, final, &v);
+	if (v.more)
+		return (0);
+	ck_assert_ptr_nonnull(v.rule);
+	return (v.rule->line);
+}
+
+#define LINE(s, f)	mux_line(client, (s), sizeof(s) - 1, (f))
+
+START_TEST(test_mux_protocols)
+{
+	static const uint8_t	 ovpn[] = { 0x00, 0x0e, 0x38,
+	    1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t	 cafe[] = { 'x', 'y', 0xca, 0xfe, 0 };
+
+	ck_assert_int_eq(LINE("SSH-2.0-OpenSSH_9.2\r\n", 0), 5);
+	ck_assert_int_eq(LINE("GET / HTTP/1.1\r\nHost: www.example.com\r\n",
+	    0), 9);
+	ck_assert_int_eq(LINE("GET / HTTP/1.1\r\nHost: a.b.web:80\r\n", 0),
+	    9);
+	ck_assert_int_eq(LINE("GET / HTTP/1.1\r\nHost: other\r\n", 0), 10);
+	ck_assert_int_eq(mux_line(client, ovpn, sizeof(ovpn), 0), 11);
+	ck_assert_int_eq(LINE("8=FIX.4.2\x01" "9=12\x01", 0), 12);
+	ck_assert_int_eq(mux_line(client, cafe, 4, 0), 13);
+	ck_assert_int_eq(LINE("EHLO there\r\n", 0), 14);
+	ck_assert_int_eq(LINE("QUIT\r\n", 0), 16);
+
+	load("curl.bin");
+	ck_assert_int_eq(mux_line(client, hello, hellolen, 0), 7);
+	load("openssl.bin");
+	ck_assert_int_eq(mux_line(client, hello, hellolen, 0), 8);
+	load("openssl-nosni.bin");
+	ck_assert_int_eq(mux_line(client, hello, hellolen, 0), 16);
+}
+END_TEST
+
+START_TEST(test_mux_waits)
+{
+	/* No bytes: every protocol rule could still match. */
+	ck_assert_int_eq(mux_line(client, "", 0, 0), 0);
+	ck_assert_int_eq(mux_line(client, "", 0, 1), 16);
+	/* "SSH-2" is still SSH; "8=F" still FIX, but "8=G" is not. */
+	ck_assert_int_eq(LINE("SSH-2", 0), 0);
+	ck_assert_int_eq(LINE("SSH-2", 1), 16);
+	ck_assert_int_eq(LINE("8=F", 0), 0);
+	ck_assert_int_eq(LINE("8=G", 0), 16);
+	/* A split hello waits, then decides without the timeout. */
+	load("chromium.bin");
+	ck_assert_int_eq(mux_line(client, hello, 100, 0), 0);
+	ck_assert_int_eq(mux_line(client, hello, hellolen, 0), 8);
+}
+END_TEST
+
+START_TEST(test_mux_from)
+{
+	struct sockaddr_in	 a4;
+	struct sockaddr_in6	 a6;
+	const struct sockaddr	*sa4 = (struct sockaddr *)&a4;
+	const struct sockaddr	*sa6 = (struct sockaddr *)&a6;
+
+	memset(&a4, 0, sizeof(a4));
+	memset(&a6, 0, sizeof(a6));
+	a4.sin_family = AF_INET;
+	a6.sin6_family = AF_INET6;
+	/* A table's hosts match on their own, before any byte. */
+	inet_pton(AF_INET, "192.0.2.9", &a4.sin_addr);
+	ck_assert_int_eq(mux_line(sa4, "", 0, 0), 4);
+	inet_pton(AF_INET6, "2001:db8::9", &a6.sin6_addr);
+	ck_assert_int_eq(mux_line(sa6, "", 0, 0), 4);
+	/* A prefix, with a condition. */
+	load("openssl-nosni.bin");
+	inet_pton(AF_INET, "198.51.100.77", &a4.sin_addr);
+	ck_assert_int_eq(mux_line(sa4, hello, hellolen, 0), 15);
+	inet_pton(AF_INET, "198.51.101.77", &a4.sin_addr);
+	ck_assert_int_eq(mux_line(sa4, hello, hellolen, 0), 16);
+	inet_pton(AF_INET6, "2001:db8:1:ffff::1", &a6.sin6_addr);
+	ck_assert_int_eq(mux_line(sa6, hello, hellolen, 0), 15);
+	inet_pton(AF_INET6, "2001:db8:2::1", &a6.sin6_addr);
+	ck_assert_int_eq(mux_line(sa6, hello, hellolen, 0), 16);
 }
 END_TEST
 
@@ -181,6 +315,12 @@ classify_suite(void)
 	tcase_add_test(tc, test_partial_waits);
 	tcase_add_test(tc, test_not_tls);
 	tcase_add_test(tc, test_nothing_yet);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("multiplexer");
+	tcase_add_checked_fixture(tc, mux_setup, mux_teardown);
+	tcase_add_test(tc, test_mux_protocols);
+	tcase_add_test(tc, test_mux_waits);
+	tcase_add_test(tc, test_mux_from);
 	suite_add_tcase(s, tc);
 	return (s);
 }
