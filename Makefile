@@ -14,8 +14,11 @@ WARNINGS =	-Wall -Wextra -Werror \
 		-Wpointer-arith -Wsign-compare
 CFLAGS ?=	-O2 -g
 CPPFLAGS +=	-D_GNU_SOURCE -Isniproxyd -Iprivsep \
-		$(shell $(PKG_CONFIG) --cflags libbsd-overlay libtls libevent)
-LIBS =		$(shell $(PKG_CONFIG) --libs libbsd-overlay libtls libevent)
+		$(shell $(PKG_CONFIG) --cflags libbsd-overlay libtls libevent \
+		libcrypto)
+# libcrypto only reads certificates for the log: libtls cannot.
+LIBS =		$(shell $(PKG_CONFIG) --libs libbsd-overlay libtls libevent \
+		libcrypto)
 CHECK_CFLAGS =	$(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS =	$(shell $(PKG_CONFIG) --libs check)
 
@@ -30,8 +33,9 @@ ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
 PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c
 CORE_SRCS =	sniproxyd/accept.c sniproxyd/classify.c sniproxyd/config.c \
-		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/log.c \
-		sniproxyd/probe.c sniproxyd/relay.c
+		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/keypair.c \
+		sniproxyd/log.c sniproxyd/probe.c sniproxyd/relay.c \
+		sniproxyd/tls.c
 DAEMON_SRCS =	sniproxyd/sniproxyd.c
 PARSE_OBJ =	sniproxyd/parse.o
 UNIT_SRCS =	$(wildcard regress/unit/*.c)

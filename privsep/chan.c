@@ -117,7 +117,7 @@ chan_free(struct chan *c)
 		TAILQ_REMOVE(&c->outq, o, entry);
 		if (o->fd != -1)
 			close(o->fd);
-		free(o);
+		freezero(o, sizeof(*o) + o->hdr.len);
 	}
 	event_free(c->ev);
 	close(c->fd);
@@ -178,7 +178,9 @@ chan_write(int sock, const struct chan_hdr *hdr, int fd, const void *data)
 /*
  * Sends a message, taking ownership of fd when it returns 0: the
  * descriptor is closed here once it is on its way.  On -1 the caller
- * keeps fd, so that it can try another peer.
+ * keeps fd, so that it can try another peer.  A message that has to
+ * wait is copied, and the copy is wiped once sent, as it may hold a
+ * private key.
  */
 int
 chan_send(struct chan *c, uint16_t type, uint64_t id, int fd,
@@ -233,7 +235,7 @@ chan_flush(struct chan *c)
 		c->queued--;
 		if (o->fd != -1)
 			close(o->fd);
-		free(o);
+		freezero(o, sizeof(*o) + o->hdr.len);
 	}
 	chan_update(c);
 	return (0);

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tls.h>
+
 #include "log.h"
 #include "sniproxyd.h"
 
@@ -44,7 +46,9 @@ config_new(void)
 	c->timeout.inspect = 5 * 1000;
 	c->timeout.connect = 5 * 1000;
 	c->timeout.idle = 10 * 60 * 1000;
+	c->timeout.handshake = 10 * 1000;
 	TAILQ_INIT(&c->tables);
+	TAILQ_INIT(&c->keypairs);
 	TAILQ_INIT(&c->rulesets);
 	TAILQ_INIT(&c->listeners);
 	return (c);
@@ -60,9 +64,22 @@ strings_free(char **v, size_t n)
 	free(v);
 }
 
+static void
+tlsopts_free(struct tlsopts *t)
+{
+	free(t->protocols);
+	free(t->ciphers);
+	free(t->alpn);
+	free(t->ca);
+	free(t->servername);
+}
+
 void
 config_rule_free(struct rule *r)
 {
+	tlsopts_free(&r->tls);
+	if (r->ca != NULL)
+		tls_unload_file(r->ca, r->calen);
 	strings_free(r->sni, r->nsni);
 	strings_free(r->alpn, r->nalpn);
 	strings_free(r->host, r->nhost);
@@ -82,6 +99,7 @@ config_free(struct config *c)
 	struct ruleset	*rs;
 	struct rule	*r;
 	struct listener	*l;
+	struct keypair	*kp;
 
 	if (c == NULL)
 		return;
@@ -97,7 +115,12 @@ config_free(struct config *c)
 		}
 		if (rs->def != NULL)
 			config_rule_free(rs->def);
+		tlsopts_free(&rs->tls);
 		free(rs);
+	}
+	while ((kp = TAILQ_FIRST(&c->keypairs)) != NULL) {
+		TAILQ_REMOVE(&c->keypairs, kp, entry);
+		keypair_free(kp);
 	}
 	while ((t = TAILQ_FIRST(&c->tables)) != NULL) {
 		TAILQ_REMOVE(&c->tables, t, entry);
@@ -127,17 +150,57 @@ inherit(int64_t *v, int64_t from)
 		*v = from;
 }
 
-static void
+static int
+inherit_str(char **v, const char *from)
+{
+	if (*v == NULL && from != NULL && (*v = strdup(from)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/*
+ * A TLS backend is verified against the system's CAs unless told
+ * otherwise.  They are read now, while the file system is in view:
+ * workers are chrooted.
+ */
+static int
+rule_load_ca(struct rule *r)
+{
+	const char	*path;
+
+	if (!r->backend_tls || r->tls.noverify == 1)
+		return (0);
+	path = r->tls.ca != NULL ? r->tls.ca : tls_default_ca_cert_file();
+	if ((r->ca = tls_load_file(path, &r->calen, NULL)) == NULL) {
+		log_warn("%s:%d: CA file %s", r->file, r->line, path);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
 config_add_rule(struct config *c, struct ruleset *rs, struct rule *r)
 {
 	inherit(&r->timeout.connect, rs->timeout.connect);
 	inherit(&r->timeout.idle, rs->timeout.idle);
+	inherit(&r->timeout.handshake, rs->timeout.handshake);
+	if (r->tls.noverify == -1)
+		r->tls.noverify = rs->tls.noverify == 1;
+	if (inherit_str(&r->tls.protocols, rs->tls.protocols) == -1 ||
+	    inherit_str(&r->tls.ciphers, rs->tls.ciphers) == -1 ||
+	    inherit_str(&r->tls.alpn, rs->tls.alpn) == -1 ||
+	    inherit_str(&r->tls.ca, rs->tls.ca) == -1 ||
+	    inherit_str(&r->tls.servername, rs->tls.servername) == -1)
+		fatal("%s", __func__);
+	if (rule_load_ca(r) == -1)
+		return (-1);
 	r->id = c->nrules;
 	c->rules[c->nrules++] = r;
 	if (r->action == ACT_FORWARD) {
 		r->route = c->nroutes;
 		c->routes[c->nroutes++] = r;
 	}
+	return (0);
 }
 
 /*
@@ -160,7 +223,7 @@ config_finish(struct config *c)
 			n++;
 	}
 	if (n == 0) {
-		fprintf(stderr, "no listener defined\n");
+		log_warnx("no listener defined");
 		return (-1);
 	}
 	if ((c->rules = calloc(n, sizeof(*c->rules))) == NULL ||
@@ -170,10 +233,12 @@ config_finish(struct config *c)
 		inherit(&rs->timeout.inspect, c->timeout.inspect);
 		inherit(&rs->timeout.connect, c->timeout.connect);
 		inherit(&rs->timeout.idle, c->timeout.idle);
+		inherit(&rs->timeout.handshake, c->timeout.handshake);
 		TAILQ_FOREACH(r, &rs->rules, entry)
-			config_add_rule(c, rs, r);
-		if (rs->def != NULL)
-			config_add_rule(c, rs, rs->def);
+			if (config_add_rule(c, rs, r) == -1)
+				return (-1);
+		if (rs->def != NULL && config_add_rule(c, rs, rs->def) == -1)
+			return (-1);
 	}
 	TAILQ_FOREACH(l, &c->listeners, entry)
 		l->id = c->nlisteners++;

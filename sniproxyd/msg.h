@@ -29,13 +29,23 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	2
+#define MSG_VERSION	3
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
 	MSG_ACCEPT_CHAN,	/* priv -> worker: fd */
 	MSG_CONN,		/* accept -> worker: fd, struct msg_conn */
-	MSG_CONN_END		/* worker -> accept: id is the connection's */
+	MSG_CONN_END,		/* worker -> accept: id is the connection's */
+	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
+	MSG_TLS_READY		/* priv -> TLS worker: every keypair sent */
+};
+
+/* Followed by the certificate, key and OCSP response, back to back. */
+struct msg_keypair {
+	uint32_t	 id;
+	uint32_t	 certlen;
+	uint32_t	 keylen;
+	uint32_t	 ocsplen;
 };
 
 struct msg_worker {

@@ -88,6 +88,13 @@ static int		 rule_from_table(const char *);
 static int		 rule_payload(int64_t, int, char *);
 static void		 strv_free(char **, size_t);
 static int		 rule_is_default;
+static struct keypair	*keypair;
+static struct tlsopts	*tlsopts;
+static int		 new_keypair(const char *);
+static int		 end_keypair(void);
+static int		 keypair_path(char **, char *);
+static int		 tls_opt(char **, char *);
+static struct keypair	*config_keypair(const char *);
 
 typedef struct {
 	union {
@@ -107,14 +114,21 @@ typedef struct {
 
 %}
 
-%token	ALPN BLOCK CHROOT CONNECT CONNECTIONS DEFAULT FORWARD FROM HEX HOST
-%token	HTTP IDLE INCLUDE INSPECT LISTEN LOG MATCH MAXCONN OFFSET ON
-%token	OPENVPN PAYLOAD PORT PREFORK REGEX SHUTDOWN SNI SSH TABLE TIMEOUT
-%token	TLS TO USER
+%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS DEFAULT
+%token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
+%token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
+%token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
+%token	TIMEOUT TLS TO USER VERIFY WITH
 %token	ERROR
+/*
+ * "match tls" is a condition, "tls ciphers ..." an option: after
+ * "match", tls always starts the condition.
+ */
+%expect 1
 %token	<v.string>	STRING TABLENAME
 %token	<v.number>	NUMBER
 %type	<v.number>	port duration timeoutkind offset payloadkind
+%type	<v.number>	forwardtls
 %type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
 %type	<v.string>	string
@@ -127,6 +141,7 @@ grammar		: /* empty */
 		| grammar varset '\n'
 		| grammar main '\n'
 		| grammar table '\n'
+		| grammar keypair '\n'
 		| grammar listen '\n'
 		| grammar error '\n'		{ file->errors++; yyerrok; }
 		;
@@ -243,6 +258,7 @@ main		: USER STRING			{
 		;
 
 timeoutkind	: INSPECT			{ $$ = INSPECT; }
+		| HANDSHAKE			{ $$ = HANDSHAKE; }
 		| CONNECT			{ $$ = CONNECT; }
 		| IDLE				{ $$ = IDLE; }
 		;
@@ -272,6 +288,63 @@ port		: NUMBER			{
 			}
 			$$ = $1;
 		}
+		;
+
+keypair		: KEYPAIR STRING		{
+			if (new_keypair($2) == -1) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		} '{' optnl kpbody '}'		{
+			if (end_keypair() == -1)
+				YYERROR;
+		}
+		;
+
+kpbody		: kpopts
+		| kpopts kpopt
+		;
+
+kpopts		: /* empty */
+		| kpopts kpopt nl
+		;
+
+kpopt		: CERTIFICATE STRING		{
+			if (keypair_path(&keypair->cert_path, $2) == -1)
+				YYERROR;
+		}
+		| KEY STRING			{
+			if (keypair_path(&keypair->key_path, $2) == -1)
+				YYERROR;
+		}
+		| OCSP STRING			{
+			if (keypair_path(&keypair->ocsp_path, $2) == -1)
+				YYERROR;
+		}
+		;
+
+tlsopt		: PROTOCOLS STRING		{
+			if (tls_opt(&tlsopts->protocols, $2) == -1)
+				YYERROR;
+		}
+		| CIPHERS STRING		{
+			if (tls_opt(&tlsopts->ciphers, $2) == -1)
+				YYERROR;
+		}
+		| ALPN STRING			{
+			if (tls_opt(&tlsopts->alpn, $2) == -1)
+				YYERROR;
+		}
+		| CA STRING			{
+			if (tls_opt(&tlsopts->ca, $2) == -1)
+				YYERROR;
+		}
+		| SERVERNAME STRING		{
+			if (tls_opt(&tlsopts->servername, $2) == -1)
+				YYERROR;
+		}
+		| NO VERIFY			{ tlsopts->noverify = 1; }
 		;
 
 table		: TABLE TABLENAME '{' optnl hostlist '}'	{
@@ -314,7 +387,8 @@ listen		: LISTEN ON STRING PORT port	{
 				fatal("ruleset");
 			TAILQ_INIT(&ruleset->rules);
 			ruleset->timeout.inspect = ruleset->timeout.connect =
-			    ruleset->timeout.idle = -1;
+			    ruleset->timeout.idle = ruleset->timeout.handshake = -1;
+			ruleset->tls.noverify = -1;
 			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
 			if (add_listeners($3, $5) == -1) {
 				free($3);
@@ -350,6 +424,7 @@ lstmt		: TIMEOUT timeoutkind duration	{
 			if (set_timeout(&ruleset->timeout, $2, $3) == -1)
 				YYERROR;
 		}
+		| TLS				{ tlsopts = &ruleset->tls; } tlsopt
 		| MATCH				{
 			rule_is_default = 0;
 			rule = new_rule(COND_ANY);
@@ -463,20 +538,32 @@ ruleopts	: /* empty */
 		| ruleopts ruleopt
 		;
 
-ruleopt		: FORWARD TO TABLENAME		{
+ruleopt		: FORWARD forwardtls TO TABLENAME	{
 			if (rule->action != ACT_NONE) {
 				yyerror("rule has more than one action");
-				free($3);
+				free($4);
 				YYERROR;
 			}
-			if ((rule->table = config_table(conf, $3)) == NULL) {
-				yyerror("table <%s> is not defined", $3);
-				free($3);
+			if ((rule->table = config_table(conf, $4)) == NULL) {
+				yyerror("table <%s> is not defined", $4);
+				free($4);
 				YYERROR;
 			}
-			free($3);
+			free($4);
 			rule->action = ACT_FORWARD;
+			rule->backend_tls = $2;
 		} forwardopts
+		| TERMINATE TLS			{ rule->terminate = 1; }
+		| TERMINATE TLS KEYPAIR STRING	{
+			rule->terminate = 1;
+			if ((rule->keypair = config_keypair($4)) == NULL) {
+				yyerror("keypair \"%s\" is not defined", $4);
+				free($4);
+				YYERROR;
+			}
+			free($4);
+		}
+		| TLS				{ tlsopts = &rule->tls; } tlsopt
 		| BLOCK				{
 			if (rule->action != ACT_NONE) {
 				yyerror("rule has more than one action");
@@ -493,6 +580,10 @@ ruleopt		: FORWARD TO TABLENAME		{
 			if (set_timeout(&rule->timeout, $2, $3) == -1)
 				YYERROR;
 		}
+		;
+
+forwardtls	: /* empty */			{ $$ = 0; }
+		| WITH TLS			{ $$ = 1; }
 		;
 
 forwardopts	: /* empty */
@@ -513,7 +604,7 @@ struct keywords {
  */
 static const char *const unsupported[] = {
 	"accept", "backup", "check", "control", "fall", "interval",
-	"keypair", "mode", "rise", "send", "terminate", "weight", "with"
+	"mode", "rise", "send", "weight"
 };
 
 static int
@@ -532,7 +623,7 @@ yyerror(const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("yyerror vasprintf");
 	va_end(ap);
-	fprintf(stderr, "%s:%d: %s\n", file->name, yylval.lineno, msg);
+	log_warnx("%s:%d: %s", file->name, yylval.lineno, msg);
 	free(msg);
 	return (0);
 }
@@ -556,37 +647,50 @@ lookup(char *s)
 	static const struct keywords keywords[] = {
 		{ "alpn",		ALPN },
 		{ "block",		BLOCK },
+		{ "ca",			CA },
+		{ "certificate",	CERTIFICATE },
 		{ "chroot",		CHROOT },
+		{ "ciphers",		CIPHERS },
 		{ "connect",		CONNECT },
 		{ "connections",	CONNECTIONS },
 		{ "default",		DEFAULT },
 		{ "forward",		FORWARD },
 		{ "from",		FROM },
+		{ "handshake",		HANDSHAKE },
 		{ "hex",		HEX },
 		{ "host",		HOST },
 		{ "http",		HTTP },
 		{ "idle",		IDLE },
 		{ "include",		INCLUDE },
 		{ "inspect",		INSPECT },
+		{ "key",		KEY },
+		{ "keypair",		KEYPAIR },
 		{ "listen",		LISTEN },
 		{ "log",		LOG },
 		{ "match",		MATCH },
 		{ "maxconn",		MAXCONN },
+		{ "no",			NO },
+		{ "ocsp",		OCSP },
 		{ "offset",		OFFSET },
 		{ "on",			ON },
 		{ "openvpn",		OPENVPN },
 		{ "payload",		PAYLOAD },
 		{ "port",		PORT },
 		{ "prefork",		PREFORK },
+		{ "protocols",		PROTOCOLS },
 		{ "regex",		REGEX },
+		{ "servername",		SERVERNAME },
 		{ "shutdown",		SHUTDOWN },
 		{ "sni",		SNI },
 		{ "ssh",		SSH },
 		{ "table",		TABLE },
+		{ "terminate",		TERMINATE },
 		{ "timeout",		TIMEOUT },
 		{ "tls",		TLS },
 		{ "to",			TO },
-		{ "user",		USER }
+		{ "user",		USER },
+		{ "verify",		VERIFY },
+		{ "with",		WITH }
 	};
 	const struct keywords	*p;
 
@@ -596,8 +700,8 @@ lookup(char *s)
 		return (p->k_val);
 	if (bsearch(s, unsupported, sizeof(unsupported) /
 	    sizeof(unsupported[0]), sizeof(unsupported[0]), str_cmp) != NULL) {
-		fprintf(stderr, "%s:%d: \"%s\" is not supported\n",
-		    file->name, yylval.lineno, s);
+		log_warnx("%s:%d: \"%s\" is not supported", file->name,
+		    yylval.lineno, s);
 		lex_reported = 1;
 		return (ERROR);
 	}
@@ -940,7 +1044,7 @@ pushfile(const char *name)
 		return (NULL);
 	}
 	if ((nfile->stream = fopen(nfile->name, "r")) == NULL) {
-		fprintf(stderr, "%s: %s\n", nfile->name, strerror(errno));
+		log_warn("%s", nfile->name);
 		free(nfile->name);
 		free(nfile);
 		return (NULL);
@@ -1216,7 +1320,9 @@ new_rule(enum rule_cond cond)
 	r->cond = cond;
 	r->file = file_name_keep(file->name);
 	r->line = yylval.lineno;
-	r->timeout.inspect = r->timeout.connect = r->timeout.idle = -1;
+	r->timeout.inspect = r->timeout.connect = r->timeout.idle =
+	    r->timeout.handshake = -1;
+	r->tls.noverify = -1;
 	r->route = -1;
 	return (r);
 }
@@ -1229,6 +1335,17 @@ end_rule(void)
 	rule = NULL;
 	if (r->action == ACT_NONE) {
 		yyerror("rule needs an action: forward to <table> or block");
+		config_rule_free(r);
+		return (-1);
+	}
+	if (r->terminate && r->action != ACT_FORWARD) {
+		yyerror("terminate tls needs forward to <table>");
+		config_rule_free(r);
+		return (-1);
+	}
+	if (r->terminate && r->keypair == NULL &&
+	    TAILQ_EMPTY(&conf->keypairs)) {
+		yyerror("terminate tls without a keypair defined");
 		config_rule_free(r);
 		return (-1);
 	}
@@ -1430,4 +1547,86 @@ rule_payload(int64_t offset, int kind, char *str)
 		return (-1);
 	}
 	return (0);
+}
+
+static int
+new_keypair(const char *name)
+{
+	if (config_keypair(name) != NULL) {
+		yyerror("keypair \"%s\" defined twice", name);
+		return (-1);
+	}
+	if ((keypair = calloc(1, sizeof(*keypair))) == NULL)
+		fatal("%s", __func__);
+	if (strlcpy(keypair->name, name, sizeof(keypair->name)) >=
+	    sizeof(keypair->name) || *name == '\0') {
+		yyerror("invalid keypair name");
+		free(keypair);
+		keypair = NULL;
+		return (-1);
+	}
+	keypair->file = file_name_keep(file->name);
+	keypair->line = yylval.lineno;
+	return (0);
+}
+
+/*
+ * The files are read here, at parse time, so that a keypair that does
+ * not load is an error of the configuration like any other.
+ */
+static int
+end_keypair(void)
+{
+	struct keypair	*kp = keypair;
+
+	keypair = NULL;
+	if (kp->cert_path == NULL || kp->key_path == NULL) {
+		yyerror("keypair \"%s\" needs a certificate and a key",
+		    kp->name);
+		keypair_free(kp);
+		return (-1);
+	}
+	if (keypair_load(kp) == -1) {
+		errors++;
+		keypair_free(kp);
+		return (-1);
+	}
+	kp->id = conf->nkeypairs++;
+	TAILQ_INSERT_TAIL(&conf->keypairs, kp, entry);
+	return (0);
+}
+
+static int
+keypair_path(char **dst, char *path)
+{
+	if (*dst != NULL) {
+		yyerror("file given twice");
+		free(path);
+		return (-1);
+	}
+	*dst = path;
+	return (0);
+}
+
+static int
+tls_opt(char **dst, char *val)
+{
+	if (*dst != NULL) {
+		yyerror("tls option given twice");
+		free(val);
+		return (-1);
+	}
+	*dst = val;
+	return (0);
+}
+
+static struct keypair *
+config_keypair(const char *name)
+{
+	struct keypair	*kp;
+
+	TAILQ_FOREACH(kp, &conf->keypairs, entry)
+		if (strcmp(kp->name, name) == 0)
+			return (kp);
+	return (NULL);
 }

@@ -36,68 +36,15 @@
 #include "log.h"
 #include "msg.h"
 #include "sniproxyd.h"
+#include "relay.h"
 
-
-/*
- * Both directions of a connection once the backend has answered.  Bytes
- * move through a pipe with splice(2) and never enter this process; the
- * pipe is made at the first byte, so an idle connection holds none.
- * Where splice is refused, a small buffer does the same job.
- */
-#define PIPE_CAP	(64 * 1024)
-#define COPYBUF		(16 * 1024)
-
-struct conn;
-
-struct dir {
-	struct conn		*conn;
-	int			 src;
-	int			 dst;
-	int			 pipe[2];
-	uint8_t			*buf;
-	size_t			 off;
-	size_t			 pending;	/* in the pipe or buf */
-	uint64_t		 bytes;
-	int			 eof;
-	int			 shut;
-	struct event		*ev_read;
-	struct event		*ev_write;
-};
-
-struct conn {
-	uint64_t		 id;
-	struct chan		*origin;	/* NULL once accept is gone */
-	struct msg_conn		 mc;
-	const struct rule	*rule;
-	int			 cfd;
-	int			 bfd;
-	size_t			 host;
-	size_t			 tried;
-	int			 timedout;
-	char			 backend[ADDRSTR_LEN];
-	struct event		*ev_connect;
-	struct event		*ev_idle;
-	int64_t			 last_ms;
-	struct dir		 up;		/* client to backend */
-	struct dir		 down;		/* backend to client */
-	TAILQ_ENTRY(conn)	 entry;
-};
 
 struct origin {
 	struct chan		*chan;
 	TAILQ_ENTRY(origin)	 entry;
 };
 
-static struct {
-	struct event_base	*base;
-	struct config		*conf;
-	const struct rule	*route;
-	size_t			 rr;
-	int			 quitting;
-	struct event		*ev_shutdown;
-	TAILQ_HEAD(, conn)	 conns;
-	TAILQ_HEAD(, origin)	 origins;
-} wk;
+struct worker	 wk;
 
 static void	conn_connect_next(struct conn *);
 static void	dir_readable(int, short, void *);
@@ -117,13 +64,14 @@ dir_close(struct dir *d)
 	free(d->buf);
 }
 
-static void
+void
 conn_end(struct conn *c, const char *reason)
 {
 	connlog(wk.conf, &c->mc, c->backend[0] ? c->backend : NULL,
 	    c->up.bytes, c->down.bytes, reason);
 	dir_close(&c->up);
 	dir_close(&c->down);
+	tls_relay_free(c);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
 	if (c->ev_idle != NULL)
@@ -139,7 +87,7 @@ conn_end(struct conn *c, const char *reason)
 		event_base_loopbreak(wk.base);
 }
 
-static void
+void
 timeval_ms(struct timeval *tv, int64_t ms)
 {
 	tv->tv_sec = ms / 1000;
@@ -169,7 +117,7 @@ conn_idle(int fd, short events, void *arg)
 	evtimer_add(c->ev_idle, &tv);
 }
 
-static void
+void
 conn_touch(struct conn *c)
 {
 	struct timeval	 tv;
@@ -354,6 +302,10 @@ conn_relay(struct conn *c)
 	c->ev_connect = NULL;
 	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->rule->terminate || c->rule->backend_tls) {
+		tls_relay_start(c);
+		return;
+	}
 	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
 	    dir_init(c, &c->down, c->bfd, c->cfd) == -1 ||
 	    (c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
@@ -467,6 +419,8 @@ worker_conn(struct chan *ch, struct chan_msg *m)
 	c->origin = ch;
 	c->cfd = m->fd;
 	c->bfd = -1;
+	c->up.pipe[0] = c->up.pipe[1] = -1;
+	c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->rule = wk.route;
 	c->mc.rule = wk.route->id;
 	c->host = wk.rr++ % wk.route->table->nhosts;
@@ -505,7 +459,22 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		chan_free(ch);
 		fatalx("lost the parent process");
 	}
-	if (m->hdr.type != MSG_ACCEPT_CHAN || m->fd == -1) {
+	switch (m->hdr.type) {
+	case MSG_KEYPAIR:
+		if (tls_worker_keypair(m->data, m->len) == -1)
+			fatalx("bad keypair message");
+		/* The key was in the message buffer: leave nothing. */
+		explicit_bzero((void *)m->data, m->len);
+		return;
+	case MSG_TLS_READY:
+		if (tls_worker_ready() == -1)
+			fatalx("cannot set up TLS");
+		return;
+	case MSG_ACCEPT_CHAN:
+		if (m->fd != -1)
+			break;
+		/* FALLTHROUGH */
+	default:
 		log_warnx("unexpected message %u from parent", m->hdr.type);
 		if (m->fd != -1)
 			close(m->fd);

@@ -208,6 +208,48 @@ child_enter(struct child *c, const char *title)
 	    EV_FEATURE_EARLY_CLOSE);
 }
 
+/*
+ * A TLS worker gets its keypairs from here: the copies it inherited at
+ * fork are zeros.  A named keypair goes alone; otherwise all of them,
+ * the first being the one for clients that name no known host.
+ */
+static void
+child_send_keypairs(struct child *c)
+{
+	const struct rule	*r = priv.conf->routes[c->route];
+	struct keypair		*kp;
+	struct msg_keypair	 mk;
+	const uint8_t		*cert, *key, *ocsp;
+	uint8_t			*buf;
+	size_t			 certlen, keylen, ocsplen, len;
+
+	TAILQ_FOREACH(kp, &priv.conf->keypairs, entry) {
+		if (!r->terminate || (r->keypair != NULL && r->keypair != kp))
+			continue;
+		cert = keypair_cert(kp, &certlen);
+		key = keypair_key(kp, &keylen);
+		ocsp = keypair_ocsp(kp, &ocsplen);
+		len = sizeof(mk) + certlen + keylen + ocsplen;
+		if ((buf = malloc(len)) == NULL)
+			fatal("%s", __func__);
+		mk.id = kp->id;
+		mk.certlen = certlen;
+		mk.keylen = keylen;
+		mk.ocsplen = ocsplen;
+		memcpy(buf, &mk, sizeof(mk));
+		memcpy(buf + sizeof(mk), cert, certlen);
+		memcpy(buf + sizeof(mk) + certlen, key, keylen);
+		if (ocsplen)
+			memcpy(buf + sizeof(mk) + certlen + keylen, ocsp,
+			    ocsplen);
+		if (chan_send(c->chan, MSG_KEYPAIR, 0, -1, buf, len) == -1)
+			log_warn("%s: keypair %s", __func__, kp->name);
+		freezero(buf, len);
+	}
+	if (chan_send(c->chan, MSG_TLS_READY, 0, -1, NULL, 0) == -1)
+		log_warn("%s", __func__);
+}
+
 static void
 child_spawn(struct child *c)
 {
@@ -230,6 +272,9 @@ child_spawn(struct child *c)
 	if ((c->chan = chan_new(priv.base, c->pc.fd, MSG_VERSION,
 	    priv_child_msg, c)) == NULL)
 		fatal("%s: chan_new", __func__);
+	if (c->type == CHILD_WORKER && (priv.conf->routes[c->route]->
+	    terminate || priv.conf->routes[c->route]->backend_tls))
+		child_send_keypairs(c);
 	log_debug("%s: started, pid %ld", title, (long)pid);
 }
 

@@ -41,6 +41,39 @@ struct timeouts {
 	int64_t		 inspect;
 	int64_t		 connect;
 	int64_t		 idle;
+	int64_t		 handshake;
+};
+
+/*
+ * A certificate and its key.  The files' bytes live in memory that
+ * fork(2) hands to children as zeros: only priv has them, and TLS
+ * workers get them from priv over their channel.
+ */
+struct keypair {
+	unsigned int		 id;
+	char			 name[256];
+	char			*cert_path;
+	char			*key_path;
+	char			*ocsp_path;
+	const char		*file;
+	int			 line;
+	struct keymem		*mem;
+	/* What the certificate says, for logs and sniproxyctl. */
+	char			 subject[256];
+	char			 sans[512];
+	int64_t			 notafter;	/* time_t, UTC */
+	TAILQ_ENTRY(keypair)	 entry;
+};
+TAILQ_HEAD(keypairlist, keypair);
+
+/* TLS settings of a rule, or of a listener for the rules in it. */
+struct tlsopts {
+	char			*protocols;
+	char			*ciphers;
+	char			*alpn;		/* offered when terminating */
+	char			*ca;		/* for backends */
+	char			*servername;
+	int			 noverify;	/* -1 inherit, 0, 1 */
 };
 
 struct host {
@@ -101,6 +134,12 @@ struct rule {
 	enum rule_action	 action;
 	struct table		*table;
 	in_port_t		 port;		/* 0: the table's ports */
+	int			 terminate;
+	struct keypair		*keypair;	/* NULL: chosen by SNI */
+	int			 backend_tls;
+	struct tlsopts		 tls;
+	uint8_t			*ca;		/* CAs for a TLS backend */
+	size_t			 calen;
 	struct timeouts		 timeout;
 	int			 route;		/* -1 unless forwarding */
 	TAILQ_ENTRY(rule)	 entry;
@@ -112,6 +151,7 @@ struct ruleset {
 	struct rulelist		 rules;
 	struct rule		*def;
 	struct timeouts		 timeout;
+	struct tlsopts		 tls;
 	TAILQ_ENTRY(ruleset)	 entry;
 };
 TAILQ_HEAD(rulesetlist, ruleset);
@@ -138,6 +178,8 @@ struct config {
 	int64_t			 shutdown_ms;
 	struct timeouts		 timeout;
 	struct tablelist	 tables;
+	struct keypairlist	 keypairs;
+	unsigned int		 nkeypairs;
 	struct rulesetlist	 rulesets;
 	struct listenerlist	 listeners;
 	struct rule		**rules;	/* by id */
@@ -156,6 +198,13 @@ void		 accept_main(struct event_base *, struct config *, int)
 /* relay.c */
 void		 worker_main(struct event_base *, struct config *,
 		    const struct rule *, int) __attribute__((__noreturn__));
+
+/* keypair.c */
+int		 keypair_load(struct keypair *);
+void		 keypair_free(struct keypair *);
+const uint8_t	*keypair_cert(const struct keypair *, size_t *);
+const uint8_t	*keypair_key(const struct keypair *, size_t *);
+const uint8_t	*keypair_ocsp(const struct keypair *, size_t *);
 
 /* parse.y */
 struct config	*parse_config(const char *);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sniproxyd.h"
@@ -275,9 +276,7 @@ END_TEST
 START_TEST(test_unsupported)
 {
 	static const char *const words[] = {
-		"match tls terminate tls forward to <t>",
 		"match tls forward to <t> send proxy v2",
-		"match tls forward with tls to <t>",
 		"match tls forward to <t> mode roundrobin",
 		"match tls forward to <t> check tcp"
 	};
@@ -298,12 +297,110 @@ START_TEST(test_unsupported)
 		    (int)strcspn(w, " "), w);
 		assert_error(text, want);
 	}
-	assert_error("keypair \"x\" { }\n", "1: \"keypair\" is not supported");
 	assert_error("control socket \"/x\"\n", "1: \"control\" is not");
 	assert_error("table <t> { 127.0.0.1 port 1 weight 2 }\n",
 	    "1: \"weight\" is not supported");
 	assert_error("listen on 127.0.0.1 port 1 accept proxy { }\n",
 	    "1: \"accept\" is not supported");
+}
+END_TEST
+
+
+/* Two self-signed pairs in the test directory, made by openssl(1). */
+static void
+make_pairs(void)
+{
+	char	 cmd[1024];
+	int	 i;
+
+	for (i = 1; i <= 2; i++) {
+		snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec "
+		    "-pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 "
+		    "-subj /CN=k%d.example.com -addext "
+		    "subjectAltName=DNS:k%d.example.com,DNS:alt%d.example.com "
+		    "-keyout %s/k%d.pem -out %s/c%d.pem 2>/dev/null",
+		    i, i, i, unit_dir(), i, unit_dir(), i);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+
+START_TEST(test_keypairs)
+{
+	struct config	*c;
+	struct keypair	*kp;
+	struct rule	*r;
+	char		 text[2048];
+
+	make_pairs();
+	snprintf(text, sizeof(text),
+	    "keypair \"one\" {\n certificate \"%s/c1.pem\"\n"
+	    " key \"%s/k1.pem\"\n}\n"
+	    "keypair \"two\" { certificate \"%s/c2.pem\"\n"
+	    " key \"%s/k2.pem\" }\n"
+	    LISTEN "tls protocols \"tlsv1.3\"\n"
+	    "match tls sni \"k1.example.com\" terminate tls keypair \"one\" "
+	    "forward to <t> tls alpn \"h2,http/1.1\"\n"
+	    "match tls terminate tls forward with tls to <t> "
+	    "tls servername \"b.example\" tls no verify\n"
+	    "}\n", unit_dir(), unit_dir(), unit_dir(), unit_dir());
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	kp = TAILQ_FIRST(&c->keypairs);
+	ck_assert_str_eq(kp->name, "one");
+	ck_assert_str_eq(kp->sans, "k1.example.com,alt1.example.com");
+	ck_assert_msg(strstr(kp->subject, "CN=k1.example.com") != NULL, "%s",
+	    kp->subject);
+	ck_assert_int_gt(kp->notafter, time(NULL) + 86400);
+	ck_assert_int_eq(c->nkeypairs, 2);
+	r = c->rules[0];
+	ck_assert_int_eq(r->terminate, 1);
+	ck_assert_ptr_eq(r->keypair, kp);
+	ck_assert_str_eq(r->tls.alpn, "h2,http/1.1");
+	ck_assert_str_eq(r->tls.protocols, "tlsv1.3");
+	ck_assert_int_eq(r->backend_tls, 0);
+	r = c->rules[1];
+	ck_assert_ptr_null(r->keypair);
+	ck_assert_int_eq(r->backend_tls, 1);
+	ck_assert_int_eq(r->tls.noverify, 1);
+	ck_assert_str_eq(r->tls.servername, "b.example");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_keypair_errors)
+{
+	char	 text[2048];
+
+	make_pairs();
+	/* A key that is not the certificate's. */
+	snprintf(text, sizeof(text),
+	    "keypair \"x\" {\n certificate \"%s/c1.pem\"\n"
+	    " key \"%s/k2.pem\"\n}\n", unit_dir(), unit_dir());
+	ck_assert_ptr_null(unit_parse(text));
+	ck_assert_msg(strstr(unit_errs, ":1: keypair \"x\": cannot use") !=
+	    NULL, "%s", unit_errs);
+	snprintf(text, sizeof(text),
+	    "keypair \"x\" {\n certificate \"%s/nope.pem\"\n"
+	    " key \"%s/k2.pem\"\n}\n", unit_dir(), unit_dir());
+	ck_assert_ptr_null(unit_parse(text));
+	ck_assert_msg(strstr(unit_errs, "nope.pem: No such file") != NULL, "%s",
+	    unit_errs);
+	snprintf(text, sizeof(text),
+	    "keypair \"x\" {\n certificate \"%s/k1.pem\"\n"
+	    " key \"%s/k1.pem\"\n}\n", unit_dir(), unit_dir());
+	ck_assert_ptr_null(unit_parse(text));
+	ck_assert_msg(strstr(unit_errs, "no PEM certificate") != NULL, "%s",
+	    unit_errs);
+	assert_error("keypair \"x\" {\n certificate \"/c\"\n}\n",
+	    "3: keypair \"x\" needs a certificate and a key");
+	assert_error(LISTEN "match tls terminate tls forward to <t>\n}\n",
+	    "3: terminate tls without a keypair defined");
+	assert_error(LISTEN "match tls terminate tls keypair \"k\" "
+	    "forward to <t>\n}\n", "3: keypair \"k\" is not defined");
+	assert_error(LISTEN "match tls tls ciphers \"a\" tls ciphers \"b\" "
+	    "block\n}\n", "3: tls option given twice");
+	assert_error(LISTEN "match tls forward to <t> tls verify\n}\n",
+	    "3: syntax error");
 }
 END_TEST
 
@@ -384,6 +481,8 @@ config_suite(void)
 	tcase_add_test(tc, test_error_lines_continue);
 	tcase_add_test(tc, test_unsupported);
 	tcase_add_test(tc, test_no_listener);
+	tcase_add_test(tc, test_keypairs);
+	tcase_add_test(tc, test_keypair_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_durations);

@@ -16,6 +16,7 @@
 
 #include <check.h>
 
+#include "log.h"
 #include "suites.h"
 #include <stdlib.h>
 
@@ -26,6 +27,7 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
+	log_init(1, 0);
 	sr = srunner_create(config_suite());
 	srunner_add_suite(sr, classify_suite());
 	srunner_add_suite(sr, hello_suite());

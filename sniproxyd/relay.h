@@ -1,0 +1,104 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <stdint.h>
+
+#include "msg.h"
+#include "sniproxyd.h"
+
+struct chan;
+struct event;
+struct event_base;
+struct tlsrelay;
+
+/*
+ * Both directions of a connection once the backend has answered.  Bytes
+ * move through a pipe with splice(2) and never enter this process; the
+ * pipe is made at the first byte, so an idle connection holds none.
+ * Where splice is refused, a small buffer does the same job.
+ */
+#define PIPE_CAP	(64 * 1024)
+#define COPYBUF		(16 * 1024)
+
+struct conn;
+
+struct dir {
+	struct conn		*conn;
+	int			 src;
+	int			 dst;
+	int			 pipe[2];
+	uint8_t			*buf;
+	size_t			 off;
+	size_t			 pending;	/* in the pipe or buf */
+	uint64_t		 bytes;
+	int			 eof;
+	int			 shut;
+	struct event		*ev_read;
+	struct event		*ev_write;
+};
+
+struct conn {
+	uint64_t		 id;
+	struct chan		*origin;	/* NULL once accept is gone */
+	struct msg_conn		 mc;
+	const struct rule	*rule;
+	int			 cfd;
+	int			 bfd;
+	size_t			 host;
+	size_t			 tried;
+	int			 timedout;
+	char			 backend[ADDRSTR_LEN];
+	struct event		*ev_connect;
+	struct event		*ev_idle;
+	int64_t			 last_ms;
+	struct dir		 up;		/* client to backend */
+	struct dir		 down;		/* backend to client */
+	struct tlsrelay		*tls;		/* when either side is TLS */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct worker {
+	struct event_base	*base;
+	struct config		*conf;
+	const struct rule	*route;
+	size_t			 rr;
+	int			 quitting;
+	struct event		*ev_shutdown;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, origin)	 origins;
+};
+
+extern struct worker	 wk;
+
+/* relay.c */
+void	conn_end(struct conn *, const char *);
+void	conn_touch(struct conn *);
+void	timeval_ms(struct timeval *, int64_t);
+
+/* tls.c */
+int	tls_worker_keypair(const void *, size_t);
+int	tls_worker_ready(void);
+void	tls_relay_start(struct conn *);
+void	tls_relay_free(struct conn *);
+
+#endif /* RELAY_H */

@@ -1,0 +1,494 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <tls.h>
+
+#include "log.h"
+#include "msg.h"
+#include "sniproxyd.h"
+#include "relay.h"
+
+/*
+ * A connection with TLS on either side.  libtls may want to read when
+ * asked to write and the other way round, so instead of one callback
+ * per direction there is one pump: any event on either socket moves
+ * every byte that can move, then asks for exactly the events the last
+ * calls said they were waiting for.
+ */
+#define TLSBUF		(16 * 1024)
+
+struct tbuf {
+	uint8_t		 data[TLSBUF];
+	size_t		 off;
+	size_t		 len;
+};
+
+struct end {
+	int		 fd;
+	struct tls	*tls;		/* NULL: plain */
+	int		 handshaken;
+	int		 eof;		/* nothing more to read */
+	int		 shut;		/* our write side is closed */
+	short		 want;
+	struct event	*ev;
+};
+
+struct tlsrelay {
+	struct end	 client;
+	struct end	 backend;
+	struct tbuf	 up;
+	struct tbuf	 down;
+	struct event	*ev_handshake;
+};
+
+struct kpmsg {
+	uint8_t		*data;
+	size_t		 len;
+	struct msg_keypair hdr;
+};
+
+static struct {
+	struct tls		*server;
+	struct tls_config	*client_cfg;
+	struct kpmsg		*kps;
+	size_t			 nkps;
+} tw;
+
+static void	tls_pump(struct conn *);
+
+int
+tls_worker_keypair(const void *data, size_t len)
+{
+	struct msg_keypair	 hdr;
+	struct kpmsg		*k;
+
+	if (len < sizeof(hdr))
+		return (-1);
+	memcpy(&hdr, data, sizeof(hdr));
+	if ((size_t)hdr.certlen + hdr.keylen + hdr.ocsplen !=
+	    len - sizeof(hdr))
+		return (-1);
+	if ((k = reallocarray(tw.kps, tw.nkps + 1, sizeof(*k))) == NULL)
+		return (-1);
+	tw.kps = k;
+	k += tw.nkps;
+	k->hdr = hdr;
+	k->len = len - sizeof(hdr);
+	if ((k->data = malloc(k->len)) == NULL)
+		return (-1);
+	memcpy(k->data, (const uint8_t *)data + sizeof(hdr), k->len);
+	tw.nkps++;
+	return (0);
+}
+
+static int
+kp_add(struct tls_config *cfg, const struct kpmsg *k, int first)
+{
+	const uint8_t	*cert = k->data;
+	const uint8_t	*key = cert + k->hdr.certlen;
+	const uint8_t	*ocsp = k->hdr.ocsplen ? key + k->hdr.keylen : NULL;
+
+	if (first)
+		return (tls_config_set_keypair_ocsp_mem(cfg, cert,
+		    k->hdr.certlen, key, k->hdr.keylen, ocsp, k->hdr.ocsplen));
+	return (tls_config_add_keypair_ocsp_mem(cfg, cert, k->hdr.certlen,
+	    key, k->hdr.keylen, ocsp, k->hdr.ocsplen));
+}
+
+static int
+tls_config_common(struct tls_config *cfg, const struct rule *r)
+{
+	uint32_t	 protocols;
+
+	if (r->tls.protocols != NULL) {
+		if (tls_config_parse_protocols(&protocols,
+		    r->tls.protocols) == -1 ||
+		    tls_config_set_protocols(cfg, protocols) == -1) {
+			log_warnx("tls protocols \"%s\": %s", r->tls.protocols,
+			    tls_config_error(cfg));
+			return (-1);
+		}
+	}
+	if (r->tls.ciphers != NULL &&
+	    tls_config_set_ciphers(cfg, r->tls.ciphers) == -1) {
+		log_warnx("tls ciphers: %s", tls_config_error(cfg));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The first keypair is served to clients without SNI or with a name no
+ * certificate has; libtls picks among the others by SNI.
+ */
+static int
+tls_server_setup(const struct rule *r)
+{
+	struct tls_config	*cfg;
+	size_t			 i;
+	int			 rv = -1;
+
+	if ((cfg = tls_config_new()) == NULL ||
+	    (tw.server = tls_server()) == NULL)
+		return (-1);
+	if (tls_config_common(cfg, r) == -1)
+		goto done;
+	if (r->tls.alpn != NULL && tls_config_set_alpn(cfg, r->tls.alpn) ==
+	    -1) {
+		log_warnx("tls alpn: %s", tls_config_error(cfg));
+		goto done;
+	}
+	for (i = 0; i < tw.nkps; i++)
+		if (kp_add(cfg, &tw.kps[i], i == 0) == -1) {
+			log_warnx("keypair: %s", tls_config_error(cfg));
+			goto done;
+		}
+	if (tls_configure(tw.server, cfg) == -1) {
+		log_warnx("tls: %s", tls_error(tw.server));
+		goto done;
+	}
+	rv = 0;
+ done:
+	tls_config_clear_keys(cfg);
+	tls_config_free(cfg);
+	return (rv);
+}
+
+static int
+tls_client_setup(const struct rule *r)
+{
+	if ((tw.client_cfg = tls_config_new()) == NULL)
+		return (-1);
+	if (tls_config_common(tw.client_cfg, r) == -1)
+		return (-1);
+	if (r->tls.noverify == 1) {
+		tls_config_insecure_noverifycert(tw.client_cfg);
+		tls_config_insecure_noverifyname(tw.client_cfg);
+	} else if (tls_config_set_ca_mem(tw.client_cfg, r->ca, r->calen) ==
+	    -1) {
+		log_warnx("tls ca: %s", tls_config_error(tw.client_cfg));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Every keypair is here: configure, then forget the keys' bytes. */
+int
+tls_worker_ready(void)
+{
+	const struct rule	*r = wk.route;
+	size_t			 i;
+	int			 rv = 0;
+
+	if (r->terminate && tls_server_setup(r) == -1)
+		rv = -1;
+	if (rv == 0 && r->backend_tls && tls_client_setup(r) == -1)
+		rv = -1;
+	for (i = 0; i < tw.nkps; i++)
+		freezero(tw.kps[i].data, tw.kps[i].len);
+	free(tw.kps);
+	tw.kps = NULL;
+	tw.nkps = 0;
+	return (rv);
+}
+
+static void
+end_close(struct end *e)
+{
+	if (e->ev != NULL)
+		event_free(e->ev);
+	if (e->tls != NULL)
+		tls_free(e->tls);
+}
+
+void
+tls_relay_free(struct conn *c)
+{
+	struct tlsrelay	*t = c->tls;
+
+	if (t == NULL)
+		return;
+	end_close(&t->client);
+	end_close(&t->backend);
+	if (t->ev_handshake != NULL)
+		event_free(t->ev_handshake);
+	freezero(t, sizeof(*t));
+	c->tls = NULL;
+}
+
+static void
+tls_ready(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	tls_pump(arg);
+}
+
+static void
+tls_handshake_expired(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	log_warnx("%s: TLS handshake timed out", c->backend);
+	conn_end(c, "handshake-timeout");
+}
+
+/*
+ * Returns the bytes moved, 0 at EOF, -1 when the end waits for an event
+ * (recorded in e->want), -2 on error.
+ */
+static ssize_t
+end_io(struct end *e, int reading, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (e->tls != NULL) {
+		n = reading ? tls_read(e->tls, buf, len) :
+		    tls_write(e->tls, buf, len);
+		if (n == TLS_WANT_POLLIN) {
+			e->want |= EV_READ;
+			return (-1);
+		}
+		if (n == TLS_WANT_POLLOUT) {
+			e->want |= EV_WRITE;
+			return (-1);
+		}
+		return (n < 0 ? -2 : n);
+	}
+	n = reading ? read(e->fd, buf, len) :
+	    send(e->fd, buf, len, MSG_NOSIGNAL);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			return (-2);
+		e->want |= reading ? EV_READ : EV_WRITE;
+		return (-1);
+	}
+	return (n);
+}
+
+/* Returns 1 when done, 0 when waiting, -1 on failure. */
+static int
+end_handshake(struct end *e)
+{
+	int	 rv;
+
+	if (e->tls == NULL || e->handshaken)
+		return (1);
+	if ((rv = tls_handshake(e->tls)) == 0) {
+		e->handshaken = 1;
+		return (1);
+	}
+	if (rv == TLS_WANT_POLLIN)
+		e->want |= EV_READ;
+	else if (rv == TLS_WANT_POLLOUT)
+		e->want |= EV_WRITE;
+	else
+		return (-1);
+	return (0);
+}
+
+static void
+end_shutdown(struct end *e)
+{
+	if (e->shut)
+		return;
+	e->shut = 1;
+	if (e->tls != NULL)
+		tls_close(e->tls);
+	shutdown(e->fd, SHUT_WR);
+}
+
+/*
+ * Moves bytes from src to dst through b.  Returns 1 when something
+ * moved, 0 when nothing could, -1 on error.
+ */
+static int
+tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
+    uint64_t *count)
+{
+	ssize_t	 n;
+	int	 moved = 0;
+
+	if (b->len == 0 && !src->eof && src->handshaken) {
+		if ((n = end_io(src, 1, b->data, sizeof(b->data))) == -2)
+			return (-1);
+		if (n == 0)
+			src->eof = 1;
+		if (n >= 0)
+			moved = 1;
+		if (n > 0) {
+			b->off = 0;
+			b->len = n;
+			*count += n;
+			conn_touch(c);
+		}
+	}
+	if (b->len > 0 && dst->handshaken) {
+		if ((n = end_io(dst, 0, b->data + b->off, b->len)) == -2)
+			return (-1);
+		if (n > 0) {
+			b->off += n;
+			b->len -= n;
+			moved = 1;
+		}
+	}
+	if (src->eof && b->len == 0 && !dst->shut) {
+		end_shutdown(dst);
+		moved = 1;
+	}
+	return (moved);
+}
+
+static void
+end_arm(struct conn *c, struct end *e)
+{
+	short	 want = e->want;
+
+	if (want == 0) {
+		event_del(e->ev);
+		return;
+	}
+	event_del(e->ev);
+	event_assign(e->ev, wk.base, e->fd, want, tls_ready, c);
+	event_add(e->ev, NULL);
+}
+
+static const char *
+end_error(const struct end *e)
+{
+	const char	*err;
+
+	if (e->tls != NULL && (err = tls_error(e->tls)) != NULL)
+		return (err);
+	return (strerror(errno));
+}
+
+static void
+tls_pump(struct conn *c)
+{
+	struct tlsrelay	*t = c->tls;
+	int		 hc, hb, up, down, i;
+
+	for (i = 0; i < 64; i++) {
+		t->client.want = t->backend.want = 0;
+		if ((hc = end_handshake(&t->client)) == -1) {
+			log_warnx("%s: TLS handshake with client failed: %s",
+			    c->backend, end_error(&t->client));
+			conn_end(c, "handshake-failed");
+			return;
+		}
+		if ((hb = end_handshake(&t->backend)) == -1) {
+			log_warnx("%s: TLS handshake with server failed: %s",
+			    c->backend, end_error(&t->backend));
+			conn_end(c, "backend-tls-failed");
+			return;
+		}
+		if (hc == 1 && hb == 1 && t->ev_handshake != NULL) {
+			event_free(t->ev_handshake);
+			t->ev_handshake = NULL;
+		}
+		up = tls_move(c, &t->client, &t->backend, &t->up, &c->up.bytes);
+		down = tls_move(c, &t->backend, &t->client, &t->down,
+		    &c->down.bytes);
+		if (up == -1 || down == -1) {
+			conn_end(c, "reset");
+			return;
+		}
+		if (t->client.eof && t->backend.eof && t->up.len == 0 &&
+		    t->down.len == 0) {
+			conn_end(c, "eof");
+			return;
+		}
+		if (!up && !down)
+			break;
+	}
+	end_arm(c, &t->client);
+	end_arm(c, &t->backend);
+}
+
+static int
+end_init(struct conn *c, struct end *e, int fd)
+{
+	e->fd = fd;
+	e->handshaken = 1;
+	if ((e->ev = event_new(wk.base, fd, 0, tls_ready, c)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/*
+ * With the backend connected: wrap whichever ends are TLS, then run the
+ * pump once, which starts the handshakes.
+ */
+void
+tls_relay_start(struct conn *c)
+{
+	const struct rule	*r = c->rule;
+	struct tlsrelay		*t;
+	struct timeval		 tv;
+	const char		*name;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		conn_end(c, "reset");
+		return;
+	}
+	c->tls = t;
+	if (end_init(c, &t->client, c->cfd) == -1 ||
+	    end_init(c, &t->backend, c->bfd) == -1 ||
+	    (t->ev_handshake = evtimer_new(wk.base, tls_handshake_expired,
+	    c)) == NULL) {
+		conn_end(c, "reset");
+		return;
+	}
+	if (r->terminate) {
+		if (tls_accept_socket(tw.server, &t->client.tls, c->cfd) ==
+		    -1) {
+			log_warnx("tls_accept_socket: %s", tls_error(tw.server));
+			conn_end(c, "handshake-failed");
+			return;
+		}
+		t->client.handshaken = 0;
+	}
+	if (r->backend_tls) {
+		name = r->tls.servername != NULL ? r->tls.servername :
+		    c->mc.name[0] != '\0' ? c->mc.name : NULL;
+		if ((t->backend.tls = tls_client()) == NULL ||
+		    tls_configure(t->backend.tls, tw.client_cfg) == -1 ||
+		    tls_connect_socket(t->backend.tls, c->bfd, name) == -1) {
+			log_warnx("%s: TLS to server: %s", c->backend,
+			    t->backend.tls ? tls_error(t->backend.tls) :
+			    "tls_client");
+			conn_end(c, "backend-tls-failed");
+			return;
+		}
+		t->backend.handshaken = 0;
+	}
+	timeval_ms(&tv, r->timeout.handshake);
+	evtimer_add(t->ev_handshake, &tv);
+	tls_pump(c);
+}
