@@ -64,6 +64,8 @@ static struct {
 	uint64_t		 nextid;
 	int			 active;	/* here and in workers */
 	int			 paused;
+	int			 draining;
+	struct event		*ev_drain;
 	TAILQ_HEAD(, aconn)	 conns;
 } ac;
 
@@ -226,6 +228,8 @@ accept_resume(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
+	if (ac.draining)
+		return;
 	ac.paused = 0;
 	accept_listen_enable(1);
 }
@@ -312,6 +316,46 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		ac.active--;
 }
 
+/*
+ * Gone once every connection being looked at has been handed on, and
+ * every handing-on has left this process.
+ */
+static void
+accept_drain_check(int fd, short events, void *arg)
+{
+	struct timeval	 tv = { 0, 100 * 1000 };
+	unsigned int	 i;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (!TAILQ_EMPTY(&ac.conns)) {
+		evtimer_add(ac.ev_drain, &tv);
+		return;
+	}
+	for (i = 0; i < ac.conf->nroutes * ac.conf->prefork; i++)
+		if (ac.slots[i].chan != NULL && chan_queued(ac.slots[i].chan)) {
+			evtimer_add(ac.ev_drain, &tv);
+			return;
+		}
+	event_base_loopbreak(ac.base);
+}
+
+static void
+accept_drain(void)
+{
+	struct listener	*l;
+
+	if (ac.draining)
+		return;
+	ac.draining = 1;
+	evtimer_del(ac.ev_resume);
+	accept_listen_enable(0);
+	TAILQ_FOREACH(l, &ac.conf->listeners, entry)
+		close(l->fd);
+	accept_drain_check(-1, 0, NULL);
+}
+
 static void
 accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -322,6 +366,10 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	if (m == NULL) {
 		chan_free(ch);
 		fatalx("lost the parent process");
+	}
+	if (m->hdr.type == MSG_DRAIN) {
+		accept_drain();
+		return;
 	}
 	if (m->hdr.type != MSG_WORKER_CHAN || m->fd == -1 ||
 	    m->len != sizeof(mw)) {
@@ -379,9 +427,11 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 		    EV_READ | EV_PERSIST, accept_ready, l)) == NULL)
 			fatal("%s: event_new", __func__);
 	ac.ev_resume = evtimer_new(base, accept_resume, NULL);
+	ac.ev_drain = evtimer_new(base, accept_drain_check, NULL);
 	ev_term = evsignal_new(base, SIGTERM, accept_quit, NULL);
 	ev_int = evsignal_new(base, SIGINT, accept_quit, NULL);
-	if (ac.ev_resume == NULL || ev_term == NULL || ev_int == NULL)
+	if (ac.ev_resume == NULL || ac.ev_drain == NULL || ev_term == NULL ||
+	    ev_int == NULL)
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);

@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,50 @@
 
 #include "log.h"
 #include "sniproxyd.h"
+
+/*
+ * As root, priv lives chrooted in the directory of its configuration
+ * file, and reads every file again from there: absolute paths under
+ * that directory are taken from the new root.
+ */
+static char	 conf_root[PATH_MAX];
+static int	 conf_chrooted;
+
+void
+config_chrooted(const char *root)
+{
+	strlcpy(conf_root, root, sizeof(conf_root));
+	conf_chrooted = 1;
+}
+
+const char *
+config_path(const char *path)
+{
+	size_t	 len = strlen(conf_root);
+
+	if (!conf_chrooted || path[0] != '/')
+		return (path);
+	if (len == 1)
+		return (path);
+	if (strncmp(path, conf_root, len) == 0 && path[len] == '/')
+		return (path + len);
+	return (path);
+}
+
+/*
+ * The system's CAs, read once at start: after the chroot they are out
+ * of sight.
+ */
+static uint8_t	*system_ca;
+static size_t	 system_calen;
+
+void
+config_load_system_ca(void)
+{
+	if (system_ca == NULL)
+		system_ca = tls_load_file(tls_default_ca_cert_file(),
+		    &system_calen, NULL);
+}
 
 struct config *
 config_new(void)
@@ -170,8 +215,16 @@ rule_load_ca(struct rule *r)
 
 	if (!r->backend_tls || r->tls.noverify == 1)
 		return (0);
+	if (r->tls.ca == NULL && system_ca != NULL) {
+		if ((r->ca = malloc(system_calen)) == NULL)
+			return (-1);
+		memcpy(r->ca, system_ca, system_calen);
+		r->calen = system_calen;
+		return (0);
+	}
 	path = r->tls.ca != NULL ? r->tls.ca : tls_default_ca_cert_file();
-	if ((r->ca = tls_load_file(path, &r->calen, NULL)) == NULL) {
+	if ((r->ca = tls_load_file(config_path(path), &r->calen, NULL)) ==
+	    NULL) {
 		log_warn("%s:%d: CA file %s", r->file, r->line, path);
 		return (-1);
 	}

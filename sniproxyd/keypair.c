@@ -74,7 +74,7 @@ file_size(const struct keypair *kp, const char *path, int *fd)
 		*fd = -1;
 		return (0);
 	}
-	if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	if ((*fd = open(config_path(path), O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(*fd, &st) == -1) {
 		kp_error(kp, "%s", path, strerror(errno));
 		if (*fd != -1)

@@ -37,7 +37,8 @@ enum msg_type {
 	MSG_CONN,		/* accept -> worker: fd, struct msg_conn */
 	MSG_CONN_END,		/* worker -> accept: id is the connection's */
 	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
-	MSG_TLS_READY		/* priv -> TLS worker: every keypair sent */
+	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
+	MSG_DRAIN		/* priv -> accept, worker: a newer config runs */
 };
 
 /* Followed by the certificate, key and OCSP response, back to back. */

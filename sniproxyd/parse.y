@@ -149,7 +149,7 @@ grammar		: /* empty */
 include		: INCLUDE string		{
 			struct file	*nfile;
 
-			if ((nfile = pushfile($2)) == NULL) {
+			if ((nfile = pushfile(config_path($2))) == NULL) {
 				yyerror("failed to include file %s", $2);
 				free($2);
 				YYERROR;

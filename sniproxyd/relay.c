@@ -64,6 +64,20 @@ dir_close(struct dir *d)
 	free(d->buf);
 }
 
+/*
+ * Quitting, a worker goes with its last connection; draining, it also
+ * waits for the accept process of its generation to be gone, as that
+ * may still hand it connections.
+ */
+static void
+worker_done_check(void)
+{
+	if (!TAILQ_EMPTY(&wk.conns))
+		return;
+	if (wk.quitting || (wk.draining && TAILQ_EMPTY(&wk.origins)))
+		event_base_loopbreak(wk.base);
+}
+
 void
 conn_end(struct conn *c, const char *reason)
 {
@@ -83,8 +97,7 @@ conn_end(struct conn *c, const char *reason)
 		chan_send(c->origin, MSG_CONN_END, c->id, -1, NULL, 0);
 	TAILQ_REMOVE(&wk.conns, c, entry);
 	free(c);
-	if (wk.quitting && TAILQ_EMPTY(&wk.conns))
-		event_base_loopbreak(wk.base);
+	worker_done_check();
 }
 
 void
@@ -441,6 +454,7 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		TAILQ_REMOVE(&wk.origins, o, entry);
 		chan_free(ch);
 		free(o);
+		worker_done_check();
 		return;
 	}
 	if (m->hdr.type == MSG_CONN && !wk.quitting)
@@ -469,6 +483,10 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	case MSG_TLS_READY:
 		if (tls_worker_ready() == -1)
 			fatalx("cannot set up TLS");
+		return;
+	case MSG_DRAIN:
+		wk.draining = 1;
+		worker_done_check();
 		return;
 	case MSG_ACCEPT_CHAN:
 		if (m->fd != -1)

@@ -83,6 +83,7 @@ struct worker {
 	const struct rule	*route;
 	size_t			 rr;
 	int			 quitting;
+	int			 draining;
 	struct event		*ev_shutdown;
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, origin)	 origins;

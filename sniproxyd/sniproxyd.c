@@ -46,21 +46,41 @@ enum child_type {
 	CHILD_WORKER
 };
 
+struct generation;
+
 struct child {
 	struct proc_child	 pc;
+	struct generation	*gen;
 	enum child_type		 type;
 	uint32_t		 route;
 	uint32_t		 slot;
+	int			 alive;
 	struct chan		*chan;
 	struct event		*ev_respawn;
 };
 
-static struct {
-	struct event_base	*base;
+/*
+ * One configuration and the processes that serve it.  A reload starts
+ * a new generation; the old one stops taking connections and goes away
+ * when its last connection has ended.
+ */
+struct generation {
+	unsigned int		 id;
 	struct config		*conf;
-	struct proc_user	 user;
 	struct child		 accept;
 	struct child		*workers;	/* route * prefork + slot */
+	int			 draining;
+	TAILQ_ENTRY(generation)	 entry;
+};
+TAILQ_HEAD(genlist, generation);
+
+static struct {
+	struct event_base	*base;
+	struct generation	*cur;
+	struct genlist		 gens;
+	unsigned int		 ngens;
+	const char		*conffile;
+	struct proc_user	 user;
 	int			 quitting;
 	struct event		*ev_kill;
 } priv;
@@ -68,6 +88,8 @@ static struct {
 extern char	**environ;
 
 static void	child_spawn(struct child *);
+static void	gen_reap(struct generation *);
+int		priv_reload(char *, size_t);
 static void	usage(void) __attribute__((__noreturn__));
 
 /*
@@ -99,9 +121,15 @@ usage(void)
 }
 
 static struct child *
-worker_child(uint32_t route, uint32_t slot)
+worker_child(struct generation *g, uint32_t route, uint32_t slot)
 {
-	return (&priv.workers[route * priv.conf->prefork + slot]);
+	return (&g->workers[route * g->conf->prefork + slot]);
+}
+
+static uint32_t
+gen_nworkers(const struct generation *g)
+{
+	return (g->conf->nroutes * g->conf->prefork);
 }
 
 static const char *
@@ -110,41 +138,103 @@ child_name(const struct child *c, char *buf, size_t len)
 	if (c->type == CHILD_ACCEPT)
 		strlcpy(buf, "accept", len);
 	else
-		snprintf(buf, len, "route %s", priv.conf->routes[c->route]->
+		snprintf(buf, len, "route %s", c->gen->conf->routes[c->route]->
 		    table->name);
 	return (buf);
 }
 
-static void
+static int
 listener_bind(struct listener *l)
 {
 	int	 one = 1, fd;
 
 	fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		fatal("%s:%d: socket", l->file, l->line);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
-		fatal("%s:%d: SO_REUSEADDR", l->file, l->line);
-	if (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) == -1)
-		fatal("%s:%d: IPV6_V6ONLY", l->file, l->line);
-	if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1)
-		fatal("%s:%d: bind %s", l->file, l->line, l->name);
-	if (listen(fd, SOMAXCONN) == -1)
-		fatal("%s:%d: listen %s", l->file, l->line, l->name);
+	if (fd == -1) {
+		log_warn("%s:%d: socket", l->file, l->line);
+		return (-1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1 ||
+	    listen(fd, SOMAXCONN) == -1) {
+		log_warn("%s:%d: listen on %s", l->file, l->line, l->name);
+		close(fd);
+		return (-1);
+	}
 	l->fd = fd;
 	log_debug("listening on %s", l->name);
+	return (0);
 }
 
-/* Pairs one worker with the accept process. */
+/*
+ * Gives the new configuration its listening sockets: those it shares
+ * with the running one move over as they are, so no connection is
+ * refused during a reload; only new addresses are bound.
+ */
+static int
+listeners_take(struct config *conf, struct config *old)
+{
+	struct listener	*l, *o;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		o = NULL;
+		if (old != NULL)
+			TAILQ_FOREACH(o, &old->listeners, entry)
+				if (o->fd != -1 && strcmp(o->name, l->name) == 0)
+					break;
+		if (o != NULL) {
+			l->fd = o->fd;
+			o->fd = -1;
+		} else if (listener_bind(l) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Undoes listeners_take() for a configuration that will not be used. */
+static void
+listeners_give_back(struct config *conf, struct config *old)
+{
+	struct listener	*l, *o;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->fd == -1)
+			continue;
+		o = NULL;
+		if (old != NULL)
+			TAILQ_FOREACH(o, &old->listeners, entry)
+				if (o->fd == -1 && strcmp(o->name, l->name) == 0)
+					break;
+		if (o != NULL)
+			o->fd = l->fd;
+		else
+			close(l->fd);
+		l->fd = -1;
+	}
+}
+
+static void
+listeners_close(struct config *conf)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->fd != -1) {
+			close(l->fd);
+			l->fd = -1;
+		}
+}
+
+/* Pairs one worker with the accept process of its generation. */
 static void
 child_pair(struct child *w)
 {
 	struct msg_worker	 mw;
 	int			 sv[2];
 
-	if (w->chan == NULL || priv.accept.chan == NULL)
+	if (w->chan == NULL || w->gen->accept.chan == NULL)
 		return;
 	if (chan_pair(sv) == -1) {
 		log_warn("%s: socketpair", __func__);
@@ -158,7 +248,7 @@ child_pair(struct child *w)
 		close(sv[1]);
 		return;
 	}
-	if (chan_send(priv.accept.chan, MSG_WORKER_CHAN, 0, sv[1], &mw,
+	if (chan_send(w->gen->accept.chan, MSG_WORKER_CHAN, 0, sv[1], &mw,
 	    sizeof(mw)) == -1) {
 		log_warn("%s: to accept", __func__);
 		close(sv[1]);
@@ -190,8 +280,6 @@ priv_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 static void
 child_enter(struct child *c, const char *title)
 {
-	struct listener	*l;
-
 	event_reinit(priv.base);
 	event_base_free(priv.base);
 	proc_child_init(&c->pc);
@@ -200,8 +288,7 @@ child_enter(struct child *c, const char *title)
 	log_procinit(title);
 	setproctitle("%s", title);
 	if (c->type != CHILD_ACCEPT)
-		TAILQ_FOREACH(l, &priv.conf->listeners, entry)
-			close(l->fd);
+		listeners_close(priv.cur->conf);
 	if (proc_drop(&priv.user) == -1)
 		fatal("%s: cannot drop privileges", title);
 	priv.base = event_base_new_features(EV_FEATURE_ET |
@@ -216,14 +303,14 @@ child_enter(struct child *c, const char *title)
 static void
 child_send_keypairs(struct child *c)
 {
-	const struct rule	*r = priv.conf->routes[c->route];
+	const struct rule	*r = c->gen->conf->routes[c->route];
 	struct keypair		*kp;
 	struct msg_keypair	 mk;
 	const uint8_t		*cert, *key, *ocsp;
 	uint8_t			*buf;
 	size_t			 certlen, keylen, ocsplen, len;
 
-	TAILQ_FOREACH(kp, &priv.conf->keypairs, entry) {
+	TAILQ_FOREACH(kp, &c->gen->conf->keypairs, entry) {
 		if (!r->terminate || (r->keypair != NULL && r->keypair != kp))
 			continue;
 		cert = keypair_cert(kp, &certlen);
@@ -253,6 +340,7 @@ child_send_keypairs(struct child *c)
 static void
 child_spawn(struct child *c)
 {
+	struct config	*conf = c->gen->conf;
 	char		 title[NAME_MAX_LEN + 16];
 	int		 fd;
 	pid_t		 pid;
@@ -265,15 +353,15 @@ child_spawn(struct child *c)
 	if (pid == 0) {
 		child_enter(c, title);
 		if (c->type == CHILD_ACCEPT)
-			accept_main(priv.base, priv.conf, fd);
-		worker_main(priv.base, priv.conf,
-		    priv.conf->routes[c->route], fd);
+			accept_main(priv.base, conf, fd);
+		worker_main(priv.base, conf, conf->routes[c->route], fd);
 	}
+	c->alive = 1;
 	if ((c->chan = chan_new(priv.base, c->pc.fd, MSG_VERSION,
 	    priv_child_msg, c)) == NULL)
 		fatal("%s: chan_new", __func__);
-	if (c->type == CHILD_WORKER && (priv.conf->routes[c->route]->
-	    terminate || priv.conf->routes[c->route]->backend_tls))
+	if (c->type == CHILD_WORKER && (conf->routes[c->route]->terminate ||
+	    conf->routes[c->route]->backend_tls))
 		child_send_keypairs(c);
 	log_debug("%s: started, pid %ld", title, (long)pid);
 }
@@ -281,21 +369,21 @@ child_spawn(struct child *c)
 static void
 child_respawn(int fd, short events, void *arg)
 {
-	struct child	*c = arg;
-	uint32_t	 r, s;
+	struct child		*c = arg;
+	struct generation	*g = c->gen;
+	uint32_t		 i;
 
 	(void)fd;
 	(void)events;
-	if (priv.quitting)
+	if (priv.quitting || g->draining)
 		return;
 	child_spawn(c);
 	if (c->type == CHILD_WORKER) {
 		child_pair(c);
 		return;
 	}
-	for (r = 0; r < priv.conf->nroutes; r++)
-		for (s = 0; s < (uint32_t)priv.conf->prefork; s++)
-			child_pair(worker_child(r, s));
+	for (i = 0; i < gen_nworkers(g); i++)
+		child_pair(&g->workers[i]);
 }
 
 /*
@@ -312,9 +400,16 @@ child_died(struct child *c, int status)
 
 	child_name(c, title, sizeof(title));
 	proc_forget(&c->pc);
+	c->alive = 0;
 	if (c->chan != NULL) {
 		chan_free(c->chan);
 		c->chan = NULL;
+	}
+	if (c->gen->draining) {
+		log_debug("%s (pid %ld) of generation %u done", title,
+		    (long)c->pc.pid, c->gen->id);
+		gen_reap(c->gen);
+		return;
 	}
 	if (priv.quitting)
 		return;
@@ -352,16 +447,24 @@ priv_sigchld(int sig, short events, void *arg)
 }
 
 static void
+gen_kill(struct generation *g, int sig)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < gen_nworkers(g); i++)
+		if (g->workers[i].alive)
+			kill(g->workers[i].pc.pid, sig);
+	if (g->accept.alive)
+		kill(g->accept.pc.pid, sig);
+}
+
+static void
 priv_kill_all(int sig)
 {
-	struct proc_child	*pc;
-	uint32_t		 i, n = priv.conf->nroutes * priv.conf->prefork;
+	struct generation	*g;
 
-	for (i = 0; i < n; i++)
-		if ((pc = &priv.workers[i].pc)->pid > 0 && proc_find(pc->pid))
-			kill(pc->pid, sig);
-	if (priv.accept.pc.pid > 0 && proc_find(priv.accept.pc.pid))
-		kill(priv.accept.pc.pid, sig);
+	TAILQ_FOREACH(g, &priv.gens, entry)
+		gen_kill(g, sig);
 }
 
 static void
@@ -378,7 +481,7 @@ static void
 priv_sigterm(int sig, short events, void *arg)
 {
 	struct timeval	 tv;
-	int64_t		 ms = priv.conf->shutdown_ms + 2000;
+	int64_t		 ms = priv.cur->conf->shutdown_ms + 2000;
 
 	(void)events;
 	(void)arg;
@@ -400,7 +503,7 @@ priv_sighup(int sig, short events, void *arg)
 	(void)sig;
 	(void)events;
 	(void)arg;
-	log_warnx("reload is not supported yet: restart to apply changes");
+	priv_reload(NULL, 0);
 }
 
 static void
@@ -420,45 +523,130 @@ priv_signals(void)
 	}
 }
 
-static void
-priv_children_init(void)
+static struct generation *
+gen_new(struct config *conf)
 {
-	struct child	*c;
-	uint32_t	 r, s;
+	struct generation	*g;
+	struct child		*c;
+	uint32_t		 r, s;
 
-	if ((priv.workers = calloc(priv.conf->nroutes * priv.conf->prefork,
-	    sizeof(*priv.workers))) == NULL)
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->workers = calloc(conf->nroutes * conf->prefork,
+	    sizeof(*g->workers))) == NULL)
 		fatal("%s", __func__);
-	priv.accept.type = CHILD_ACCEPT;
-	for (r = 0; r < priv.conf->nroutes; r++)
-		for (s = 0; s < (uint32_t)priv.conf->prefork; s++) {
-			c = worker_child(r, s);
+	g->id = ++priv.ngens;
+	g->conf = conf;
+	g->accept.gen = g;
+	g->accept.type = CHILD_ACCEPT;
+	for (r = 0; r < conf->nroutes; r++)
+		for (s = 0; s < (uint32_t)conf->prefork; s++) {
+			c = worker_child(g, r, s);
+			c->gen = g;
 			c->type = CHILD_WORKER;
 			c->route = r;
 			c->slot = s;
 		}
-	for (r = 0; r < priv.conf->nroutes * priv.conf->prefork; r++)
-		if ((priv.workers[r].ev_respawn = evtimer_new(priv.base,
-		    child_respawn, &priv.workers[r])) == NULL)
+	for (r = 0; r < gen_nworkers(g); r++)
+		if ((g->workers[r].ev_respawn = evtimer_new(priv.base,
+		    child_respawn, &g->workers[r])) == NULL)
 			fatal("%s", __func__);
-	if ((priv.accept.ev_respawn = evtimer_new(priv.base, child_respawn,
-	    &priv.accept)) == NULL ||
-	    (priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,
-	    NULL)) == NULL)
+	if ((g->accept.ev_respawn = evtimer_new(priv.base, child_respawn,
+	    &g->accept)) == NULL)
 		fatal("%s", __func__);
+	TAILQ_INSERT_TAIL(&priv.gens, g, entry);
+	return (g);
 }
 
 static void
-priv_start(void)
+gen_start(struct generation *g)
 {
-	uint32_t	 r, n = priv.conf->nroutes * priv.conf->prefork;
+	uint32_t	 i, n = gen_nworkers(g);
 
-	priv_children_init();
-	for (r = 0; r < n; r++)
-		child_spawn(&priv.workers[r]);
-	child_spawn(&priv.accept);
-	for (r = 0; r < n; r++)
-		child_pair(&priv.workers[r]);
+	for (i = 0; i < n; i++)
+		child_spawn(&g->workers[i]);
+	child_spawn(&g->accept);
+	for (i = 0; i < n; i++)
+		child_pair(&g->workers[i]);
+}
+
+/* Frees a draining generation once none of its processes is left. */
+static void
+gen_reap(struct generation *g)
+{
+	uint32_t	 i;
+
+	if (!g->draining || g->accept.alive)
+		return;
+	for (i = 0; i < gen_nworkers(g); i++)
+		if (g->workers[i].alive)
+			return;
+	log_info("generation %u finished", g->id);
+	TAILQ_REMOVE(&priv.gens, g, entry);
+	for (i = 0; i < gen_nworkers(g); i++)
+		event_free(g->workers[i].ev_respawn);
+	event_free(g->accept.ev_respawn);
+	free(g->workers);
+	listeners_close(g->conf);
+	config_free(g->conf);
+	free(g);
+}
+
+/*
+ * The old accept process stops listening and goes once the connections
+ * it is looking at have gone to workers; the old workers go once their
+ * last connection has ended, however long that takes.
+ */
+static void
+gen_drain(struct generation *g)
+{
+	uint32_t	 i;
+
+	g->draining = 1;
+	for (i = 0; i < gen_nworkers(g); i++) {
+		evtimer_del(g->workers[i].ev_respawn);
+		if (g->workers[i].chan != NULL)
+			chan_send(g->workers[i].chan, MSG_DRAIN, 0, -1,
+			    NULL, 0);
+	}
+	evtimer_del(g->accept.ev_respawn);
+	if (g->accept.chan != NULL)
+		chan_send(g->accept.chan, MSG_DRAIN, 0, -1, NULL, 0);
+	gen_reap(g);
+}
+
+/*
+ * Reads the configuration again.  On any error the running one stays,
+ * and the reason goes to the log and, through err, to whoever asked.
+ */
+int
+priv_reload(char *err, size_t errlen)
+{
+	struct config		*conf;
+	struct generation	*old = priv.cur;
+
+	log_info("reloading %s", priv.conffile);
+	if ((conf = parse_config(config_path(priv.conffile))) == NULL) {
+		if (err != NULL)
+			strlcpy(err, "configuration not loaded, see the log",
+			    errlen);
+		log_warnx("reload failed: keeping the running configuration");
+		return (-1);
+	}
+	if (listeners_take(conf, old->conf) == -1) {
+		listeners_give_back(conf, old->conf);
+		config_free(conf);
+		if (err != NULL)
+			strlcpy(err, "cannot listen, see the log", errlen);
+		log_warnx("reload failed: keeping the running configuration");
+		return (-1);
+	}
+	/* Sockets the new configuration does not name close with it. */
+	listeners_close(old->conf);
+	priv.cur = gen_new(conf);
+	gen_start(priv.cur);
+	gen_drain(old);
+	log_info("configuration reloaded, generation %u", priv.cur->id);
+	return (0);
 }
 
 /*
@@ -468,28 +656,32 @@ priv_start(void)
 static void
 priv_chroot(const char *conffile)
 {
-	char	 path[PATH_MAX], *dir;
+	static char	 path[PATH_MAX];
+	char		 dir[PATH_MAX];
 
-	if (!priv.user.privileged)
-		return;
 	if (realpath(conffile, path) == NULL)
 		fatal("%s", conffile);
-	dir = dirname(path);
+	priv.conffile = path;
+	if (!priv.user.privileged)
+		return;
+	strlcpy(dir, path, sizeof(dir));
+	strlcpy(dir, dirname(dir), sizeof(dir));
 	if (proc_chroot_self(dir) == -1)
 		fatal("chroot %s", dir);
+	config_chrooted(dir);
 }
 
 static void
-priv_user(void)
+priv_user(struct config *conf)
 {
 	int	 rv;
 
-	rv = proc_user_init(&priv.user, priv.conf->user, priv.conf->chroot);
+	rv = proc_user_init(&priv.user, conf->user, conf->chroot);
 	if (rv == -1)
-		fatalx("unknown user %s", priv.conf->user);
+		fatalx("unknown user %s", conf->user);
 	if (rv == -2)
 		fatal("chroot directory %s (must exist, belong to root and "
-		    "not be writable by others)", priv.conf->chroot);
+		    "not be writable by others)", conf->chroot);
 	if (!priv.user.privileged)
 		log_warnx("not started as root: no privilege drop, no chroot");
 }
@@ -499,10 +691,11 @@ main(int argc, char *argv[])
 {
 	const char	*conffile = SNIPROXYD_CONF;
 	int		 ch, debug = 0, noaction = 0, verbose = 0;
-	struct listener	*l;
+	struct config	*conf;
 
 	setproctitle_init(argc, argv, environ);
 	log_init(1, LOG_DAEMON);
+	config_load_system_ca();
 	while ((ch = getopt(argc, argv, "D:df:nv")) != -1) {
 		switch (ch) {
 		case 'D':
@@ -530,7 +723,7 @@ main(int argc, char *argv[])
 		usage();
 	log_setverbose(verbose);
 
-	if ((priv.conf = parse_config(conffile)) == NULL)
+	if ((conf = parse_config(conffile)) == NULL)
 		exit(1);
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
@@ -539,16 +732,21 @@ main(int argc, char *argv[])
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
-	priv_user();
-	TAILQ_FOREACH(l, &priv.conf->listeners, entry)
-		listener_bind(l);
+	priv_user(conf);
+	if (listeners_take(conf, NULL) == -1)
+		exit(1);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
 	priv_chroot(conffile);
 	setproctitle("%s", "priv");
 	priv.base = event_base_new_features(0);
 	priv_signals();
-	priv_start();
+	TAILQ_INIT(&priv.gens);
+	if ((priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,
+	    NULL)) == NULL)
+		fatal("evtimer_new");
+	priv.cur = gen_new(conf);
+	gen_start(priv.cur);
 	log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 
 	event_base_dispatch(priv.base);

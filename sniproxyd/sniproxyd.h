@@ -213,6 +213,9 @@ int		 cmdline_symset(const char *);
 /* config.c */
 struct config	*config_new(void);
 void		 config_free(struct config *);
+void		 config_chrooted(const char *);
+const char	*config_path(const char *);
+void		 config_load_system_ca(void);
 int		 config_finish(struct config *);
 void		 config_rule_free(struct rule *);
 struct table	*config_table(struct config *, const char *);
