@@ -33,8 +33,10 @@ ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
 PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c
 CORE_SRCS =	sniproxyd/accept.c sniproxyd/classify.c sniproxyd/config.c \
+		sniproxyd/control.c \
 		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/keypair.c \
-		sniproxyd/log.c sniproxyd/probe.c sniproxyd/relay.c \
+		sniproxyd/log.c sniproxyd/probe.c sniproxyd/proxyproto.c \
+		sniproxyd/relay.c \
 		sniproxyd/tls.c
 DAEMON_SRCS =	sniproxyd/sniproxyd.c
 PARSE_OBJ =	sniproxyd/parse.o

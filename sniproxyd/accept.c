@@ -62,6 +62,8 @@ static struct {
 	struct event		*ev_resume;
 	uint8_t			*peekbuf;
 	uint64_t		 nextid;
+	uint64_t		 total;
+	uint64_t		 refused;	/* over maxconn */
 	int			 active;	/* here and in workers */
 	int			 paused;
 	int			 draining;
@@ -220,6 +222,8 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	tv.tv_usec = (l->rs->timeout.inspect % 1000) * 1000;
 	evtimer_add(c->ev_timer, &tv);
 	event_add(c->ev_read, NULL);
+	/* A rule that needs no bytes, such as a bare "from", decides now. */
+	aconn_inspect(c, 0, CLASS_UNKNOWN);
 }
 
 static void
@@ -275,6 +279,7 @@ accept_ready(int lfd, short events, void *arg)
 			return;
 		}
 		if (ac.active >= ac.conf->maxconn) {
+			ac.refused++;
 			if (!full_logged++)
 				log_warnx("maxconn %d reached, closing new "
 				    "connections", ac.conf->maxconn);
@@ -282,6 +287,7 @@ accept_ready(int lfd, short events, void *arg)
 			continue;
 		}
 		full_logged = 0;
+		ac.total++;
 		aconn_new(fd, l, &ss);
 	}
 }
@@ -357,6 +363,19 @@ accept_drain(void)
 }
 
 static void
+accept_stats(struct chan *ch, uint64_t id)
+{
+	struct msg_stats	 st;
+
+	memset(&st, 0, sizeof(st));
+	st.route = UINT32_MAX;
+	st.active = ac.active;
+	st.total = ac.total;
+	st.errors = ac.refused;
+	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
+}
+
+static void
 accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
 	struct msg_worker	 mw;
@@ -367,8 +386,16 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		chan_free(ch);
 		fatalx("lost the parent process");
 	}
-	if (m->hdr.type == MSG_DRAIN) {
+	switch (m->hdr.type) {
+	case MSG_DRAIN:
 		accept_drain();
+		return;
+	case MSG_STATS_REQ:
+		accept_stats(ch, m->hdr.id);
+		return;
+	case MSG_VERBOSE:
+		if (m->len == sizeof(int))
+			log_setverbose(*(const int *)m->data);
 		return;
 	}
 	if (m->hdr.type != MSG_WORKER_CHAN || m->fd == -1 ||

@@ -85,6 +85,7 @@ config_new(void)
 		return (NULL);
 	strlcpy(c->user, SNIPROXYD_USER, sizeof(c->user));
 	strlcpy(c->chroot, SNIPROXYD_CHROOT, sizeof(c->chroot));
+	strlcpy(c->control, SNIPROXYD_SOCKET, sizeof(c->control));
 	c->prefork = 2;
 	c->maxconn = 10000;
 	c->shutdown_ms = 10 * 1000;
@@ -231,6 +232,34 @@ rule_load_ca(struct rule *r)
 	return (0);
 }
 
+/*
+ * TLS settings are tried on a throwaway libtls configuration now, so
+ * that a bad one is an error of the file, not of a worker at run time.
+ */
+static int
+rule_check_tls(const struct rule *r)
+{
+	struct tls_config	*cfg;
+	uint32_t		 protocols;
+	const char		*what = NULL;
+
+	if ((cfg = tls_config_new()) == NULL)
+		return (-1);
+	if (r->tls.protocols != NULL && tls_config_parse_protocols(&protocols,
+	    r->tls.protocols) == -1)
+		what = "tls protocols";
+	else if (r->tls.ciphers != NULL &&
+	    tls_config_set_ciphers(cfg, r->tls.ciphers) == -1)
+		what = "tls ciphers";
+	else if (r->tls.alpn != NULL &&
+	    tls_config_set_alpn(cfg, r->tls.alpn) == -1)
+		what = "tls alpn";
+	if (what != NULL)
+		log_warnx("%s:%d: invalid %s", r->file, r->line, what);
+	tls_config_free(cfg);
+	return (what == NULL ? 0 : -1);
+}
+
 static int
 config_add_rule(struct config *c, struct ruleset *rs, struct rule *r)
 {
@@ -245,7 +274,7 @@ config_add_rule(struct config *c, struct ruleset *rs, struct rule *r)
 	    inherit_str(&r->tls.ca, rs->tls.ca) == -1 ||
 	    inherit_str(&r->tls.servername, rs->tls.servername) == -1)
 		fatal("%s", __func__);
-	if (rule_load_ca(r) == -1)
+	if (rule_load_ca(r) == -1 || rule_check_tls(r) == -1)
 		return (-1);
 	r->id = c->nrules;
 	c->rules[c->nrules++] = r;

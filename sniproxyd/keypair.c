@@ -171,6 +171,17 @@ keymem_read(const struct keypair *kp)
 	return (m);
 }
 
+/* From here on, a child forked off this process sees only zeros. */
+static int
+keymem_seal(struct keymem *m)
+{
+#ifdef __OpenBSD__
+	return (minherit(m, m->size, MAP_INHERIT_ZERO));
+#else
+	return (madvise(m, m->size, MADV_WIPEONFORK));
+#endif
+}
+
 static void
 cert_sans(X509 *x, char *buf, size_t len)
 {
@@ -279,7 +290,7 @@ keypair_load(struct keypair *kp)
 		return (-1);
 	if (cert_describe(kp) == -1 || keymem_try(kp) == -1)
 		goto fail;
-	if (madvise(kp->mem, kp->mem->size, MADV_WIPEONFORK) == -1) {
+	if (keymem_seal(kp->mem) == -1) {
 		kp_error(kp, "%s", "madvise", strerror(errno));
 		goto fail;
 	}

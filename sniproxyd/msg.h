@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	3
+#define MSG_VERSION	4
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -38,7 +38,21 @@ enum msg_type {
 	MSG_CONN_END,		/* worker -> accept: id is the connection's */
 	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
 	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
-	MSG_DRAIN		/* priv -> accept, worker: a newer config runs */
+	MSG_DRAIN,		/* priv -> accept, worker: a newer config runs */
+	MSG_STATS_REQ,		/* priv -> accept, worker: id names the ask */
+	MSG_STATS,		/* accept, worker -> priv: struct msg_stats */
+	MSG_CONNS,		/* worker -> priv: text, a line a connection */
+	MSG_VERBOSE		/* priv -> accept, worker: int, log_setverbose */
+};
+
+struct msg_stats {
+	uint32_t	 route;		/* UINT32_MAX from accept */
+	uint32_t	 pad;
+	uint64_t	 active;
+	uint64_t	 total;
+	uint64_t	 up;
+	uint64_t	 down;
+	uint64_t	 errors;
 };
 
 /* Followed by the certificate, key and OCSP response, back to back. */

@@ -114,7 +114,8 @@ typedef struct {
 
 %}
 
-%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS DEFAULT
+%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
+%token	SOCKET DEFAULT
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -242,6 +243,18 @@ main		: USER STRING			{
 			conf->prefork = $2;
 		}
 		| LOG CONNECTIONS		{ conf->log_connections = 1; }
+		| CONTROL SOCKET STRING		{
+			if (strlcpy(conf->control, $3, sizeof(conf->control)) >=
+			    sizeof(conf->control) || *$3 != '/') {
+				yyerror("control socket must be an absolute "
+				    "path of at most %zu bytes",
+				    sizeof(conf->control) - 1);
+				free($3);
+				YYERROR;
+			}
+			conf->control_set = 1;
+			free($3);
+		}
 		| MAXCONN NUMBER		{
 			if ($2 < 1 || $2 > 1000000) {
 				yyerror("maxconn must be between 1 and "
@@ -603,7 +616,7 @@ struct keywords {
  * so that nobody believes them to have taken effect.
  */
 static const char *const unsupported[] = {
-	"accept", "backup", "check", "control", "fall", "interval",
+	"accept", "backup", "check", "fall", "interval",
 	"mode", "rise", "send", "weight"
 };
 
@@ -653,6 +666,7 @@ lookup(char *s)
 		{ "ciphers",		CIPHERS },
 		{ "connect",		CONNECT },
 		{ "connections",	CONNECTIONS },
+		{ "control",		CONTROL },
 		{ "default",		DEFAULT },
 		{ "forward",		FORWARD },
 		{ "from",		FROM },
@@ -682,6 +696,7 @@ lookup(char *s)
 		{ "servername",		SERVERNAME },
 		{ "shutdown",		SHUTDOWN },
 		{ "sni",		SNI },
+		{ "socket",		SOCKET },
 		{ "ssh",		SSH },
 		{ "table",		TABLE },
 		{ "terminate",		TERMINATE },
@@ -1176,7 +1191,7 @@ cmdline_symset(const char *s)
 	char	*sym, *val;
 	int	 ret;
 
-	if ((val = strrchr(s, '=')) == NULL)
+	if ((val = strchr(s, '=')) == NULL)
 		return (-1);
 	sym = strndup(s, val - s);
 	if (sym == NULL)
@@ -1372,6 +1387,9 @@ set_timeout(struct timeouts *t, int kind, int64_t ms)
 		break;
 	case IDLE:
 		t->idle = ms;
+		break;
+	case HANDSHAKE:
+		t->handshake = ms;
 		break;
 	}
 	return (0);

@@ -89,7 +89,11 @@ get32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3]);
 }
 
-/* addr is in network byte order, port in host byte order. */
+/*
+ * addr is in network byte order, port in host byte order.  Where the
+ * address carries its own length (the BSDs), RFC 3493 has SIN6_LEN
+ * defined.
+ */
 static void
 sa_set(struct sockaddr_storage *ss, int af, const void *addr,
     uint16_t port)
@@ -131,9 +135,9 @@ sa_set_port(struct sockaddr_storage *ss, uint16_t port)
  *
  * The line is checked field by field as it arrives, so that a peer
  * sending something else is turned away before the CRLF or the length
- * bound.  A field still arriving is checked as a prefix only: its
- * characters and length for addresses, the whole of it for words and
- * ports.
+ * bound.  A field still arriving is checked as far as it goes: a word
+ * as a prefix, a port for its digits and value, an address only for
+ * its characters and length, as inet_pton(3) needs all of it.
  */
 
 /*
@@ -345,9 +349,9 @@ crc32c_header(const uint8_t *h, size_t hlen, size_t off)
 /*
  * Length of the address block for a fam byte, or V2_FAM_INVALID for the
  * values the specification says receivers must reject.  Combinations of
- * valid nibbles that it does not list (UNSPEC over INET, STREAM over
- * UNSPEC) are rejected too: no sender emits them, and their address
- * length would be a guess.
+ * valid nibbles that it does not list (0x10, INET with an UNSPEC
+ * transport; 0x01, STREAM with an UNSPEC family) are rejected too: no
+ * sender emits them, and their address length would be a guess.
  */
 static size_t
 v2_addrlen(uint8_t fam)
@@ -459,9 +463,9 @@ tlv_ssl(const uint8_t *v, size_t n)
 }
 
 /*
- * One TLV.  A second AUTHORITY, ALPN or CRC32C is refused: which of
- * them the sender meant is anybody's guess, and one header checked in
- * two places could be read two ways.
+ * One TLV.  A second AUTHORITY or ALPN is refused: which one the sender
+ * meant is anybody's guess, and whatever vetted the header on its way
+ * may have looked at the other.  A second CRC32C likewise.
  */
 static int
 tlv_one(uint8_t type, const uint8_t *v, size_t n, unsigned int *seen,
@@ -513,6 +517,27 @@ v2_tlvs(const uint8_t *h, size_t hlen, size_t off, struct proxy_info *pi)
 	return (PROXY_OK);
 }
 
+/* The signature, version, command and family, as far as they came. */
+static int
+v2_fixed(const uint8_t *buf, size_t len)
+{
+	size_t	n = len < V2_SIG_LEN ? len : V2_SIG_LEN;
+	uint8_t	cmd;
+
+	if (memcmp(buf, V2_SIG, n) != 0)
+		return (-1);
+	if (len > V2_SIG_LEN) {
+		cmd = buf[V2_SIG_LEN] & 0x0f;
+		if ((buf[V2_SIG_LEN] & 0xf0) != V2_VERSION ||
+		    (cmd != V2_CMD_LOCAL && cmd != V2_CMD_PROXY))
+			return (-1);
+	}
+	if (len > V2_SIG_LEN + 1 &&
+	    v2_addrlen(buf[V2_SIG_LEN + 1]) == V2_FAM_INVALID)
+		return (-1);
+	return (0);
+}
+
 /*
  * The fixed part is checked byte by byte as it arrives; the rest only
  * once the whole header, whose length is then known, is there.
@@ -522,25 +547,18 @@ v2_tlvs(const uint8_t *h, size_t hlen, size_t off, struct proxy_info *pi)
  * specification has receivers that do not support a valid combination
  * fall back to UNSPEC, and a stream relay has no use for a datagram or
  * Unix socket address.  Their address block must still be as long as
- * the family says, since the TLVs follow it.
+ * the family says, since the TLVs follow it.  LOCAL is held to these
+ * rules too, although the specification has its family ignored:
+ * senders pair it with UNSPEC, and with a short address block there is
+ * no telling where the TLVs start.
  */
 static enum proxy_status
 v2_parse(const uint8_t *buf, size_t len, struct proxy_info *pi)
 {
-	size_t	n, blen, alen;
+	size_t	blen, alen;
 	uint8_t	cmd, fam;
 
-	n = len < V2_SIG_LEN ? len : V2_SIG_LEN;
-	if (memcmp(buf, V2_SIG, n) != 0)
-		return (PROXY_BAD);
-	if (len > V2_SIG_LEN) {
-		cmd = buf[V2_SIG_LEN] & 0x0f;
-		if ((buf[V2_SIG_LEN] & 0xf0) != V2_VERSION ||
-		    (cmd != V2_CMD_LOCAL && cmd != V2_CMD_PROXY))
-			return (PROXY_BAD);
-	}
-	if (len > V2_SIG_LEN + 1 &&
-	    v2_addrlen(buf[V2_SIG_LEN + 1]) == V2_FAM_INVALID)
+	if (v2_fixed(buf, len) == -1)
 		return (PROXY_BAD);
 	if (len < V2_HDR_LEN)
 		return (PROXY_NEED_MORE);
@@ -645,7 +663,7 @@ static void
 fmt_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, sa_addr(sa), buf, len);
+		inet_ntop(AF_INET, sa_addr(sa), buf, (socklen_t)len);
 	else
 		fmt_in6(sa_addr(sa), buf, len);
 }
@@ -702,8 +720,8 @@ put16(struct out *o, size_t v)
 {
 	uint8_t	b[2];
 
-	b[0] = (v >> 8) & 0xff;
-	b[1] = v & 0xff;
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
 	put(o, b, sizeof(b));
 }
 
@@ -712,10 +730,10 @@ put32(struct out *o, uint32_t v)
 {
 	uint8_t	b[4];
 
-	b[0] = (v >> 24) & 0xff;
-	b[1] = (v >> 16) & 0xff;
-	b[2] = (v >> 8) & 0xff;
-	b[3] = v & 0xff;
+	b[0] = (uint8_t)(v >> 24);
+	b[1] = (uint8_t)(v >> 16);
+	b[2] = (uint8_t)(v >> 8);
+	b[3] = (uint8_t)v;
 	put(o, b, sizeof(b));
 }
 
@@ -732,8 +750,8 @@ close_len(struct out *o, size_t off)
 		o->err = 1;
 		return;
 	}
-	o->buf[off] = (n >> 8) & 0xff;
-	o->buf[off + 1] = n & 0xff;
+	o->buf[off] = (uint8_t)(n >> 8);
+	o->buf[off + 1] = (uint8_t)n;
 }
 
 static size_t

@@ -46,7 +46,6 @@ struct origin {
 
 struct worker	 wk;
 
-static void	conn_connect_next(struct conn *);
 static void	dir_readable(int, short, void *);
 static void	dir_writable(int, short, void *);
 
@@ -81,7 +80,12 @@ worker_done_check(void)
 void
 conn_end(struct conn *c, const char *reason)
 {
-	connlog(wk.conf, &c->mc, c->backend[0] ? c->backend : NULL,
+	wk.up += c->up.bytes;
+	wk.down += c->down.bytes;
+	if (strcmp(reason, "eof") != 0 && strcmp(reason, "idle") != 0 &&
+	    strcmp(reason, "shutdown") != 0)
+		wk.errors++;
+	connlog(wk.conf, &c->mc, c->connected ? c->backend : NULL,
 	    c->up.bytes, c->down.bytes, reason);
 	dir_close(&c->up);
 	dir_close(&c->down);
@@ -313,21 +317,25 @@ conn_relay(struct conn *c)
 
 	event_free(c->ev_connect);
 	c->ev_connect = NULL;
+	c->connected = 1;
 	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->rule->terminate || c->rule->backend_tls) {
-		tls_relay_start(c);
-		return;
-	}
-	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
-	    dir_init(c, &c->down, c->bfd, c->cfd) == -1 ||
-	    (c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
+	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
 		conn_end(c, "reset");
 		return;
 	}
 	conn_touch(c);
 	timeval_ms(&tv, c->rule->timeout.idle);
 	evtimer_add(c->ev_idle, &tv);
+	if (c->rule->terminate || c->rule->backend_tls) {
+		tls_relay_connected(c);
+		return;
+	}
+	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
+	    dir_init(c, &c->down, c->bfd, c->cfd) == -1) {
+		conn_end(c, "reset");
+		return;
+	}
 	event_add(c->up.ev_read, NULL);
 	event_add(c->down.ev_read, NULL);
 }
@@ -393,7 +401,7 @@ conn_connect_host(struct conn *c, const struct host *h)
 }
 
 /* Tries the table's servers in turn, each once, starting at c->host. */
-static void
+void
 conn_connect_next(struct conn *c)
 {
 	const struct table	*t = c->rule->table;
@@ -405,8 +413,7 @@ conn_connect_next(struct conn *c)
 		if (conn_connect_host(c, h) == 0)
 			return;
 	}
-	log_warnx("%s: no server of table <%s> answered",
-	    c->rule->table->name, c->rule->table->name);
+	log_warnx("table <%s>: no server answered", c->rule->table->name);
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
 }
 
@@ -437,8 +444,14 @@ worker_conn(struct chan *ch, struct chan_msg *m)
 	c->rule = wk.route;
 	c->mc.rule = wk.route->id;
 	c->host = wk.rr++ % wk.route->table->nhosts;
+	c->start_ms = now_ms();
+	wk.total++;
 	TAILQ_INSERT_TAIL(&wk.conns, c, entry);
-	conn_connect_next(c);
+	/* A client that cannot finish its handshake costs no backend. */
+	if (c->rule->terminate)
+		tls_relay_start(c);
+	else
+		conn_connect_next(c);
 }
 
 static void
@@ -461,6 +474,45 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		worker_conn(ch, m);
 	else if (m->fd != -1)
 		close(m->fd);
+}
+
+static void
+worker_stats(struct chan *ch, uint64_t id)
+{
+	struct msg_stats	 st;
+	struct conn		*c;
+	char			*buf, client[ADDRSTR_LEN];
+	size_t			 len = 0, max = CHAN_MAXMSG - 64;
+	int			 n;
+
+	memset(&st, 0, sizeof(st));
+	st.route = wk.route->route;
+	st.total = wk.total;
+	st.errors = wk.errors;
+	st.up = wk.up;
+	st.down = wk.down;
+	if ((buf = malloc(max)) == NULL)
+		return;
+	TAILQ_FOREACH(c, &wk.conns, entry) {
+		st.active++;
+		st.up += c->up.bytes;
+		st.down += c->down.bytes;
+		n = snprintf(buf + len, max - len, "%s route %s to %s "
+		    "age %llds up %llu down %llu\n",
+		    addr_str((struct sockaddr *)&c->mc.client, client,
+		    sizeof(client)), wk.route->table->name,
+		    c->backend[0] ? c->backend : "-",
+		    (long long)(now_ms() - c->start_ms) / 1000,
+		    (unsigned long long)c->up.bytes,
+		    (unsigned long long)c->down.bytes);
+		if (n < 0 || (size_t)n >= max - len)
+			break;
+		len += n;
+	}
+	/* The list first: the counters tell priv this worker is done. */
+	chan_send(ch, MSG_CONNS, id, -1, buf, len);
+	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
+	free(buf);
 }
 
 static void
@@ -487,6 +539,13 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	case MSG_DRAIN:
 		wk.draining = 1;
 		worker_done_check();
+		return;
+	case MSG_STATS_REQ:
+		worker_stats(ch, m->hdr.id);
+		return;
+	case MSG_VERBOSE:
+		if (m->len == sizeof(int))
+			log_setverbose(*(const int *)m->data);
 		return;
 	case MSG_ACCEPT_CHAN:
 		if (m->fd != -1)

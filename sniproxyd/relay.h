@@ -67,10 +67,12 @@ struct conn {
 	size_t			 host;
 	size_t			 tried;
 	int			 timedout;
+	int			 connected;
 	char			 backend[ADDRSTR_LEN];
 	struct event		*ev_connect;
 	struct event		*ev_idle;
 	int64_t			 last_ms;
+	int64_t			 start_ms;
 	struct dir		 up;		/* client to backend */
 	struct dir		 down;		/* backend to client */
 	struct tlsrelay		*tls;		/* when either side is TLS */
@@ -85,6 +87,10 @@ struct worker {
 	int			 quitting;
 	int			 draining;
 	struct event		*ev_shutdown;
+	uint64_t		 total;		/* connections since start */
+	uint64_t		 errors;
+	uint64_t		 up;		/* bytes of ended connections */
+	uint64_t		 down;
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, origin)	 origins;
 };
@@ -93,6 +99,7 @@ extern struct worker	 wk;
 
 /* relay.c */
 void	conn_end(struct conn *, const char *);
+void	conn_connect_next(struct conn *);
 void	conn_touch(struct conn *);
 void	timeval_ms(struct timeval *, int64_t);
 
@@ -100,6 +107,7 @@ void	timeval_ms(struct timeval *, int64_t);
 int	tls_worker_keypair(const void *, size_t);
 int	tls_worker_ready(void);
 void	tls_relay_start(struct conn *);
+void	tls_relay_connected(struct conn *);
 void	tls_relay_free(struct conn *);
 
 #endif /* RELAY_H */

@@ -31,11 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include <event2/buffer.h>
+
 #include "chan.h"
+#include "control.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -108,6 +112,20 @@ event_base_new_features(int features)
 		fatalx("no event mechanism with the features needed");
 	event_config_free(cfg);
 	return (base);
+}
+
+/*
+ * libevent's own complaints: errors are ours to report; its warnings
+ * (such as the one about signals after a fork) are noise at the level
+ * of normal operation.
+ */
+static void
+libevent_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }
 
 static void
@@ -259,6 +277,7 @@ static void
 priv_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
 	struct child	*c = arg;
+	const char	*name = "-";
 
 	if (m == NULL) {
 		chan_free(ch);
@@ -268,8 +287,88 @@ priv_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	}
 	if (m->fd != -1)
 		close(m->fd);
-	log_warnx("unexpected message %u from a child", m->hdr.type);
+	switch (m->hdr.type) {
+	case MSG_STATS:
+	case MSG_CONNS:
+		if (c->type == CHILD_WORKER)
+			name = c->gen->conf->routes[c->route]->table->name;
+		control_stats(m->hdr.id, m->hdr.type, m->data, m->len, name);
+		break;
+	default:
+		log_warnx("unexpected message %u from a child", m->hdr.type);
+		break;
+	}
 }
+
+/* Sends a message to every live process of every generation. */
+static int
+priv_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
+{
+	struct generation	*g;
+	uint32_t		 i;
+	int			 n = 0;
+
+	TAILQ_FOREACH(g, &priv.gens, entry) {
+		for (i = 0; i < gen_nworkers(g); i++)
+			if (g->workers[i].chan != NULL && chan_send(
+			    g->workers[i].chan, type, id, -1, data, len) == 0)
+				n++;
+		if (g->accept.chan != NULL && chan_send(g->accept.chan, type,
+		    id, -1, data, len) == 0)
+			n++;
+	}
+	return (n);
+}
+
+static int
+ctl_ask_all(uint64_t id)
+{
+	return (priv_broadcast(MSG_STATS_REQ, id, NULL, 0));
+}
+
+static void
+ctl_summary(struct evbuffer *out)
+{
+	struct generation	*g;
+
+	TAILQ_FOREACH(g, &priv.gens, entry)
+		evbuffer_add_printf(out, "generation %u %s, %u routes, "
+		    "%u listeners\n", g->id, g == priv.cur ? "current" :
+		    "draining", g->conf->nroutes, g->conf->nlisteners);
+}
+
+static void
+ctl_certificates(struct evbuffer *out)
+{
+	struct keypair	*kp;
+	struct tm	 tm;
+	time_t		 t;
+	char		 date[32];
+
+	TAILQ_FOREACH(kp, &priv.cur->conf->keypairs, entry) {
+		t = kp->notafter;
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ",
+		    gmtime_r(&t, &tm));
+		evbuffer_add_printf(out, "keypair %s subject %s names %s "
+		    "notafter %s\n", kp->name, kp->subject,
+		    kp->sans[0] ? kp->sans : "-", date);
+	}
+}
+
+static void
+ctl_verbose(int v)
+{
+	log_setverbose(v);
+	priv_broadcast(MSG_VERBOSE, 0, &v, sizeof(v));
+}
+
+static const struct ctl_ops ctl_ops = {
+	.reload = priv_reload,
+	.ask = ctl_ask_all,
+	.summary = ctl_summary,
+	.certificates = ctl_certificates,
+	.verbose = ctl_verbose
+};
 
 /*
  * In the new child: leave the parent's event loop and descriptors
@@ -282,6 +381,7 @@ child_enter(struct child *c, const char *title)
 {
 	event_reinit(priv.base);
 	event_base_free(priv.base);
+	control_child_cleanup();
 	proc_child_init(&c->pc);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -695,6 +795,7 @@ main(int argc, char *argv[])
 
 	setproctitle_init(argc, argv, environ);
 	log_init(1, LOG_DAEMON);
+	event_set_log_callback(libevent_log);
 	config_load_system_ca();
 	while ((ch = getopt(argc, argv, "D:df:nv")) != -1) {
 		switch (ch) {
@@ -733,15 +834,20 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	priv_user(conf);
+	TAILQ_INIT(&priv.gens);
 	if (listeners_take(conf, NULL) == -1)
 		exit(1);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
+	priv.base = event_base_new_features(0);
+	if (control_init(priv.base, conf->control, &ctl_ops) == -1) {
+		if (conf->control_set)
+			fatalx("cannot open the control socket");
+		log_warnx("running without a control socket");
+	}
 	priv_chroot(conffile);
 	setproctitle("%s", "priv");
-	priv.base = event_base_new_features(0);
 	priv_signals();
-	TAILQ_INIT(&priv.gens);
 	if ((priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,
 	    NULL)) == NULL)
 		fatal("evtimer_new");

@@ -31,6 +31,7 @@
 #define SNIPROXYD_CONF		"/etc/sniproxyd.conf"
 #define SNIPROXYD_USER		"_sniproxyd"
 #define SNIPROXYD_CHROOT	"/var/empty"
+#define SNIPROXYD_SOCKET	"/var/run/sniproxyd.sock"
 
 #define NAME_MAX_LEN		64	/* table names */
 #define ADDRSTR_LEN		(INET6_ADDRSTRLEN + 9)	/* [addr]:port */
@@ -176,6 +177,8 @@ struct config {
 	int			 log_connections;
 	int			 maxconn;
 	int64_t			 shutdown_ms;
+	char			 control[104];	/* sun_path */
+	int			 control_set;
 	struct timeouts		 timeout;
 	struct tablelist	 tables;
 	struct keypairlist	 keypairs;

@@ -58,7 +58,8 @@ struct end {
 
 struct tlsrelay {
 	struct end	 client;
-	struct end	 backend;
+	struct end	 backend;	/* fd -1 until connected */
+	int		 connecting;
 	struct tbuf	 up;
 	struct tbuf	 down;
 	struct event	*ev_handshake;
@@ -247,14 +248,22 @@ tls_ready(int fd, short events, void *arg)
 	tls_pump(arg);
 }
 
+static const char *
+client_str(const struct conn *c, char *buf, size_t len)
+{
+	return (addr_str((const struct sockaddr *)&c->mc.client, buf, len));
+}
+
 static void
 tls_handshake_expired(int fd, short events, void *arg)
 {
 	struct conn	*c = arg;
+	char		 client[ADDRSTR_LEN];
 
 	(void)fd;
 	(void)events;
-	log_warnx("%s: TLS handshake timed out", c->backend);
+	log_warnx("%s: TLS handshake timed out",
+	    client_str(c, client, sizeof(client)));
 	conn_end(c, "handshake-timeout");
 }
 
@@ -369,6 +378,8 @@ end_arm(struct conn *c, struct end *e)
 {
 	short	 want = e->want;
 
+	if (e->fd == -1)
+		return;
 	if (want == 0) {
 		event_del(e->ev);
 		return;
@@ -388,30 +399,53 @@ end_error(const struct end *e)
 	return (strerror(errno));
 }
 
+static int
+tls_handshakes(struct conn *c)
+{
+	struct tlsrelay	*t = c->tls;
+	char		 client[ADDRSTR_LEN];
+	int		 hc, hb;
+
+	if ((hc = end_handshake(&t->client)) == -1) {
+		log_warnx("%s: TLS handshake failed: %s",
+		    client_str(c, client, sizeof(client)),
+		    end_error(&t->client));
+		conn_end(c, "handshake-failed");
+		return (-1);
+	}
+	if (hc == 1 && t->backend.fd == -1 && !t->connecting) {
+		t->connecting = 1;
+		conn_connect_next(c);
+		return (-1);
+	}
+	if (t->backend.fd == -1)
+		return (0);
+	if ((hb = end_handshake(&t->backend)) == -1) {
+		log_warnx("%s: TLS handshake with server %s failed: %s",
+		    client_str(c, client, sizeof(client)), c->backend,
+		    end_error(&t->backend));
+		conn_end(c, "backend-tls-failed");
+		return (-1);
+	}
+	if (hc == 1 && hb == 1 && t->ev_handshake != NULL) {
+		event_free(t->ev_handshake);
+		t->ev_handshake = NULL;
+	}
+	return (hc == 1 && hb == 1);
+}
+
 static void
 tls_pump(struct conn *c)
 {
 	struct tlsrelay	*t = c->tls;
-	int		 hc, hb, up, down, i;
+	int		 up, down, i, rv;
 
 	for (i = 0; i < 64; i++) {
 		t->client.want = t->backend.want = 0;
-		if ((hc = end_handshake(&t->client)) == -1) {
-			log_warnx("%s: TLS handshake with client failed: %s",
-			    c->backend, end_error(&t->client));
-			conn_end(c, "handshake-failed");
+		if ((rv = tls_handshakes(c)) == -1)
 			return;
-		}
-		if ((hb = end_handshake(&t->backend)) == -1) {
-			log_warnx("%s: TLS handshake with server failed: %s",
-			    c->backend, end_error(&t->backend));
-			conn_end(c, "backend-tls-failed");
-			return;
-		}
-		if (hc == 1 && hb == 1 && t->ev_handshake != NULL) {
-			event_free(t->ev_handshake);
-			t->ev_handshake = NULL;
-		}
+		if (rv == 0)
+			break;
 		up = tls_move(c, &t->client, &t->backend, &t->up, &c->up.bytes);
 		down = tls_move(c, &t->backend, &t->client, &t->down,
 		    &c->down.bytes);
@@ -442,37 +476,66 @@ end_init(struct conn *c, struct end *e, int fd)
 }
 
 /*
- * With the backend connected: wrap whichever ends are TLS, then run the
- * pump once, which starts the handshakes.
+ * The client's side: TLS when terminating, with a deadline that also
+ * covers reaching the backend and its handshake.  Returns -1 when the
+ * connection is gone.
  */
-void
-tls_relay_start(struct conn *c)
+static int
+tls_relay_new(struct conn *c)
 {
 	const struct rule	*r = c->rule;
 	struct tlsrelay		*t;
 	struct timeval		 tv;
-	const char		*name;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
 	c->tls = t;
+	t->backend.fd = -1;
 	if (end_init(c, &t->client, c->cfd) == -1 ||
-	    end_init(c, &t->backend, c->bfd) == -1 ||
 	    (t->ev_handshake = evtimer_new(wk.base, tls_handshake_expired,
 	    c)) == NULL) {
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
+	timeval_ms(&tv, r->timeout.handshake);
+	evtimer_add(t->ev_handshake, &tv);
 	if (r->terminate) {
 		if (tls_accept_socket(tw.server, &t->client.tls, c->cfd) ==
 		    -1) {
 			log_warnx("tls_accept_socket: %s", tls_error(tw.server));
 			conn_end(c, "handshake-failed");
-			return;
+			return (-1);
 		}
 		t->client.handshaken = 0;
+	}
+	return (0);
+}
+
+/* Terminating: the client's handshake comes before the backend. */
+void
+tls_relay_start(struct conn *c)
+{
+	if (tls_relay_new(c) == 0)
+		tls_pump(c);
+}
+
+/* The backend answered: wrap it in TLS if asked, and get going. */
+void
+tls_relay_connected(struct conn *c)
+{
+	const struct rule	*r = c->rule;
+	struct tlsrelay		*t;
+	const char		*name;
+
+	if (c->tls == NULL && tls_relay_new(c) == -1)
+		return;
+	t = c->tls;
+	t->connecting = 1;
+	if (end_init(c, &t->backend, c->bfd) == -1) {
+		conn_end(c, "reset");
+		return;
 	}
 	if (r->backend_tls) {
 		name = r->tls.servername != NULL ? r->tls.servername :
@@ -488,7 +551,5 @@ tls_relay_start(struct conn *c)
 		}
 		t->backend.handshaken = 0;
 	}
-	timeval_ms(&tv, r->timeout.handshake);
-	evtimer_add(t->ev_handshake, &tv);
 	tls_pump(c);
 }

@@ -23,6 +23,7 @@ Suite	*config_suite(void);
 Suite	*classify_suite(void);
 Suite	*hello_suite(void);
 Suite	*probe_suite(void);
+Suite	*proxyproto_suite(void);
 
 struct config;
 

@@ -297,7 +297,8 @@ START_TEST(test_unsupported)
 		    (int)strcspn(w, " "), w);
 		assert_error(text, want);
 	}
-	assert_error("control socket \"/x\"\n", "1: \"control\" is not");
+	assert_error("control socket \"x\"\n", "1: control socket must be an "
+	    "absolute path");
 	assert_error("table <t> { 127.0.0.1 port 1 weight 2 }\n",
 	    "1: \"weight\" is not supported");
 	assert_error("listen on 127.0.0.1 port 1 accept proxy { }\n",
