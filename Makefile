@@ -47,9 +47,9 @@ DAEMON_OBJS =	$(DAEMON_SRCS:.c=.o) $(CORE_OBJS)
 UNIT_OBJS =	$(UNIT_SRCS:.c=.o)
 HEADERS =	$(wildcard sniproxyd/*.h privsep/*.h regress/unit/*.h)
 
-PROGS =		sniproxyd/sniproxyd
+PROGS =		sniproxyd/sniproxyd sniproxyd/sniproxyctl
 MAN5 =		sniproxyd/sniproxyd.conf.5
-MAN8 =		sniproxyd/sniproxyd.8
+MAN8 =		sniproxyd/sniproxyd.8 sniproxyd/sniproxyctl.8
 
 .PHONY: all check unit regress demo install uninstall clean lint
 .DELETE_ON_ERROR:
@@ -58,6 +58,9 @@ all: $(PROGS)
 
 sniproxyd/sniproxyd: $(DAEMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIBS)
+
+sniproxyd/sniproxyctl: sniproxyd/sniproxyctl.o
+	$(CC) $(LDFLAGS) -o $@ sniproxyd/sniproxyctl.o $(LIBS)
 
 sniproxyd/parse.c: sniproxyd/parse.y
 	$(YACC) -o $@ sniproxyd/parse.y
@@ -97,14 +100,17 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8
 	install -m 0555 sniproxyd/sniproxyd $(DESTDIR)$(SBINDIR)/sniproxyd
+	install -m 0555 sniproxyd/sniproxyctl $(DESTDIR)$(SBINDIR)/sniproxyctl
 	install -m 0444 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0444 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/sniproxyd \
+	rm -f $(DESTDIR)$(SBINDIR)/sniproxyd $(DESTDIR)$(SBINDIR)/sniproxyctl \
 	    $(DESTDIR)$(MANDIR)/man5/sniproxyd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/sniproxyd.8
+	    $(DESTDIR)$(MANDIR)/man8/sniproxyd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/sniproxyctl.8
 
 clean:
 	rm -f $(PROGS) $(DAEMON_OBJS) $(UNIT_OBJS) sniproxyd/parse.c \
+	    sniproxyd/sniproxyctl.o \
 	    regress/unit/unit

@@ -209,13 +209,17 @@ ctl_ask(struct ctl_conn *cc, int what)
 static void
 ctl_request(struct ctl_conn *cc, const char *req)
 {
-	char	 err[256];
+	char	 err[2048];
+	size_t	 len;
 
 	log_debug("control: %s", req);
 	if (strcmp(req, "reload") == 0) {
-		if (ctl.ops->reload(err, sizeof(err)) == -1)
-			ctl_reply(cc, err);
-		else
+		if (ctl.ops->reload(err, sizeof(err)) == -1) {
+			len = strlen(err);
+			while (len > 0 && err[len - 1] == '\n')
+				err[--len] = '\0';
+			ctl_reply(cc, len ? err : "reload failed");
+		} else
 			ctl_reply(cc, NULL);
 	} else if (strcmp(req, "show summary") == 0)
 		ctl_ask(cc, CTL_SUMMARY);

@@ -25,6 +25,8 @@
 #include "log.h"
 
 static int		 log_debugging;
+static char		*log_capbuf;	/* errors are copied here too */
+static size_t		 log_caplen;
 static int		 log_verbosity;
 static const char	*log_procname = "priv";
 
@@ -60,10 +62,41 @@ log_getverbose(void)
 	return (log_verbosity);
 }
 
+/*
+ * While set, every error logged is also kept in buf, one a line, so
+ * that whoever asked for the work can be told what went wrong.
+ */
+void
+log_capture(char *buf, size_t len)
+{
+	log_capbuf = buf;
+	log_caplen = len;
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
+}
+
+static void
+log_capture_add(const char *fmt, va_list ap)
+{
+	size_t	 used = strlen(log_capbuf);
+
+	if (used + 1 >= log_caplen)
+		return;
+	vsnprintf(log_capbuf + used, log_caplen - used, fmt, ap);
+	strlcat(log_capbuf, "\n", log_caplen);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	int	 saved_errno = errno;
+	va_list	 aq;
+
+	if (log_capbuf != NULL && pri <= LOG_WARNING) {
+		va_copy(aq, ap);
+		log_capture_add(fmt, aq);
+		va_end(aq);
+	}
 
 	if (log_debugging) {
 		vfprintf(stderr, fmt, ap);

@@ -725,21 +725,20 @@ priv_reload(char *err, size_t errlen)
 	struct generation	*old = priv.cur;
 
 	log_info("reloading %s", priv.conffile);
+	log_capture(err, errlen);
 	if ((conf = parse_config(config_path(priv.conffile))) == NULL) {
-		if (err != NULL)
-			strlcpy(err, "configuration not loaded, see the log",
-			    errlen);
 		log_warnx("reload failed: keeping the running configuration");
+		log_capture(NULL, 0);
 		return (-1);
 	}
 	if (listeners_take(conf, old->conf) == -1) {
 		listeners_give_back(conf, old->conf);
 		config_free(conf);
-		if (err != NULL)
-			strlcpy(err, "cannot listen, see the log", errlen);
 		log_warnx("reload failed: keeping the running configuration");
+		log_capture(NULL, 0);
 		return (-1);
 	}
+	log_capture(NULL, 0);
 	/* Sockets the new configuration does not name close with it. */
 	listeners_close(old->conf);
 	priv.cur = gen_new(conf);
