@@ -34,12 +34,14 @@
 #include "connlog.h"
 #include "log.h"
 #include "msg.h"
+#include "proxyproto.h"
 #include "sniproxyd.h"
 #include "proc.h"
 
 /* A connection while its first bytes are being looked at. */
 struct aconn {
 	int			 fd;
+	int			 proxy_wait;	/* for the PROXY header */
 	const struct listener	*l;
 	struct msg_conn		 mc;
 	struct event		*ev_read;
@@ -142,12 +144,87 @@ aconn_decide(struct aconn *c, const struct verdict *v)
  * more will come (timeout, half-close); a full peek buffer means the
  * same.
  */
+static int
+proxy_trusted(const struct ruleset *rs, const struct sockaddr *sa)
+{
+	static const struct addrmask	 loopback[] = {
+		{ AF_INET, { 127 }, 8 },
+		{ AF_INET6, { [15] = 1 }, 128 }
+	};
+	const struct addrmask		*m = rs->proxy_from;
+	size_t				 i, n = rs->nproxy_from;
+
+	if (m == NULL) {
+		m = loopback;
+		n = sizeof(loopback) / sizeof(loopback[0]);
+	}
+	for (i = 0; i < n; i++)
+		if (addrmask_match(&m[i], sa))
+			return (1);
+	return (0);
+}
+
+static void
+aconn_timer(struct aconn *c, int64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->ev_timer, &tv);
+}
+
+/*
+ * A listener behind a load balancer: the header comes first, is read
+ * (not peeked) so that only what follows it is classified, and its
+ * addresses stand for the client from then on.  Returns 1 when the
+ * header is done with, 0 to wait, -1 when the connection is gone.
+ */
+static int
+aconn_proxy(struct aconn *c, size_t n, int final)
+{
+	struct proxy_info	 pi;
+	char			 peer[ADDRSTR_LEN];
+	ssize_t			 r;
+
+	switch (proxy_parse(ac.peekbuf, n, &pi)) {
+	case PROXY_NEED_MORE:
+		if (!final && n < PROXY_HDR_MAXLEN)
+			return (0);
+		/* FALLTHROUGH */
+	case PROXY_BAD:
+		log_warnx("%s: %s PROXY header", addr_str((struct sockaddr *)
+		    &c->mc.client, peer, sizeof(peer)), n == 0 ? "no" :
+		    final ? "incomplete" : "bad");
+		aconn_close(c, "bad-proxy");
+		return (-1);
+	case PROXY_OK:
+		break;
+	}
+	while ((r = recv(c->fd, ac.peekbuf, pi.hdrlen, 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (r != (ssize_t)pi.hdrlen) {
+		aconn_close(c, "reset");
+		return (-1);
+	}
+	if (!pi.local) {
+		c->mc.client = pi.src;
+		c->mc.local = pi.dst;
+	}
+	c->proxy_wait = 0;
+	aconn_timer(c, c->l->rs->timeout.inspect);
+	return (1);
+}
+
 static void
 aconn_inspect(struct aconn *c, int final, int finalclass)
 {
 	struct verdict	 v;
 	ssize_t		 n;
+	int		 rv;
 
+ again:
 	while ((n = recv(c->fd, ac.peekbuf, HELLO_MAXBYTES, MSG_PEEK)) == -1 &&
 	    errno == EINTR)
 		;
@@ -160,6 +237,13 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 	} else if (n == 0) {
 		final = 1;
 		finalclass = CLASS_EOF;
+	}
+	if (c->proxy_wait) {
+		if ((rv = aconn_proxy(c, n, final)) != 1)
+			return;
+		/* What followed the header came with it: no new event. */
+		final = 0;
+		goto again;
 	}
 	if (n == HELLO_MAXBYTES)
 		final = 1;
@@ -191,7 +275,7 @@ static void
 aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 {
 	struct aconn	*c;
-	struct timeval	 tv;
+	char		 peer[ADDRSTR_LEN];
 	socklen_t	 sslen = sizeof(c->mc.local);
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -218,9 +302,18 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 		fatal("%s: event_new", __func__);
 	TAILQ_INSERT_TAIL(&ac.conns, c, entry);
 	ac.active++;
-	tv.tv_sec = l->rs->timeout.inspect / 1000;
-	tv.tv_usec = (l->rs->timeout.inspect % 1000) * 1000;
-	evtimer_add(c->ev_timer, &tv);
+	if (l->rs->accept_proxy) {
+		if (!proxy_trusted(l->rs, (struct sockaddr *)&c->mc.client)) {
+			log_warnx("%s: PROXY header from an untrusted address",
+			    addr_str((struct sockaddr *)&c->mc.client, peer,
+			    sizeof(peer)));
+			aconn_close(c, "untrusted-proxy");
+			return;
+		}
+		c->proxy_wait = 1;
+		aconn_timer(c, l->rs->timeout.proxy);
+	} else
+		aconn_timer(c, l->rs->timeout.inspect);
 	event_add(c->ev_read, NULL);
 	/* A rule that needs no bytes, such as a bare "from", decides now. */
 	aconn_inspect(c, 0, CLASS_UNKNOWN);

@@ -93,6 +93,7 @@ config_new(void)
 	c->timeout.connect = 5 * 1000;
 	c->timeout.idle = 10 * 60 * 1000;
 	c->timeout.handshake = 10 * 1000;
+	c->timeout.proxy = 5 * 1000;
 	TAILQ_INIT(&c->tables);
 	TAILQ_INIT(&c->keypairs);
 	TAILQ_INIT(&c->rulesets);
@@ -162,6 +163,7 @@ config_free(struct config *c)
 		if (rs->def != NULL)
 			config_rule_free(rs->def);
 		tlsopts_free(&rs->tls);
+		free(rs->proxy_from);
 		free(rs);
 	}
 	while ((kp = TAILQ_FIRST(&c->keypairs)) != NULL) {
@@ -316,6 +318,7 @@ config_finish(struct config *c)
 		inherit(&rs->timeout.connect, c->timeout.connect);
 		inherit(&rs->timeout.idle, c->timeout.idle);
 		inherit(&rs->timeout.handshake, c->timeout.handshake);
+		inherit(&rs->timeout.proxy, c->timeout.proxy);
 		TAILQ_FOREACH(r, &rs->rules, entry)
 			if (config_add_rule(c, rs, r) == -1)
 				return (-1);

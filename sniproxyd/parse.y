@@ -84,6 +84,8 @@ static int		 set_timeout(struct timeouts *, int, int64_t);
 static int		 rule_patterns(char ***, size_t *, char **, size_t);
 static int		 rule_alpn(char **, size_t);
 static int		 rule_from(char **, size_t);
+static int		 addrmasks(struct addrmask **, size_t *, char **,
+			    size_t);
 static int		 rule_from_table(const char *);
 static int		 rule_payload(int64_t, int, char *);
 static void		 strv_free(char **, size_t);
@@ -115,7 +117,7 @@ typedef struct {
 %}
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
-%token	SOCKET DEFAULT
+%token	SOCKET DEFAULT ACCEPT PROXY SEND
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -271,6 +273,7 @@ main		: USER STRING			{
 		;
 
 timeoutkind	: INSPECT			{ $$ = INSPECT; }
+		| PROXY				{ $$ = PROXY; }
 		| HANDSHAKE			{ $$ = HANDSHAKE; }
 		| CONNECT			{ $$ = CONNECT; }
 		| IDLE				{ $$ = IDLE; }
@@ -400,7 +403,8 @@ listen		: LISTEN ON STRING PORT port	{
 				fatal("ruleset");
 			TAILQ_INIT(&ruleset->rules);
 			ruleset->timeout.inspect = ruleset->timeout.connect =
-			    ruleset->timeout.idle = ruleset->timeout.handshake = -1;
+			    ruleset->timeout.idle = ruleset->timeout.handshake =
+			    ruleset->timeout.proxy = -1;
 			ruleset->tls.noverify = -1;
 			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
 			if (add_listeners($3, $5) == -1) {
@@ -408,7 +412,7 @@ listen		: LISTEN ON STRING PORT port	{
 				YYERROR;
 			}
 			free($3);
-		} listenblock			{
+		} acceptproxy listenblock	{
 			/* A rule in error is not there: say nothing more. */
 			if (errors == 0 && TAILQ_EMPTY(&ruleset->rules) &&
 			    ruleset->def == NULL) {
@@ -420,6 +424,16 @@ listen		: LISTEN ON STRING PORT port	{
 		| LISTEN ON '*' PORT port	{
 			yyerror("internal: * lexed as char");
 			YYERROR;
+		}
+		;
+
+acceptproxy	: /* empty */
+		| ACCEPT PROXY			{ ruleset->accept_proxy = 1; }
+		| ACCEPT PROXY FROM strlist	{
+			ruleset->accept_proxy = 1;
+			if (addrmasks(&ruleset->proxy_from,
+			    &ruleset->nproxy_from, $4.v, $4.n) == -1)
+				YYERROR;
 		}
 		;
 
@@ -577,6 +591,18 @@ ruleopt		: FORWARD forwardtls TO TABLENAME	{
 			free($4);
 		}
 		| TLS				{ tlsopts = &rule->tls; } tlsopt
+		| SEND PROXY STRING		{
+			if (strcmp($3, "v1") == 0)
+				rule->send_proxy = 1;
+			else if (strcmp($3, "v2") == 0)
+				rule->send_proxy = 2;
+			else {
+				yyerror("send proxy v1 or v2, not %s", $3);
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
 		| BLOCK				{
 			if (rule->action != ACT_NONE) {
 				yyerror("rule has more than one action");
@@ -585,9 +611,9 @@ ruleopt		: FORWARD forwardtls TO TABLENAME	{
 			rule->action = ACT_BLOCK;
 		}
 		| TIMEOUT timeoutkind duration	{
-			if ($2 == INSPECT) {
-				yyerror("timeout inspect belongs to a "
-				    "listener, not a rule");
+			if ($2 == INSPECT || $2 == PROXY) {
+				yyerror("timeout %s belongs to a listener, not "
+				    "a rule", $2 == INSPECT ? "inspect" : "proxy");
 				YYERROR;
 			}
 			if (set_timeout(&rule->timeout, $2, $3) == -1)
@@ -616,8 +642,7 @@ struct keywords {
  * so that nobody believes them to have taken effect.
  */
 static const char *const unsupported[] = {
-	"accept", "backup", "check", "fall", "interval",
-	"mode", "rise", "send", "weight"
+	"backup", "check", "fall", "interval", "mode", "rise", "weight"
 };
 
 static int
@@ -658,6 +683,7 @@ lookup(char *s)
 {
 	/* this has to be sorted always */
 	static const struct keywords keywords[] = {
+		{ "accept",		ACCEPT },
 		{ "alpn",		ALPN },
 		{ "block",		BLOCK },
 		{ "ca",			CA },
@@ -692,7 +718,9 @@ lookup(char *s)
 		{ "port",		PORT },
 		{ "prefork",		PREFORK },
 		{ "protocols",		PROTOCOLS },
+		{ "proxy",		PROXY },
 		{ "regex",		REGEX },
+		{ "send",		SEND },
 		{ "servername",		SERVERNAME },
 		{ "shutdown",		SHUTDOWN },
 		{ "sni",		SNI },
@@ -1391,6 +1419,9 @@ set_timeout(struct timeouts *t, int kind, int64_t ms)
 	case HANDSHAKE:
 		t->handshake = ms;
 		break;
+	case PROXY:
+		t->proxy = ms;
+		break;
 	}
 	return (0);
 }
@@ -1454,22 +1485,28 @@ rule_alpn(char **v, size_t n)
 }
 
 static int
-rule_from(char **v, size_t n)
+addrmasks(struct addrmask **dst, size_t *ndst, char **v, size_t n)
 {
 	size_t	 i;
 
-	if ((rule->from = calloc(n, sizeof(*rule->from))) == NULL)
+	if ((*dst = calloc(n, sizeof(**dst))) == NULL)
 		fatal("%s", __func__);
 	for (i = 0; i < n; i++)
-		if (addrmask_parse(v[i], &rule->from[i]) == -1) {
+		if (addrmask_parse(v[i], &(*dst)[i]) == -1) {
 			yyerror("invalid address \"%s\": want ADDR or "
 			    "ADDR/PREFIX", v[i]);
 			strv_free(v, n);
 			return (-1);
 		}
-	rule->nfrom = n;
+	*ndst = n;
 	strv_free(v, n);
 	return (0);
+}
+
+static int
+rule_from(char **v, size_t n)
+{
+	return (addrmasks(&rule->from, &rule->nfrom, v, n));
 }
 
 static int

@@ -35,6 +35,7 @@
 #include "connlog.h"
 #include "log.h"
 #include "msg.h"
+#include "proxyproto.h"
 #include "sniproxyd.h"
 #include "relay.h"
 
@@ -309,6 +310,39 @@ dir_writable(int fd, short events, void *arg)
 		event_add(d->ev_read, NULL);
 }
 
+/*
+ * The PROXY header goes out first, on the bare TCP connection even when
+ * TLS to the backend follows, as HAProxy's send-proxy does.  What a
+ * terminated session negotiated is known by now: the client's
+ * handshake comes before the backend is reached.
+ */
+static int
+conn_send_proxy(struct conn *c)
+{
+	uint8_t			 buf[PROXY_HDR_MAXLEN];
+	struct proxy_tlv_ssl	 ssl;
+	const char		*authority = NULL, *alpn = NULL;
+	const struct sockaddr	*src, *dst;
+	ssize_t			 n;
+
+	src = (const struct sockaddr *)&c->mc.client;
+	dst = (const struct sockaddr *)&c->mc.local;
+	memset(&ssl, 0, sizeof(ssl));
+	if (c->rule->terminate)
+		tls_relay_session(c, &ssl, &alpn);
+	if (c->mc.class == CLASS_TLS && c->mc.name[0] != '\0')
+		authority = c->mc.name;
+	if (c->rule->send_proxy == 1)
+		n = proxy_build_v1(src, dst, (char *)buf, sizeof(buf));
+	else
+		n = proxy_build_v2(src, dst, authority, alpn,
+		    ssl.present ? &ssl : NULL, buf, sizeof(buf));
+	if (n <= 0 || send(c->bfd, buf, n, MSG_NOSIGNAL) != n)
+		return (-1);
+	c->proxy_bytes = n;
+	return (0);
+}
+
 static void
 conn_relay(struct conn *c)
 {
@@ -327,6 +361,11 @@ conn_relay(struct conn *c)
 	conn_touch(c);
 	timeval_ms(&tv, c->rule->timeout.idle);
 	evtimer_add(c->ev_idle, &tv);
+	if (c->rule->send_proxy && conn_send_proxy(c) == -1) {
+		log_warn("%s: PROXY header", c->backend);
+		conn_end(c, "reset");
+		return;
+	}
 	if (c->rule->terminate || c->rule->backend_tls) {
 		tls_relay_connected(c);
 		return;

@@ -30,6 +30,7 @@ struct chan;
 struct event;
 struct event_base;
 struct tlsrelay;
+struct proxy_tlv_ssl;
 
 /*
  * Both directions of a connection once the backend has answered.  Bytes
@@ -68,6 +69,7 @@ struct conn {
 	size_t			 tried;
 	int			 timedout;
 	int			 connected;
+	size_t			 proxy_bytes;	/* PROXY header sent */
 	char			 backend[ADDRSTR_LEN];
 	struct event		*ev_connect;
 	struct event		*ev_idle;
@@ -108,6 +110,8 @@ int	tls_worker_keypair(const void *, size_t);
 int	tls_worker_ready(void);
 void	tls_relay_start(struct conn *);
 void	tls_relay_connected(struct conn *);
+void	tls_relay_session(struct conn *, struct proxy_tlv_ssl *,
+	    const char **);
 void	tls_relay_free(struct conn *);
 
 #endif /* RELAY_H */

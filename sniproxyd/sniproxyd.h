@@ -43,6 +43,7 @@ struct timeouts {
 	int64_t		 connect;
 	int64_t		 idle;
 	int64_t		 handshake;
+	int64_t		 proxy;
 };
 
 /*
@@ -138,6 +139,7 @@ struct rule {
 	int			 terminate;
 	struct keypair		*keypair;	/* NULL: chosen by SNI */
 	int			 backend_tls;
+	int			 send_proxy;	/* 0, 1 or 2 */
 	struct tlsopts		 tls;
 	uint8_t			*ca;		/* CAs for a TLS backend */
 	size_t			 calen;
@@ -153,6 +155,9 @@ struct ruleset {
 	struct rule		*def;
 	struct timeouts		 timeout;
 	struct tlsopts		 tls;
+	int			 accept_proxy;
+	struct addrmask		*proxy_from;	/* NULL: loopback only */
+	size_t			 nproxy_from;
 	TAILQ_ENTRY(ruleset)	 entry;
 };
 TAILQ_HEAD(rulesetlist, ruleset);

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "msg.h"
+#include "proxyproto.h"
 #include "sniproxyd.h"
 #include "relay.h"
 
@@ -552,4 +553,23 @@ tls_relay_connected(struct conn *c)
 		t->backend.handshaken = 0;
 	}
 	tls_pump(c);
+}
+
+/* What the client's finished handshake agreed, for a PROXY v2 header. */
+void
+tls_relay_session(struct conn *c, struct proxy_tlv_ssl *ssl,
+    const char **alpn)
+{
+	struct tls	*t;
+
+	if (c->tls == NULL || (t = c->tls->client.tls) == NULL ||
+	    !c->tls->client.handshaken)
+		return;
+	ssl->present = 1;
+	ssl->verified_client_cert = 0;
+	ssl->version = tls_conn_version(t);
+	ssl->cipher = tls_conn_cipher(t);
+	*alpn = tls_conn_alpn_selected(t);
+	if (tls_conn_servername(t) != NULL)
+		strlcpy(c->mc.name, tls_conn_servername(t), sizeof(c->mc.name));
 }

@@ -276,7 +276,6 @@ END_TEST
 START_TEST(test_unsupported)
 {
 	static const char *const words[] = {
-		"match tls forward to <t> send proxy v2",
 		"match tls forward to <t> mode roundrobin",
 		"match tls forward to <t> check tcp"
 	};
@@ -301,8 +300,12 @@ START_TEST(test_unsupported)
 	    "absolute path");
 	assert_error("table <t> { 127.0.0.1 port 1 weight 2 }\n",
 	    "1: \"weight\" is not supported");
-	assert_error("listen on 127.0.0.1 port 1 accept proxy { }\n",
-	    "1: \"accept\" is not supported");
+	assert_error(LISTEN "match tls forward to <t> send proxy v3\n}\n",
+	    "3: send proxy v1 or v2, not v3");
+	assert_error("listen on 127.0.0.1 port 1 accept proxy from "
+	    "{ 10.0.0.0/33 } { default block }\n", "1: invalid address");
+	assert_error(LISTEN "match tls timeout proxy 1s block\n}\n",
+	    "3: timeout proxy belongs to a listener");
 }
 END_TEST
 
