@@ -32,7 +32,8 @@ endif
 ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
 PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c
-CORE_SRCS =	sniproxyd/accept.c sniproxyd/classify.c sniproxyd/config.c \
+CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/check.c \
+		sniproxyd/classify.c sniproxyd/config.c \
 		sniproxyd/control.c \
 		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/keypair.c \
 		sniproxyd/log.c sniproxyd/probe.c sniproxyd/proxyproto.c \

@@ -125,6 +125,8 @@ void
 config_rule_free(struct rule *r)
 {
 	tlsopts_free(&r->tls);
+	free(r->check.send);
+	free(r->check.expect);
 	if (r->ca != NULL)
 		tls_unload_file(r->ca, r->calen);
 	strings_free(r->sni, r->nsni);

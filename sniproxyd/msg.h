@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	4
+#define MSG_VERSION	5
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -42,7 +42,14 @@ enum msg_type {
 	MSG_STATS_REQ,		/* priv -> accept, worker: id names the ask */
 	MSG_STATS,		/* accept, worker -> priv: struct msg_stats */
 	MSG_CONNS,		/* worker -> priv: text, a line a connection */
-	MSG_VERBOSE		/* priv -> accept, worker: int, log_setverbose */
+	MSG_VERBOSE,		/* priv -> accept, worker: int, log_setverbose */
+	MSG_HOST_STATE		/* check -> priv -> workers: msg_host_state */
+};
+
+struct msg_host_state {
+	uint32_t	 route;
+	uint32_t	 host;
+	uint32_t	 up;
 };
 
 struct msg_stats {

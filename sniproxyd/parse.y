@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "hello.h"
 #include "log.h"
 #include "sniproxyd.h"
@@ -71,7 +72,6 @@ static char		*symget(const char *);
 static struct config	*conf;
 static struct ruleset	*ruleset;
 static struct rule	*rule;
-static int		 lex_reported;	/* the lexer has said what is wrong */
 static int		 errors;
 
 static int		 add_table(const char *, struct host *, size_t);
@@ -90,6 +90,12 @@ static int		 rule_from_table(const char *);
 static int		 rule_payload(int64_t, int, char *);
 static void		 strv_free(char **, size_t);
 static int		 rule_is_default;
+static struct {
+	int		 weight;
+	int		 backup;
+} hostopts;
+static int		 set_mode(const char *);
+static int		 set_check(const char *, char *, char *);
 static struct keypair	*keypair;
 static struct tlsopts	*tlsopts;
 static int		 new_keypair(const char *);
@@ -117,7 +123,8 @@ typedef struct {
 %}
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
-%token	SOCKET DEFAULT ACCEPT PROXY SEND
+%token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
+%token	INTERVAL RISE FALL
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -387,7 +394,9 @@ hostlist	: host sep			{ $$ = $1; }
 		}
 		;
 
-host		: STRING PORT port		{
+host		: STRING PORT port hostopts	{
+			size_t	 i;
+
 			$$.hosts = NULL;
 			$$.nhosts = 0;
 			if (add_hosts($1, $3, &$$.hosts, &$$.nhosts) == -1) {
@@ -395,7 +404,25 @@ host		: STRING PORT port		{
 				YYERROR;
 			}
 			free($1);
+			for (i = 0; i < $$.nhosts; i++) {
+				$$.hosts[i].weight = hostopts.weight;
+				$$.hosts[i].backup = hostopts.backup;
+			}
 		}
+		;
+
+hostopts	: /* empty */			{
+			hostopts.weight = 1;
+			hostopts.backup = 0;
+		}
+		| hostopts WEIGHT NUMBER	{
+			if ($3 < 1 || $3 > 100) {
+				yyerror("weight must be between 1 and 100");
+				YYERROR;
+			}
+			hostopts.weight = $3;
+		}
+		| hostopts BACKUP		{ hostopts.backup = 1; }
 		;
 
 listen		: LISTEN ON STRING PORT port	{
@@ -626,7 +653,51 @@ forwardtls	: /* empty */			{ $$ = 0; }
 		;
 
 forwardopts	: /* empty */
-		| PORT port			{ rule->port = $2; }
+		| forwardopts PORT port		{ rule->port = $3; }
+		| forwardopts MODE STRING	{
+			if (set_mode($3) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| forwardopts CHECK STRING	{
+			if (set_check($3, NULL, NULL) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| forwardopts CHECK TLS		{
+			if (set_check(NULL, NULL, NULL) == -1)
+				YYERROR;
+			rule->check.type = CHECK_TLS;
+		}
+		| forwardopts CHECK SEND STRING EXPECT STRING {
+			if (set_check(NULL, $4, $6) == -1)
+				YYERROR;
+		}
+		| forwardopts INTERVAL duration	{
+			if ($3 < 100) {
+				yyerror("interval must be at least 100ms");
+				YYERROR;
+			}
+			rule->check.interval = $3;
+		}
+		| forwardopts RISE NUMBER	{
+			if ($3 < 1 || $3 > 100) {
+				yyerror("rise must be between 1 and 100");
+				YYERROR;
+			}
+			rule->check.rise = $3;
+		}
+		| forwardopts FALL NUMBER	{
+			if ($3 < 1 || $3 > 100) {
+				yyerror("fall must be between 1 and 100");
+				YYERROR;
+			}
+			rule->check.fall = $3;
+		}
 		;
 
 %%
@@ -634,15 +705,6 @@ forwardopts	: /* empty */
 struct keywords {
 	const char	*k_name;
 	int		 k_val;
-};
-
-/*
- * Words of the grammar that later parts of sniproxyd will give meaning
- * to.  They are refused by name rather than with a bare syntax error,
- * so that nobody believes them to have taken effect.
- */
-static const char *const unsupported[] = {
-	"backup", "check", "fall", "interval", "mode", "rise", "weight"
 };
 
 static int
@@ -653,10 +715,6 @@ yyerror(const char *fmt, ...)
 
 	file->errors++;
 	errors++;
-	if (lex_reported) {
-		lex_reported = 0;
-		return (0);
-	}
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("yyerror vasprintf");
@@ -673,27 +731,25 @@ kw_cmp(const void *k, const void *e)
 }
 
 static int
-str_cmp(const void *k, const void *e)
-{
-	return (strcmp(k, *(const char *const *)e));
-}
-
-static int
 lookup(char *s)
 {
 	/* this has to be sorted always */
 	static const struct keywords keywords[] = {
 		{ "accept",		ACCEPT },
 		{ "alpn",		ALPN },
+		{ "backup",		BACKUP },
 		{ "block",		BLOCK },
 		{ "ca",			CA },
 		{ "certificate",	CERTIFICATE },
+		{ "check",		CHECK },
 		{ "chroot",		CHROOT },
 		{ "ciphers",		CIPHERS },
 		{ "connect",		CONNECT },
 		{ "connections",	CONNECTIONS },
 		{ "control",		CONTROL },
 		{ "default",		DEFAULT },
+		{ "expect",		EXPECT },
+		{ "fall",		FALL },
 		{ "forward",		FORWARD },
 		{ "from",		FROM },
 		{ "handshake",		HANDSHAKE },
@@ -703,12 +759,14 @@ lookup(char *s)
 		{ "idle",		IDLE },
 		{ "include",		INCLUDE },
 		{ "inspect",		INSPECT },
+		{ "interval",		INTERVAL },
 		{ "key",		KEY },
 		{ "keypair",		KEYPAIR },
 		{ "listen",		LISTEN },
 		{ "log",		LOG },
 		{ "match",		MATCH },
 		{ "maxconn",		MAXCONN },
+		{ "mode",		MODE },
 		{ "no",			NO },
 		{ "ocsp",		OCSP },
 		{ "offset",		OFFSET },
@@ -720,6 +778,7 @@ lookup(char *s)
 		{ "protocols",		PROTOCOLS },
 		{ "proxy",		PROXY },
 		{ "regex",		REGEX },
+		{ "rise",		RISE },
 		{ "send",		SEND },
 		{ "servername",		SERVERNAME },
 		{ "shutdown",		SHUTDOWN },
@@ -733,6 +792,7 @@ lookup(char *s)
 		{ "to",			TO },
 		{ "user",		USER },
 		{ "verify",		VERIFY },
+		{ "weight",		WEIGHT },
 		{ "with",		WITH }
 	};
 	const struct keywords	*p;
@@ -741,13 +801,6 @@ lookup(char *s)
 	    sizeof(keywords[0]), kw_cmp);
 	if (p != NULL)
 		return (p->k_val);
-	if (bsearch(s, unsupported, sizeof(unsupported) /
-	    sizeof(unsupported[0]), sizeof(unsupported[0]), str_cmp) != NULL) {
-		log_warnx("%s:%d: \"%s\" is not supported", file->name,
-		    yylval.lineno, s);
-		lex_reported = 1;
-		return (ERROR);
-	}
 	return (STRING);
 }
 
@@ -1262,6 +1315,13 @@ add_table(const char *name, struct host *hosts, size_t nhosts)
 		free(t);
 		return (-1);
 	}
+	if (nhosts > BALANCE_MAX) {
+		yyerror("table <%s> has more than %d servers", name,
+		    BALANCE_MAX);
+		free(hosts);
+		free(t);
+		return (-1);
+	}
 	t->hosts = hosts;
 	t->nhosts = nhosts;
 	TAILQ_INSERT_TAIL(&conf->tables, t, entry);
@@ -1367,6 +1427,9 @@ new_rule(enum rule_cond cond)
 	    r->timeout.handshake = -1;
 	r->tls.noverify = -1;
 	r->route = -1;
+	r->check.interval = 5000;
+	r->check.rise = 2;
+	r->check.fall = 3;
 	return (r);
 }
 
@@ -1684,4 +1747,55 @@ config_keypair(const char *name)
 		if (strcmp(kp->name, name) == 0)
 			return (kp);
 	return (NULL);
+}
+
+static int
+set_mode(const char *m)
+{
+	static const char *const modes[] = {
+		"roundrobin", "leastconn", "source-hash", "failover"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(m, modes[i]) == 0) {
+			rule->mode = i;
+			return (0);
+		}
+	yyerror("mode must be roundrobin, leastconn, source-hash or "
+	    "failover, not %s", m);
+	return (-1);
+}
+
+/* check tcp, check tls, check send "..." expect "..."; takes s and e. */
+static int
+set_check(const char *word, char *s, char *e)
+{
+	if (rule->check.type != CHECK_NONE) {
+		yyerror("check given twice");
+		free(s);
+		free(e);
+		return (-1);
+	}
+	if (s != NULL) {
+		if (*e == '\0') {
+			yyerror("check expect needs a string to wait for");
+			free(s);
+			free(e);
+			return (-1);
+		}
+		rule->check.type = CHECK_SEND;
+		rule->check.send = s;
+		rule->check.expect = e;
+		return (0);
+	}
+	if (word == NULL)
+		return (0);
+	if (strcmp(word, "tcp") != 0) {
+		yyerror("check tcp, check tls or check send ... expect ..., "
+		    "not check %s", word);
+		return (-1);
+	}
+	rule->check.type = CHECK_TCP;
+	return (0);
 }

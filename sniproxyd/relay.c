@@ -100,7 +100,10 @@ conn_end(struct conn *c, const char *reason)
 		close(c->bfd);
 	if (c->origin != NULL)
 		chan_send(c->origin, MSG_CONN_END, c->id, -1, NULL, 0);
+	if (c->connected)
+		wk.bal.active[c->hostidx]--;
 	TAILQ_REMOVE(&wk.conns, c, entry);
+	free(c->order);
 	free(c);
 	worker_done_check();
 }
@@ -352,6 +355,7 @@ conn_relay(struct conn *c)
 	event_free(c->ev_connect);
 	c->ev_connect = NULL;
 	c->connected = 1;
+	wk.bal.active[c->hostidx]++;
 	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
@@ -439,20 +443,32 @@ conn_connect_host(struct conn *c, const struct host *h)
 	return (0);
 }
 
-/* Tries the table's servers in turn, each once, starting at c->host. */
+/* Tries the servers the balancer chose, in its order, each once. */
 void
 conn_connect_next(struct conn *c)
 {
 	const struct table	*t = c->rule->table;
-	const struct host	*h;
 
-	while (c->tried < t->nhosts) {
-		h = &t->hosts[(c->host + c->tried) % t->nhosts];
-		c->tried++;
-		if (conn_connect_host(c, h) == 0)
+	if (c->order == NULL) {
+		if ((c->order = calloc(t->nhosts, sizeof(*c->order))) ==
+		    NULL) {
+			conn_end(c, "reset");
+			return;
+		}
+		c->norder = balance_order(&wk.bal, t, c->rule->mode,
+		    (struct sockaddr *)&c->mc.client, c->order);
+		if (c->norder == 0) {
+			log_warnx("table <%s>: every server is down", t->name);
+			conn_end(c, "no-server");
+			return;
+		}
+	}
+	while (c->tried < c->norder) {
+		c->hostidx = c->order[c->tried++];
+		if (conn_connect_host(c, &t->hosts[c->hostidx]) == 0)
 			return;
 	}
-	log_warnx("table <%s>: no server answered", c->rule->table->name);
+	log_warnx("table <%s>: no server answered", t->name);
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
 }
 
@@ -482,7 +498,6 @@ worker_conn(struct chan *ch, struct chan_msg *m)
 	c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->rule = wk.route;
 	c->mc.rule = wk.route->id;
-	c->host = wk.rr++ % wk.route->table->nhosts;
 	c->start_ms = now_ms();
 	wk.total++;
 	TAILQ_INSERT_TAIL(&wk.conns, c, entry);
@@ -513,6 +528,18 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		worker_conn(ch, m);
 	else if (m->fd != -1)
 		close(m->fd);
+}
+
+static void
+worker_host_state(const void *data, size_t len)
+{
+	struct msg_host_state	 hs;
+
+	if (len != sizeof(hs))
+		return;
+	memcpy(&hs, data, sizeof(hs));
+	if (hs.route == (uint32_t)wk.route->route && hs.host < wk.bal.n)
+		wk.bal.up[hs.host] = hs.up != 0;
 }
 
 static void
@@ -578,6 +605,9 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	case MSG_DRAIN:
 		wk.draining = 1;
 		worker_done_check();
+		return;
+	case MSG_HOST_STATE:
+		worker_host_state(m->data, m->len);
 		return;
 	case MSG_STATS_REQ:
 		worker_stats(ch, m->hdr.id);
@@ -648,6 +678,8 @@ worker_main(struct event_base *base, struct config *conf,
 	wk.route = route;
 	TAILQ_INIT(&wk.conns);
 	TAILQ_INIT(&wk.origins);
+	if (balance_init(&wk.bal, route->table) == -1)
+		fatal("%s", __func__);
 	if (chan_new(base, privfd, MSG_VERSION, worker_priv_msg, NULL) == NULL)
 		fatal("%s: chan_new", __func__);
 	wk.ev_shutdown = evtimer_new(base, worker_shutdown_expired, NULL);

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "balance.h"
 #include "msg.h"
 #include "sniproxyd.h"
 
@@ -65,8 +66,10 @@ struct conn {
 	const struct rule	*rule;
 	int			 cfd;
 	int			 bfd;
-	size_t			 host;
+	uint16_t		*order;		/* servers to try */
+	size_t			 norder;
 	size_t			 tried;
+	int			 hostidx;	/* the one connected */
 	int			 timedout;
 	int			 connected;
 	size_t			 proxy_bytes;	/* PROXY header sent */
@@ -85,10 +88,10 @@ struct worker {
 	struct event_base	*base;
 	struct config		*conf;
 	const struct rule	*route;
-	size_t			 rr;
 	int			 quitting;
 	int			 draining;
 	struct event		*ev_shutdown;
+	struct balance		 bal;
 	uint64_t		 total;		/* connections since start */
 	uint64_t		 errors;
 	uint64_t		 up;		/* bytes of ended connections */

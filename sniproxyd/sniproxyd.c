@@ -47,7 +47,8 @@
 
 enum child_type {
 	CHILD_ACCEPT,
-	CHILD_WORKER
+	CHILD_WORKER,
+	CHILD_CHECK
 };
 
 struct generation;
@@ -72,7 +73,9 @@ struct generation {
 	unsigned int		 id;
 	struct config		*conf;
 	struct child		 accept;
+	struct child		 check;		/* when any route checks */
 	struct child		*workers;	/* route * prefork + slot */
+	uint8_t			**up;		/* per route, per server */
 	int			 draining;
 	TAILQ_ENTRY(generation)	 entry;
 };
@@ -93,6 +96,7 @@ extern char	**environ;
 
 static void	child_spawn(struct child *);
 static void	gen_reap(struct generation *);
+static void	priv_host_state(struct child *, const void *, size_t);
 int		priv_reload(char *, size_t);
 static void	usage(void) __attribute__((__noreturn__));
 
@@ -155,6 +159,8 @@ child_name(const struct child *c, char *buf, size_t len)
 {
 	if (c->type == CHILD_ACCEPT)
 		strlcpy(buf, "accept", len);
+	else if (c->type == CHILD_CHECK)
+		strlcpy(buf, "check", len);
 	else
 		snprintf(buf, len, "route %s", c->gen->conf->routes[c->route]->
 		    table->name);
@@ -288,6 +294,9 @@ priv_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	if (m->fd != -1)
 		close(m->fd);
 	switch (m->hdr.type) {
+	case MSG_HOST_STATE:
+		priv_host_state(c, m->data, m->len);
+		break;
 	case MSG_STATS:
 	case MSG_CONNS:
 		if (c->type == CHILD_WORKER)
@@ -316,6 +325,8 @@ priv_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
 		if (g->accept.chan != NULL && chan_send(g->accept.chan, type,
 		    id, -1, data, len) == 0)
 			n++;
+		if (type == MSG_VERBOSE && g->check.chan != NULL)
+			chan_send(g->check.chan, type, id, -1, data, len);
 	}
 	return (n);
 }
@@ -437,6 +448,50 @@ child_send_keypairs(struct child *c)
 		log_warn("%s", __func__);
 }
 
+/* A new worker learns which servers the checks have found down. */
+static void
+child_send_states(struct child *c)
+{
+	const struct table	*t = c->gen->conf->routes[c->route]->table;
+	struct msg_host_state	 hs;
+	size_t			 i;
+
+	for (i = 0; i < t->nhosts; i++) {
+		if (c->gen->up[c->route][i])
+			continue;
+		hs.route = c->route;
+		hs.host = i;
+		hs.up = 0;
+		chan_send(c->chan, MSG_HOST_STATE, 0, -1, &hs, sizeof(hs));
+	}
+}
+
+static void
+priv_host_state(struct child *c, const void *data, size_t len)
+{
+	struct generation	*g = c->gen;
+	struct msg_host_state	 hs;
+	const struct rule	*r;
+	char			 addr[ADDRSTR_LEN];
+	uint32_t		 i;
+
+	if (c->type != CHILD_CHECK || len != sizeof(hs))
+		return;
+	memcpy(&hs, data, sizeof(hs));
+	if (hs.route >= g->conf->nroutes ||
+	    hs.host >= g->conf->routes[hs.route]->table->nhosts)
+		return;
+	r = g->conf->routes[hs.route];
+	g->up[hs.route][hs.host] = hs.up != 0;
+	log_info("table <%s>: server %s is %s (%s:%d)", r->table->name,
+	    addr_str((struct sockaddr *)&r->table->hosts[hs.host].ss, addr,
+	    sizeof(addr)), hs.up ? "up" : "down", r->file, r->line);
+	for (i = 0; i < gen_nworkers(g); i++)
+		if (g->workers[i].route == hs.route && g->workers[i].chan)
+			chan_send(g->workers[i].chan, MSG_HOST_STATE, 0, -1,
+			    &hs, sizeof(hs));
+}
+
 static void
 child_spawn(struct child *c)
 {
@@ -454,6 +509,8 @@ child_spawn(struct child *c)
 		child_enter(c, title);
 		if (c->type == CHILD_ACCEPT)
 			accept_main(priv.base, conf, fd);
+		if (c->type == CHILD_CHECK)
+			check_main(priv.base, conf, fd);
 		worker_main(priv.base, conf, conf->routes[c->route], fd);
 	}
 	c->alive = 1;
@@ -463,6 +520,8 @@ child_spawn(struct child *c)
 	if (c->type == CHILD_WORKER && (conf->routes[c->route]->terminate ||
 	    conf->routes[c->route]->backend_tls))
 		child_send_keypairs(c);
+	if (c->type == CHILD_WORKER)
+		child_send_states(c);
 	log_debug("%s: started, pid %ld", title, (long)pid);
 }
 
@@ -482,6 +541,8 @@ child_respawn(int fd, short events, void *arg)
 		child_pair(c);
 		return;
 	}
+	if (c->type == CHILD_CHECK)
+		return;
 	for (i = 0; i < gen_nworkers(g); i++)
 		child_pair(&g->workers[i]);
 }
@@ -556,6 +617,8 @@ gen_kill(struct generation *g, int sig)
 			kill(g->workers[i].pc.pid, sig);
 	if (g->accept.alive)
 		kill(g->accept.pc.pid, sig);
+	if (g->check.alive)
+		kill(g->check.pc.pid, sig);
 }
 
 static void
@@ -638,6 +701,15 @@ gen_new(struct config *conf)
 	g->conf = conf;
 	g->accept.gen = g;
 	g->accept.type = CHILD_ACCEPT;
+	g->check.gen = g;
+	g->check.type = CHILD_CHECK;
+	if ((g->up = calloc(conf->nroutes, sizeof(*g->up))) == NULL)
+		fatal("%s", __func__);
+	for (r = 0; r < conf->nroutes; r++) {
+		if ((g->up[r] = malloc(conf->routes[r]->table->nhosts)) == NULL)
+			fatal("%s", __func__);
+		memset(g->up[r], 1, conf->routes[r]->table->nhosts);
+	}
 	for (r = 0; r < conf->nroutes; r++)
 		for (s = 0; s < (uint32_t)conf->prefork; s++) {
 			c = worker_child(g, r, s);
@@ -651,7 +723,9 @@ gen_new(struct config *conf)
 		    child_respawn, &g->workers[r])) == NULL)
 			fatal("%s", __func__);
 	if ((g->accept.ev_respawn = evtimer_new(priv.base, child_respawn,
-	    &g->accept)) == NULL)
+	    &g->accept)) == NULL ||
+	    (g->check.ev_respawn = evtimer_new(priv.base, child_respawn,
+	    &g->check)) == NULL)
 		fatal("%s", __func__);
 	TAILQ_INSERT_TAIL(&priv.gens, g, entry);
 	return (g);
@@ -667,6 +741,8 @@ gen_start(struct generation *g)
 	child_spawn(&g->accept);
 	for (i = 0; i < n; i++)
 		child_pair(&g->workers[i]);
+	if (check_wanted(g->conf))
+		child_spawn(&g->check);
 }
 
 /* Frees a draining generation once none of its processes is left. */
@@ -675,7 +751,7 @@ gen_reap(struct generation *g)
 {
 	uint32_t	 i;
 
-	if (!g->draining || g->accept.alive)
+	if (!g->draining || g->accept.alive || g->check.alive)
 		return;
 	for (i = 0; i < gen_nworkers(g); i++)
 		if (g->workers[i].alive)
@@ -685,6 +761,10 @@ gen_reap(struct generation *g)
 	for (i = 0; i < gen_nworkers(g); i++)
 		event_free(g->workers[i].ev_respawn);
 	event_free(g->accept.ev_respawn);
+	event_free(g->check.ev_respawn);
+	for (i = 0; i < g->conf->nroutes; i++)
+		free(g->up[i]);
+	free(g->up);
 	free(g->workers);
 	listeners_close(g->conf);
 	config_free(g->conf);
@@ -711,6 +791,10 @@ gen_drain(struct generation *g)
 	evtimer_del(g->accept.ev_respawn);
 	if (g->accept.chan != NULL)
 		chan_send(g->accept.chan, MSG_DRAIN, 0, -1, NULL, 0);
+	/* Checks are of no use to a generation that takes nothing new. */
+	evtimer_del(g->check.ev_respawn);
+	if (g->check.alive)
+		kill(g->check.pc.pid, SIGTERM);
 	gen_reap(g);
 }
 

@@ -81,6 +81,31 @@ struct tlsopts {
 struct host {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	int			 weight;
+	int			 backup;
+};
+
+enum balance_mode {
+	MODE_ROUNDROBIN,
+	MODE_LEASTCONN,
+	MODE_SOURCEHASH,
+	MODE_FAILOVER
+};
+
+enum check_type {
+	CHECK_NONE,
+	CHECK_TCP,
+	CHECK_TLS,
+	CHECK_SEND
+};
+
+struct check {
+	enum check_type		 type;
+	char			*send;
+	char			*expect;
+	int64_t			 interval;	/* ms */
+	int			 rise;
+	int			 fall;
 };
 
 struct table {
@@ -140,6 +165,8 @@ struct rule {
 	struct keypair		*keypair;	/* NULL: chosen by SNI */
 	int			 backend_tls;
 	int			 send_proxy;	/* 0, 1 or 2 */
+	enum balance_mode	 mode;
+	struct check		 check;
 	struct tlsopts		 tls;
 	uint8_t			*ca;		/* CAs for a TLS backend */
 	size_t			 calen;
@@ -213,6 +240,11 @@ void		 keypair_free(struct keypair *);
 const uint8_t	*keypair_cert(const struct keypair *, size_t *);
 const uint8_t	*keypair_key(const struct keypair *, size_t *);
 const uint8_t	*keypair_ocsp(const struct keypair *, size_t *);
+
+/* check.c */
+int		 check_wanted(const struct config *);
+void		 check_main(struct event_base *, struct config *, int)
+		    __attribute__((__noreturn__));
 
 /* parse.y */
 struct config	*parse_config(const char *);

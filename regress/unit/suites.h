@@ -24,6 +24,7 @@ Suite	*classify_suite(void);
 Suite	*hello_suite(void);
 Suite	*probe_suite(void);
 Suite	*proxyproto_suite(void);
+Suite	*balance_suite(void);
 
 struct config;
 

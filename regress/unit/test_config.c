@@ -273,39 +273,61 @@ START_TEST(test_error_lines_continue)
 }
 END_TEST
 
-START_TEST(test_unsupported)
+START_TEST(test_balance_options)
 {
-	static const char *const words[] = {
-		"match tls forward to <t> mode roundrobin",
-		"match tls forward to <t> check tcp"
-	};
-	const char	*w;
-	char		 text[512], want[64];
-	size_t		 i;
+	struct config	*c;
+	struct table	*t;
+	struct rule	*r;
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		snprintf(text, sizeof(text), LISTEN "%s\n}\n", words[i]);
-		w = strchr(words[i], ' ') + 1;
-		if (strncmp(w, "tls ", 4) == 0 && strncmp(w, "tls f", 5) != 0)
-			w += 4;
-		else if (strncmp(w, "tls forward to <t> ", 19) == 0)
-			w += 19;
-		else if (strncmp(w, "tls forward ", 12) == 0)
-			w += 12;
-		snprintf(want, sizeof(want), "3: \"%.*s\" is not supported",
-		    (int)strcspn(w, " "), w);
-		assert_error(text, want);
-	}
-	assert_error("control socket \"x\"\n", "1: control socket must be an "
-	    "absolute path");
-	assert_error("table <t> { 127.0.0.1 port 1 weight 2 }\n",
-	    "1: \"weight\" is not supported");
-	assert_error(LISTEN "match tls forward to <t> send proxy v3\n}\n",
-	    "3: send proxy v1 or v2, not v3");
-	assert_error("listen on 127.0.0.1 port 1 accept proxy from "
-	    "{ 10.0.0.0/33 } { default block }\n", "1: invalid address");
-	assert_error(LISTEN "match tls timeout proxy 1s block\n}\n",
-	    "3: timeout proxy belongs to a listener");
+	c = unit_parse("table <w> { 127.0.0.1 port 1 weight 3, "
+	    "127.0.0.2 port 1 backup, 127.0.0.3 port 1 weight 2 backup }\n"
+	    "listen on 127.0.0.1 port 1 {\n"
+	    "match tls forward to <w> mode source-hash check tls "
+	    "interval 2s rise 3 fall 4\n"
+	    "match ssh forward to <w> port 22 mode failover "
+	    "check send \"HELO\\r\\n\" expect \"250\"\n"
+	    "default forward to <w> check tcp mode leastconn\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	t = config_table(c, "w");
+	ck_assert_int_eq(t->hosts[0].weight, 3);
+	ck_assert_int_eq(t->hosts[0].backup, 0);
+	ck_assert_int_eq(t->hosts[1].weight, 1);
+	ck_assert_int_eq(t->hosts[1].backup, 1);
+	ck_assert_int_eq(t->hosts[2].weight, 2);
+	r = c->rules[0];
+	ck_assert_int_eq(r->mode, MODE_SOURCEHASH);
+	ck_assert_int_eq(r->check.type, CHECK_TLS);
+	ck_assert_int_eq(r->check.interval, 2000);
+	ck_assert_int_eq(r->check.rise, 3);
+	ck_assert_int_eq(r->check.fall, 4);
+	r = c->rules[1];
+	ck_assert_int_eq(r->mode, MODE_FAILOVER);
+	ck_assert_int_eq(r->port, 22);
+	ck_assert_str_eq(r->check.send, "HELO\r\n");
+	ck_assert_str_eq(r->check.expect, "250");
+	ck_assert_int_eq(r->check.rise, 2);
+	r = c->rules[2];
+	ck_assert_int_eq(r->mode, MODE_LEASTCONN);
+	ck_assert_int_eq(r->check.type, CHECK_TCP);
+	ck_assert_int_eq(r->check.interval, 5000);
+	config_free(c);
+
+	assert_error(LISTEN "default forward to <t> mode random\n}\n",
+	    "3: mode must be roundrobin");
+	assert_error(LISTEN "default forward to <t> check udp\n}\n",
+	    "3: check tcp, check tls");
+	assert_error(LISTEN "default forward to <t> check tcp check tls\n}\n",
+	    "3: check given twice");
+	assert_error(LISTEN "default forward to <t> check send \"a\" "
+	    "expect \"\"\n}\n", "3: check expect needs");
+	assert_error(LISTEN "default forward to <t> interval 10ms\n}\n",
+	    "3: interval must be at least 100ms");
+	assert_error(LISTEN "default forward to <t> rise 0\n}\n",
+	    "3: rise must be between");
+	assert_error(LISTEN "default forward to <t> fall 101\n}\n",
+	    "3: fall must be between");
+	assert_error("table <w> { 127.0.0.1 port 1 weight 0 }\n",
+	    "1: weight must be between 1 and 100");
 }
 END_TEST
 
@@ -483,7 +505,7 @@ config_suite(void)
 	tcase_add_test(tc, test_continuation);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_error_lines_continue);
-	tcase_add_test(tc, test_unsupported);
+	tcase_add_test(tc, test_balance_options);
 	tcase_add_test(tc, test_no_listener);
 	tcase_add_test(tc, test_keypairs);
 	tcase_add_test(tc, test_keypair_errors);

@@ -26,7 +26,7 @@
 #include "suites.h"
 
 char		 unit_errs[8192];
-static char	 dir[] = "/tmp/sniproxyd-unit.XXXXXX";
+static char	 dir[64];
 
 const char *
 unit_dir(void)
@@ -37,6 +37,7 @@ unit_dir(void)
 void
 unit_setup(void)
 {
+	strlcpy(dir, "/tmp/sniproxyd-unit.XXXXXX", sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
