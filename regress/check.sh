@@ -19,6 +19,10 @@
 
 set -u
 
+# Under make check SANITIZE=1: see the file for what it lets pass.
+LSAN_OPTIONS="suppressions=$(pwd)/regress/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
+
 out=$(mktemp) || exit 1
 trap 'rm -f "$out"' EXIT
 

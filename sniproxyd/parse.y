@@ -1160,7 +1160,8 @@ popfile(void)
 
 	TAILQ_REMOVE(&files, file, entry);
 	fclose(file->stream);
-	/* Rules keep pointing at the name for their log lines. */
+	free(file->name);
+	free(file);
 	file = prev;
 	return (file ? 0 : EOF);
 }
@@ -1204,7 +1205,12 @@ parse_config(const char *filename)
 	while (popfile() != EOF)
 		;
 	ruleset = NULL;
+	if (rule != NULL)
+		config_rule_free(rule);
 	rule = NULL;
+	if (keypair != NULL)
+		keypair_free(keypair);
+	keypair = NULL;
 
 	/* Free macros and check which have not been used. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -1417,6 +1423,10 @@ static struct rule *
 new_rule(enum rule_cond cond)
 {
 	struct rule	*r;
+
+	/* What is left of a rule that was in error. */
+	if (rule != NULL)
+		config_rule_free(rule);
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal("%s", __func__);
