@@ -89,6 +89,7 @@ config_new(void)
 	c->prefork = 2;
 	c->maxconn = 10000;
 	c->shutdown_ms = 10 * 1000;
+	c->keycheck_ms = 10 * 1000;
 	c->timeout.inspect = 5 * 1000;
 	c->timeout.connect = 5 * 1000;
 	c->timeout.idle = 10 * 60 * 1000;

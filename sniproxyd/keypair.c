@@ -90,6 +90,56 @@ file_size(const struct keypair *kp, const char *path, int *fd)
 	return (st.st_size);
 }
 
+/*
+ * What a file is now, in one number: device, inode, size and time of
+ * change.  A Let's Encrypt renewal points a symlink at new files, so
+ * following the link shows another inode.
+ */
+static uint64_t
+file_stamp(const char *path)
+{
+	struct stat	 st;
+	uint64_t	 h = 1469598103934665603ULL;
+	uint64_t	 v[5];
+	size_t		 i;
+
+	if (path == NULL)
+		return (0);
+	if (stat(config_path(path), &st) == -1)
+		return (1);
+	v[0] = st.st_dev;
+	v[1] = st.st_ino;
+	v[2] = st.st_size;
+	v[3] = st.st_mtim.tv_sec;
+	v[4] = st.st_mtim.tv_nsec;
+	for (i = 0; i < 5; i++)
+		h = (h ^ v[i]) * 1099511628211ULL;
+	return (h);
+}
+
+/*
+ * Whether any of the keypair's files has changed since it was loaded
+ * or since the last call that said so.
+ */
+int
+keypair_changed(struct keypair *kp)
+{
+	const char	*paths[3] = { kp->cert_path, kp->key_path,
+			    kp->ocsp_path };
+	uint64_t	 now;
+	size_t		 i;
+	int		 changed = 0;
+
+	for (i = 0; i < 3; i++) {
+		now = file_stamp(paths[i]);
+		if (now != kp->stamp[i]) {
+			kp->stamp[i] = now;
+			changed = 1;
+		}
+	}
+	return (changed);
+}
+
 static int
 read_all(int fd, uint8_t *buf, size_t len)
 {
@@ -286,6 +336,7 @@ keypair_load(struct keypair *kp)
 	struct tm	 tm;
 	char		 date[32];
 
+	keypair_changed(kp);
 	if ((kp->mem = keymem_read(kp)) == NULL)
 		return (-1);
 	if (cert_describe(kp) == -1 || keymem_try(kp) == -1)

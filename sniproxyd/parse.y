@@ -95,6 +95,7 @@ static struct {
 	int		 backup;
 } hostopts;
 static int		 set_mode(const char *);
+static int		 check_interval(int64_t);
 static int		 set_check(const char *, char *, char *);
 static struct keypair	*keypair;
 static struct tlsopts	*tlsopts;
@@ -124,7 +125,7 @@ typedef struct {
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
-%token	INTERVAL RISE FALL
+%token	INTERVAL RISE FALL RELOAD
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -273,6 +274,11 @@ main		: USER STRING			{
 			conf->maxconn = $2;
 		}
 		| TIMEOUT SHUTDOWN duration	{ conf->shutdown_ms = $3; }
+		| RELOAD CHECK duration		{
+			if (check_interval($3) == -1)
+				YYERROR;
+			conf->keycheck_ms = $3;
+		}
 		| TIMEOUT timeoutkind duration	{
 			if (set_timeout(&conf->timeout, $2, $3) == -1)
 				YYERROR;
@@ -344,6 +350,11 @@ kpopt		: CERTIFICATE STRING		{
 		| OCSP STRING			{
 			if (keypair_path(&keypair->ocsp_path, $2) == -1)
 				YYERROR;
+		}
+		| RELOAD CHECK duration		{
+			if (check_interval($3) == -1)
+				YYERROR;
+			keypair->check_ms = $3;
 		}
 		;
 
@@ -778,6 +789,7 @@ lookup(char *s)
 		{ "protocols",		PROTOCOLS },
 		{ "proxy",		PROXY },
 		{ "regex",		REGEX },
+		{ "reload",		RELOAD },
 		{ "rise",		RISE },
 		{ "send",		SEND },
 		{ "servername",		SERVERNAME },
@@ -1695,6 +1707,7 @@ new_keypair(const char *name)
 	}
 	keypair->file = file_name_keep(file->name);
 	keypair->line = yylval.lineno;
+	keypair->check_ms = -1;
 	return (0);
 }
 
@@ -1807,5 +1820,15 @@ set_check(const char *word, char *s, char *e)
 		return (-1);
 	}
 	rule->check.type = CHECK_TCP;
+	return (0);
+}
+
+static int
+check_interval(int64_t ms)
+{
+	if (ms < 100) {
+		yyerror("reload check must be at least 100ms");
+		return (-1);
+	}
 	return (0);
 }

@@ -90,6 +90,7 @@ static struct {
 	struct proc_user	 user;
 	int			 quitting;
 	struct event		*ev_kill;
+	struct event		*ev_keywatch;
 } priv;
 
 extern char	**environ;
@@ -660,6 +661,49 @@ priv_sigterm(int sig, short events, void *arg)
 		event_base_loopbreak(priv.base);
 }
 
+/*
+ * Certificates renew by themselves: a changed keypair file is a reload.
+ * A pair caught half-written fails the reload and the running one
+ * stays; the file that completes it is another change, and another try.
+ */
+static void
+priv_keywatch_arm(void)
+{
+	struct config	*conf = priv.cur->conf;
+	struct keypair	*kp;
+	struct timeval	 tv;
+	int64_t		 ms = conf->keycheck_ms;
+
+	if (TAILQ_EMPTY(&conf->keypairs))
+		return;
+	TAILQ_FOREACH(kp, &conf->keypairs, entry)
+		if (kp->check_ms != -1 && kp->check_ms < ms)
+			ms = kp->check_ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(priv.ev_keywatch, &tv);
+}
+
+static void
+priv_keywatch(int fd, short events, void *arg)
+{
+	struct keypair	*kp;
+	int		 changed = 0;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	TAILQ_FOREACH(kp, &priv.cur->conf->keypairs, entry) {
+		if (keypair_changed(kp)) {
+			log_info("keypair %s: files changed", kp->name);
+			changed = 1;
+		}
+	}
+	if (changed)
+		priv_reload(NULL, 0);
+	priv_keywatch_arm();
+}
+
 static void
 priv_sighup(int sig, short events, void *arg)
 {
@@ -828,6 +872,8 @@ priv_reload(char *err, size_t errlen)
 	priv.cur = gen_new(conf);
 	gen_start(priv.cur);
 	gen_drain(old);
+	evtimer_del(priv.ev_keywatch);
+	priv_keywatch_arm();
 	log_info("configuration reloaded, generation %u", priv.cur->id);
 	return (0);
 }
@@ -936,6 +982,10 @@ main(int argc, char *argv[])
 		fatal("evtimer_new");
 	priv.cur = gen_new(conf);
 	gen_start(priv.cur);
+	if ((priv.ev_keywatch = evtimer_new(priv.base, priv_keywatch,
+	    NULL)) == NULL)
+		fatal("evtimer_new");
+	priv_keywatch_arm();
 	log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 
 	event_base_dispatch(priv.base);

@@ -60,6 +60,8 @@ struct keypair {
 	const char		*file;
 	int			 line;
 	struct keymem		*mem;
+	int64_t			 check_ms;	/* -1: the global one */
+	uint64_t		 stamp[3];	/* of cert, key, ocsp */
 	/* What the certificate says, for logs and sniproxyctl. */
 	char			 subject[256];
 	char			 sans[512];
@@ -209,6 +211,7 @@ struct config {
 	int			 log_connections;
 	int			 maxconn;
 	int64_t			 shutdown_ms;
+	int64_t			 keycheck_ms;	/* reload check */
 	char			 control[104];	/* sun_path */
 	int			 control_set;
 	struct timeouts		 timeout;
@@ -240,6 +243,7 @@ void		 keypair_free(struct keypair *);
 const uint8_t	*keypair_cert(const struct keypair *, size_t *);
 const uint8_t	*keypair_key(const struct keypair *, size_t *);
 const uint8_t	*keypair_ocsp(const struct keypair *, size_t *);
+int		 keypair_changed(struct keypair *);
 
 /* check.c */
 int		 check_wanted(const struct config *);
