@@ -3,6 +3,10 @@
 PREFIX ?=	/usr/local
 SBINDIR ?=	$(PREFIX)/sbin
 MANDIR ?=	$(PREFIX)/share/man
+EXAMPLESDIR ?=	$(PREFIX)/share/examples/sniproxyd
+# Where make install puts sniproxyd.conf; sniproxyd itself reads
+# /etc/sniproxyd.conf unless given -f.
+SYSCONFDIR ?=	/etc
 DESTDIR ?=
 
 CC ?=		cc
@@ -77,18 +81,23 @@ $(PARSE_OBJ): sniproxyd/parse.c $(HEADERS)
 regress/unit/%.o: regress/unit/%.c $(HEADERS)
 	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# A TLS peer that checks every byte, for the integration tests.
+regress/tlspeer: regress/tlspeer.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ regress/tlspeer.c \
+	    $(LIBS)
+
 regress/unit/unit: $(UNIT_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(CHECK_LIBS) $(LIBS)
 
 unit: regress/unit/unit
 	./regress/unit/unit
 
-regress: $(PROGS)
+regress: $(PROGS) regress/tlspeer
 	sh regress/run.sh
 
 # Runs the unit tests and the integration tests, and ends with the
 # summary line of both together.
-check: $(PROGS) regress/unit/unit
+check: $(PROGS) regress/unit/unit regress/tlspeer
 	sh regress/check.sh
 
 demo: $(PROGS)
@@ -97,21 +106,60 @@ demo: $(PROGS)
 lint:
 	mandoc -Tlint -W warning $(MAN5) $(MAN8)
 
+# Copied into EXAMPLESDIR as they are; the systemd unit and the rc.d
+# script get the installed path of sniproxyd.
+EXAMPLES =	etc/sniproxyd.conf etc/examples/README \
+		$(sort $(wildcard etc/examples/*.conf))
+F2B =		fail2ban/filter.d/sniproxyd.conf fail2ban/jail.d/sniproxyd.conf
+BINPATH =	-e 's|/usr/local/sbin/|$(SBINDIR)/|g'
+
+# An existing sniproxyd.conf is never replaced, nor removed by
+# uninstall: it is the administrator's.  So are files of theirs in
+# EXAMPLESDIR, and the directories that hold them.
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(EXAMPLESDIR)/rc.d \
+	    $(DESTDIR)$(EXAMPLESDIR)/fail2ban/filter.d \
+	    $(DESTDIR)$(EXAMPLESDIR)/fail2ban/jail.d
 	install -m 0555 sniproxyd/sniproxyd $(DESTDIR)$(SBINDIR)/sniproxyd
 	install -m 0555 sniproxyd/sniproxyctl $(DESTDIR)$(SBINDIR)/sniproxyctl
 	install -m 0444 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0444 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0444 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
+	for f in $(F2B); do \
+		install -m 0444 etc/examples/$$f $(DESTDIR)$(EXAMPLESDIR)/$$f \
+		    || exit 1; \
+	done
+	sed -e 's|/etc/sniproxyd.conf|$(SYSCONFDIR)/sniproxyd.conf|g' \
+	    $(BINPATH) etc/sniproxyd.service \
+	    >$(DESTDIR)$(EXAMPLESDIR)/sniproxyd.service
+	chmod 0444 $(DESTDIR)$(EXAMPLESDIR)/sniproxyd.service
+	sed $(BINPATH) etc/rc.d/sniproxyd >$(DESTDIR)$(EXAMPLESDIR)/rc.d/sniproxyd
+	chmod 0555 $(DESTDIR)$(EXAMPLESDIR)/rc.d/sniproxyd
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/sniproxyd.conf ]; then \
+		echo "$(DESTDIR)$(SYSCONFDIR)/sniproxyd.conf exists:" \
+		    "not replaced"; \
+	else \
+		echo "install -m 0644 etc/sniproxyd.conf" \
+		    "$(DESTDIR)$(SYSCONFDIR)/sniproxyd.conf"; \
+		install -m 0644 etc/sniproxyd.conf \
+		    $(DESTDIR)$(SYSCONFDIR)/sniproxyd.conf; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/sniproxyd $(DESTDIR)$(SBINDIR)/sniproxyctl \
 	    $(DESTDIR)$(MANDIR)/man5/sniproxyd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/sniproxyd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/sniproxyctl.8
+	rm -f $(addprefix $(DESTDIR)$(EXAMPLESDIR)/, $(notdir $(EXAMPLES)) \
+	    $(F2B) sniproxyd.service rc.d/sniproxyd)
+	for d in fail2ban/filter.d fail2ban/jail.d fail2ban rc.d; do \
+		rmdir $(DESTDIR)$(EXAMPLESDIR)/$$d 2>/dev/null || :; \
+	done
+	rmdir $(DESTDIR)$(EXAMPLESDIR) 2>/dev/null || :
 
 clean:
 	rm -f $(PROGS) $(DAEMON_OBJS) $(UNIT_OBJS) sniproxyd/parse.c \
 	    sniproxyd/sniproxyctl.o \
-	    regress/unit/unit
+	    regress/unit/unit regress/tlspeer

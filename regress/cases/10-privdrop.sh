@@ -1,0 +1,81 @@
+# shellcheck shell=sh
+#
+# Copyright (c) 2026 The sniproxyd developers
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+#
+# Started as root, every process but the parent runs as the unprivileged
+# user in the empty chroot; the parent stays root in the directory of
+# its configuration.
+#
+# client:	curl, to show the tree at work
+# sniproxyd:	user nobody (or _sniproxyd), chroot to an empty directory,
+#		prefork 2, one route
+# servers:	openssl s_server "web"
+# expect:	/proc shows the parent as uid 0 with its root at the
+#		configuration's directory, the accept process and both
+#		workers with the user's uid and gid and their root at the
+#		empty directory
+
+is_root || skip "needs root"
+
+backend web
+P=$(free_port)
+
+conf <<EOF
+prefork 2
+table <web> { 127.0.0.1 port $(port web) }
+
+listen on 127.0.0.1 port $P {
+	match tls sni "web.$DOMAIN" forward to <web>
+}
+EOF
+start_daemon "$P"
+
+body=$(fetch "web.$DOMAIN" "$P") || fail "curl for web.$DOMAIN failed"
+assert_eq "backend web" "$body" "answer"
+
+user=$(unpriv_user)
+uid=$(id -u "$user")
+gid=$(id -g "$user")
+
+# Uid: and Gid: list the real, effective, saved and file system ids.
+ids() {
+	awk -v k="$2:" '$1 == k { print $2, $3, $4, $5 }' "/proc/$1/status"
+}
+
+assert_eq priv "$(role "$DAEMON_PID")" "parent's title"
+assert_eq "0 0 0 0" "$(ids "$DAEMON_PID" Uid)" "parent's uids"
+assert_eq "$T/etc" "$(readlink "/proc/$DAEMON_PID/root")" "parent's root"
+
+kids=$(children "$DAEMON_PID")
+assert_eq 3 "$(echo "$kids" | wc -w)" "processes below the parent"
+for k in $kids; do
+	case $(role "$k") in
+	accept|"route web")
+		;;
+	*)
+		fail "unexpected child $k: '$(title "$k")'"
+		;;
+	esac
+	t=$(title "$k")
+	assert_eq "$uid $uid $uid $uid" "$(ids "$k" Uid)" "uids of $t"
+	assert_eq "$gid $gid $gid $gid" "$(ids "$k" Gid)" "gids of $t"
+	assert_eq "$T/empty" "$(readlink "/proc/$k/root")" "root of $t"
+	groups=$(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$k/status")
+	for g in $groups; do
+		[ "$g" = "$gid" ] || fail "$t keeps supplementary group $g"
+	done
+done
+assert_eq 1 "$(procs_titled "$DAEMON_PID" accept | wc -w)" \
+    "accept processes"
