@@ -35,7 +35,7 @@ endif
 
 ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
-PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c
+PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c privsep/sandbox.c
 CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/check.c \
 		sniproxyd/classify.c sniproxyd/config.c \
 		sniproxyd/control.c \

@@ -37,6 +37,8 @@
 #include "proxyproto.h"
 #include "sniproxyd.h"
 #include "proc.h"
+#include "sandbox.h"
+#include "syscalls.h"
 
 /* A connection while its first bytes are being looked at. */
 struct aconn {
@@ -522,6 +524,15 @@ accept_quit(int sig, short events, void *arg)
 	event_base_loopbreak(ac.base);
 }
 
+/*
+ * All the accept process does once running: take connections, peek and
+ * read from them, and hand them on.
+ */
+static const int accept_syscalls[] = {
+	SYSCALLS_COMMON,
+	SYS_accept4, SYS_getsockname, SYS_getpeername
+};
+
 void
 accept_main(struct event_base *base, struct config *conf, int privfd)
 {
@@ -556,6 +567,9 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	accept_listen_enable(1);
+	if (sandbox_syscalls(accept_syscalls, sizeof(accept_syscalls) /
+	    sizeof(accept_syscalls[0])) == -1)
+		fatal("sandbox");
 
 	event_base_dispatch(base);
 	log_debug("accept: exiting");

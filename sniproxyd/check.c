@@ -31,7 +31,9 @@
 #include "chan.h"
 #include "log.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "sniproxyd.h"
+#include "syscalls.h"
 
 /*
  * The "check" process: it probes every server of every route that asks
@@ -294,6 +296,12 @@ check_wanted(const struct config *conf)
 	return (0);
 }
 
+/* The check process connects, talks a little, and closes. */
+static const int check_syscalls[] = {
+	SYSCALLS_COMMON,
+	SYS_getsockopt, SYS_setsockopt, SYS_shutdown
+};
+
 void
 check_main(struct event_base *base, struct config *conf, int privfd)
 {
@@ -338,6 +346,9 @@ check_main(struct event_base *base, struct config *conf, int privfd)
 		fatal("%s", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	if (sandbox_syscalls(check_syscalls, sizeof(check_syscalls) /
+	    sizeof(check_syscalls[0])) == -1)
+		fatal("sandbox");
 	event_base_dispatch(base);
 	exit(0);
 }

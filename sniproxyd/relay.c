@@ -36,7 +36,9 @@
 #include "log.h"
 #include "msg.h"
 #include "proxyproto.h"
+#include "sandbox.h"
 #include "sniproxyd.h"
+#include "syscalls.h"
 #include "relay.h"
 
 
@@ -666,6 +668,16 @@ worker_quit(int sig, short events, void *arg)
 	evtimer_add(wk.ev_shutdown, &tv);
 }
 
+/*
+ * A route worker connects to servers and moves bytes: through pipes
+ * with splice(2), or through libtls.
+ */
+static const int worker_syscalls[] = {
+	SYSCALLS_COMMON,
+	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
+	SYS_splice, SYS_pipe2
+};
+
 void
 worker_main(struct event_base *base, struct config *conf,
     const struct rule *route, int privfd)
@@ -689,6 +701,9 @@ worker_main(struct event_base *base, struct config *conf,
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
+	if (sandbox_syscalls(worker_syscalls, sizeof(worker_syscalls) /
+	    sizeof(worker_syscalls[0])) == -1)
+		fatal("sandbox");
 
 	event_base_dispatch(base);
 	exit(0);

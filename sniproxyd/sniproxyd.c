@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <tls.h>
 
 #include <event2/buffer.h>
 
@@ -925,6 +926,9 @@ main(int argc, char *argv[])
 	setproctitle_init(argc, argv, environ);
 	log_init(1, LOG_DAEMON);
 	event_set_log_callback(libevent_log);
+	/* Before any fork: libtls reads its configuration files now. */
+	if (tls_init() == -1)
+		fatalx("tls_init");
 	config_load_system_ca();
 	while ((ch = getopt(argc, argv, "D:df:nv")) != -1) {
 		switch (ch) {

@@ -25,6 +25,7 @@ Suite	*hello_suite(void);
 Suite	*probe_suite(void);
 Suite	*proxyproto_suite(void);
 Suite	*balance_suite(void);
+Suite	*sandbox_suite(void);
 
 struct config;
 

@@ -1,0 +1,130 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "sandbox.h"
+
+#if defined(__linux__) && !defined(SANDBOX_SANITIZED)
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#if defined(__x86_64__)
+#define SANDBOX_ARCH	AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_ARCH	AUDIT_ARCH_AARCH64
+#endif
+#endif /* __linux__ */
+
+#ifdef SANDBOX_ARCH
+
+#define LOAD_ARCH	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, \
+			    offsetof(struct seccomp_data, arch))
+#define LOAD_NR		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, \
+			    offsetof(struct seccomp_data, nr))
+#define RET(v)		BPF_STMT(BPF_RET | BPF_K, (v))
+#define IF_NR(nr)	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1)
+
+/*
+ * Looking at files is refused, not fatal: a library that asks for an
+ * optional file in the empty chroot carries on without it.
+ */
+static const int	 refused[] = {
+#ifdef SYS_open
+	SYS_open,
+#endif
+#ifdef SYS_access
+	SYS_access,
+#endif
+#ifdef SYS_stat
+	SYS_stat,
+#endif
+	SYS_openat,
+	SYS_faccessat
+};
+
+int
+sandbox_syscalls(const int *allow, size_t n)
+{
+	struct sock_filter	*f, *p;
+	struct sock_fprog	 prog;
+	struct rlimit		 none = { 0, 0 };
+	size_t			 i, nref = sizeof(refused) / sizeof(refused[0]);
+	int			 rv = -1;
+
+	/* No fork: a network-facing process has no use for one. */
+	if (setrlimit(RLIMIT_NPROC, &none) == -1)
+		return (-1);
+	/* Arch check, syscall number, two per syscall, the verdict. */
+	if ((f = calloc(4 + 2 * (n + nref) + 1, sizeof(*f))) == NULL)
+		return (-1);
+	p = f;
+	*p++ = (struct sock_filter)LOAD_ARCH;
+	*p++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    SANDBOX_ARCH, 1, 0);
+	*p++ = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
+	*p++ = (struct sock_filter)LOAD_NR;
+	for (i = 0; i < n; i++) {
+		*p++ = (struct sock_filter)IF_NR(allow[i]);
+		*p++ = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	}
+	for (i = 0; i < nref; i++) {
+		*p++ = (struct sock_filter)IF_NR(refused[i]);
+		*p++ = (struct sock_filter)RET(SECCOMP_RET_ERRNO | EACCES);
+	}
+	*p++ = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
+	prog.len = p - f;
+	prog.filter = f;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+		rv = 0;
+	free(f);
+	return (rv);
+}
+
+#elif defined(__OpenBSD__) && !defined(SANDBOX_SANITIZED)
+
+#include <unistd.h>
+
+/* pledge(2) speaks of promises, not system calls: these cover all. */
+int
+sandbox_syscalls(const int *allow, size_t n)
+{
+	(void)allow;
+	(void)n;
+	return (pledge("stdio inet unix recvfd sendfd", NULL));
+}
+
+#else
+
+int
+sandbox_syscalls(const int *allow, size_t n)
+{
+	(void)allow;
+	(void)n;
+	return (0);
+}
+
+#endif

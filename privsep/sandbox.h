@@ -1,0 +1,43 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef PRIVSEP_SANDBOX_H
+#define PRIVSEP_SANDBOX_H
+
+#include <stddef.h>
+
+/*
+ * AddressSanitizer makes system calls of its own (at exit, to look for
+ * leaks, it clones and traces): a sanitized build runs unconfined.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZED	1
+#endif
+#endif
+
+/*
+ * Confines the calling process, for good, to the system calls it
+ * names: any other kills it, except the opening of files, which fails
+ * with EACCES so that a library looking for an optional file carries
+ * on.  Also sets no_new_privs.  Does nothing where the system has no
+ * such mechanism.
+ */
+int	sandbox_syscalls(const int *, size_t);
+
+#endif /* PRIVSEP_SANDBOX_H */
