@@ -40,6 +40,7 @@ CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/check.c \
 		sniproxyd/classify.c sniproxyd/config.c \
 		sniproxyd/control.c \
 		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/keypair.c \
+		sniproxyd/connlimit.c \
 		sniproxyd/log.c sniproxyd/probe.c sniproxyd/proxyproto.c \
 		sniproxyd/relay.c \
 		sniproxyd/tls.c
@@ -113,9 +114,9 @@ EXAMPLES =	etc/sniproxyd.conf etc/examples/README \
 F2B =		fail2ban/filter.d/sniproxyd.conf fail2ban/jail.d/sniproxyd.conf
 BINPATH =	-e 's|/usr/local/sbin/|$(SBINDIR)/|g'
 
-# An existing sniproxyd.conf is never replaced, nor removed by
-# uninstall: it is the administrator's.  So are files of theirs in
-# EXAMPLESDIR, and the directories that hold them.
+# An existing sniproxyd.conf is the administrator's: install never
+# replaces it and uninstall never removes it.  uninstall leaves, too,
+# directories that still hold files of theirs.
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \

@@ -32,6 +32,7 @@
 #include "chan.h"
 #include "classify.h"
 #include "connlog.h"
+#include "connlimit.h"
 #include "log.h"
 #include "msg.h"
 #include "proxyproto.h"
@@ -43,6 +44,7 @@
 /* A connection while its first bytes are being looked at. */
 struct aconn {
 	int			 fd;
+	struct limit_ref	 lim;
 	int			 proxy_wait;	/* for the PROXY header */
 	const struct listener	*l;
 	struct msg_conn		 mc;
@@ -67,8 +69,7 @@ static struct {
 	uint8_t			*peekbuf;
 	uint64_t		 nextid;
 	uint64_t		 total;
-	uint64_t		 refused;	/* over maxconn */
-	int			 active;	/* here and in workers */
+	uint64_t		 refused;	/* over a limit */
 	int			 paused;
 	int			 draining;
 	struct event		*ev_drain;
@@ -76,6 +77,7 @@ static struct {
 } ac;
 
 static void	accept_listen_enable(int);
+static void	accept_refused(const char *);
 
 static void
 aconn_free(struct aconn *c)
@@ -91,7 +93,7 @@ aconn_close(struct aconn *c, const char *reason)
 {
 	connlog(ac.conf, &c->mc, NULL, 0, 0, reason);
 	close(c->fd);
-	ac.active--;
+	limits_release(&c->lim);
 	aconn_free(c);
 }
 
@@ -105,8 +107,9 @@ aconn_pass(struct aconn *c, const struct rule *r)
 		s = &ac.slots[base + (ac.next[r->route] + i) % n];
 		if (s->chan == NULL)
 			continue;
-		if (chan_send(s->chan, MSG_CONN, ac.nextid++, c->fd, &c->mc,
+		if (chan_send(s->chan, MSG_CONN, ac.nextid, c->fd, &c->mc,
 		    sizeof(c->mc)) == 0) {
+			limits_handed(ac.nextid++, &c->lim);
 			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
 			return (0);
 		}
@@ -187,6 +190,7 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 {
 	struct proxy_info	 pi;
 	char			 peer[ADDRSTR_LEN];
+	const char		*why;
 	ssize_t			 r;
 
 	switch (proxy_parse(ac.peekbuf, n, &pi)) {
@@ -213,6 +217,12 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 	if (!pi.local) {
 		c->mc.client = pi.src;
 		c->mc.local = pi.dst;
+	}
+	if ((why = limits_admit(&c->lim, c->l->rs,
+	    (struct sockaddr *)&c->mc.client, 1)) != NULL) {
+		accept_refused(why);
+		aconn_close(c, "refused");
+		return (-1);
 	}
 	c->proxy_wait = 0;
 	aconn_timer(c, c->l->rs->timeout.inspect);
@@ -273,18 +283,44 @@ aconn_timeout(int fd, short events, void *arg)
 	aconn_inspect(arg, 1, CLASS_TIMEOUT);
 }
 
+/* Said once a burst: a flood must not become a flood of log lines. */
+static void
+accept_refused(const char *why)
+{
+	static int64_t	 last;
+	int64_t		 now = now_ms();
+
+	ac.refused++;
+	if (now - last >= 1000)
+		log_warnx("%s reached, closing new connections", why);
+	last = now;
+}
+
 static void
 aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 {
 	struct aconn	*c;
 	char		 peer[ADDRSTR_LEN];
 	socklen_t	 sslen = sizeof(c->mc.local);
+	struct limit_ref lim;
+	const char	*why;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_warn("%s", __func__);
+	/* Behind a load balancer, the source is known from its header. */
+	if ((why = limits_admit(&lim, l->rs, (struct sockaddr *)ss,
+	    l->rs->accept_proxy)) != NULL) {
+		accept_refused(why);
 		close(fd);
 		return;
 	}
+	if (l->rs->accept_proxy)
+		lim.src = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		limits_release(&lim);
+		close(fd);
+		return;
+	}
+	c->lim = lim;
 	c->fd = fd;
 	c->l = l;
 	c->mc.client = *ss;
@@ -303,7 +339,6 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	if (c->ev_read == NULL || c->ev_timer == NULL)
 		fatal("%s: event_new", __func__);
 	TAILQ_INSERT_TAIL(&ac.conns, c, entry);
-	ac.active++;
 	if (l->rs->accept_proxy) {
 		if (!proxy_trusted(l->rs, (struct sockaddr *)&c->mc.client)) {
 			log_warnx("%s: PROXY header from an untrusted address",
@@ -357,7 +392,6 @@ accept_ready(int lfd, short events, void *arg)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	int			 fd, i;
-	static int		 full_logged;
 
 	(void)events;
 	for (i = 0; i < 64; i++) {
@@ -373,15 +407,6 @@ accept_ready(int lfd, short events, void *arg)
 				log_warn("accept on %s", l->name);
 			return;
 		}
-		if (ac.active >= ac.conf->maxconn) {
-			ac.refused++;
-			if (!full_logged++)
-				log_warnx("maxconn %d reached, closing new "
-				    "connections", ac.conf->maxconn);
-			close(fd);
-			continue;
-		}
-		full_logged = 0;
 		ac.total++;
 		aconn_new(fd, l, &ss);
 	}
@@ -413,8 +438,8 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	}
 	if (m->fd != -1)
 		close(m->fd);
-	if (m->hdr.type == MSG_CONN_END && ac.active > 0)
-		ac.active--;
+	if (m->hdr.type == MSG_CONN_END)
+		limits_ended(m->hdr.id);
 }
 
 /*
@@ -464,7 +489,7 @@ accept_stats(struct chan *ch, uint64_t id)
 
 	memset(&st, 0, sizeof(st));
 	st.route = UINT32_MAX;
-	st.active = ac.active;
+	st.active = limits_active();
 	st.total = ac.total;
 	st.errors = ac.refused;
 	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
@@ -548,7 +573,8 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 	    (ac.next = calloc(conf->nroutes, sizeof(*ac.next))) == NULL ||
 	    (ac.ev_listen = calloc(conf->nlisteners,
 	    sizeof(*ac.ev_listen))) == NULL ||
-	    (ac.peekbuf = malloc(HELLO_MAXBYTES)) == NULL)
+	    (ac.peekbuf = malloc(HELLO_MAXBYTES)) == NULL ||
+	    limits_init(conf) == -1)
 		fatal("%s", __func__);
 	if ((ac.priv = chan_new(base, privfd, MSG_VERSION, accept_priv_msg,
 	    NULL)) == NULL)

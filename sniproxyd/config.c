@@ -317,6 +317,9 @@ config_finish(struct config *c)
 	    (c->routes = calloc(n, sizeof(*c->routes))) == NULL)
 		fatal("%s", __func__);
 	TAILQ_FOREACH(rs, &c->rulesets, entry) {
+		rs->id = c->nrulesets++;
+		if (rs->maxconn_source == -1)
+			rs->maxconn_source = c->maxconn_source;
 		inherit(&rs->timeout.inspect, c->timeout.inspect);
 		inherit(&rs->timeout.connect, c->timeout.connect);
 		inherit(&rs->timeout.idle, c->timeout.idle);

@@ -125,7 +125,7 @@ typedef struct {
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
-%token	INTERVAL RISE FALL RELOAD
+%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -139,7 +139,7 @@ typedef struct {
 %token	<v.string>	STRING TABLENAME
 %token	<v.number>	NUMBER
 %type	<v.number>	port duration timeoutkind offset payloadkind
-%type	<v.number>	forwardtls
+%type	<v.number>	forwardtls maxconn
 %type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
 %type	<v.string>	string
@@ -265,14 +265,8 @@ main		: USER STRING			{
 			conf->control_set = 1;
 			free($3);
 		}
-		| MAXCONN NUMBER		{
-			if ($2 < 1 || $2 > 1000000) {
-				yyerror("maxconn must be between 1 and "
-				    "1000000");
-				YYERROR;
-			}
-			conf->maxconn = $2;
-		}
+		| MAXCONN maxconn		{ conf->maxconn = $2; }
+		| MAXCONN PER SOURCE maxconn	{ conf->maxconn_source = $4; }
 		| TIMEOUT SHUTDOWN duration	{ conf->shutdown_ms = $3; }
 		| RELOAD CHECK duration		{
 			if (check_interval($3) == -1)
@@ -282,6 +276,16 @@ main		: USER STRING			{
 		| TIMEOUT timeoutkind duration	{
 			if (set_timeout(&conf->timeout, $2, $3) == -1)
 				YYERROR;
+		}
+		;
+
+maxconn		: NUMBER			{
+			if ($1 < 1 || $1 > 1000000) {
+				yyerror("maxconn must be between 1 and "
+				    "1000000");
+				YYERROR;
+			}
+			$$ = $1;
 		}
 		;
 
@@ -444,6 +448,7 @@ listen		: LISTEN ON STRING PORT port	{
 			    ruleset->timeout.idle = ruleset->timeout.handshake =
 			    ruleset->timeout.proxy = -1;
 			ruleset->tls.noverify = -1;
+			ruleset->maxconn_source = -1;
 			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
 			if (add_listeners($3, $5) == -1) {
 				free($3);
@@ -490,6 +495,15 @@ lstmt		: TIMEOUT timeoutkind duration	{
 				YYERROR;
 		}
 		| TLS				{ tlsopts = &ruleset->tls; } tlsopt
+		| MAXCONN maxconn		{ ruleset->maxconn = $2; }
+		| MAXCONN PER SOURCE maxconn	{ ruleset->maxconn_source = $4; }
+		| BACKLOG NUMBER		{
+			if ($2 < 1 || $2 > 65535) {
+				yyerror("backlog must be between 1 and 65535");
+				YYERROR;
+			}
+			ruleset->backlog = $2;
+		}
 		| MATCH				{
 			rule_is_default = 0;
 			rule = new_rule(COND_ANY);
@@ -748,6 +762,7 @@ lookup(char *s)
 	static const struct keywords keywords[] = {
 		{ "accept",		ACCEPT },
 		{ "alpn",		ALPN },
+		{ "backlog",		BACKLOG },
 		{ "backup",		BACKUP },
 		{ "block",		BLOCK },
 		{ "ca",			CA },
@@ -784,6 +799,7 @@ lookup(char *s)
 		{ "on",			ON },
 		{ "openvpn",		OPENVPN },
 		{ "payload",		PAYLOAD },
+		{ "per",		PER },
 		{ "port",		PORT },
 		{ "prefork",		PREFORK },
 		{ "protocols",		PROTOCOLS },
@@ -796,6 +812,7 @@ lookup(char *s)
 		{ "shutdown",		SHUTDOWN },
 		{ "sni",		SNI },
 		{ "socket",		SOCKET },
+		{ "source",		SOURCE },
 		{ "ssh",		SSH },
 		{ "table",		TABLE },
 		{ "terminate",		TERMINATE },

@@ -184,7 +184,7 @@ listener_bind(struct listener *l)
 	    -1 || (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1 ||
-	    listen(fd, SOMAXCONN) == -1) {
+	    listen(fd, l->rs->backlog ? l->rs->backlog : SOMAXCONN) == -1) {
 		log_warn("%s:%d: listen on %s", l->file, l->line, l->name);
 		close(fd);
 		return (-1);

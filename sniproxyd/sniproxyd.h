@@ -180,6 +180,10 @@ TAILQ_HEAD(rulelist, rule);
 
 /* A listen block: its rules serve every address the block binds. */
 struct ruleset {
+	unsigned int		 id;
+	int			 maxconn;	/* 0: none of its own */
+	int			 maxconn_source;
+	int			 backlog;
 	struct rulelist		 rules;
 	struct rule		*def;
 	struct timeouts		 timeout;
@@ -210,6 +214,7 @@ struct config {
 	int			 prefork;
 	int			 log_connections;
 	int			 maxconn;
+	int			 maxconn_source;	/* 0: no limit */
 	int64_t			 shutdown_ms;
 	int64_t			 keycheck_ms;	/* reload check */
 	char			 control[104];	/* sun_path */
@@ -225,6 +230,7 @@ struct config {
 	struct rule		**routes;	/* forwarding rules by route */
 	unsigned int		 nroutes;
 	unsigned int		 nlisteners;
+	unsigned int		 nrulesets;
 };
 
 struct event_base;

@@ -1,0 +1,199 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sniproxyd.h"
+#include "connlimit.h"
+
+/*
+ * Connection limits of the accept process: over all listeners, per
+ * listen block, and per client address (an IPv6 client by its /64, as
+ * that is what one host is usually given).  A connection holds its
+ * share from the moment it is admitted until its worker says it ended.
+ */
+
+struct source {
+	uint8_t			 key[17];	/* family, then address */
+	unsigned int		 count;
+	RB_ENTRY(source)	 entry;
+};
+
+struct held {
+	uint64_t		 id;
+	unsigned int		 rs;
+	struct source		*src;
+	RB_ENTRY(held)		 entry;
+};
+
+static int
+source_cmp(const struct source *a, const struct source *b)
+{
+	return (memcmp(a->key, b->key, sizeof(a->key)));
+}
+
+static int
+held_cmp(const struct held *a, const struct held *b)
+{
+	return (a->id < b->id ? -1 : a->id > b->id);
+}
+
+RB_HEAD(sources, source);
+RB_PROTOTYPE(sources, source, entry, source_cmp);
+RB_GENERATE(sources, source, entry, source_cmp)
+RB_HEAD(helds, held);
+RB_PROTOTYPE(helds, held, entry, held_cmp);
+RB_GENERATE(helds, held, entry, held_cmp)
+
+static struct {
+	const struct config	*conf;
+	unsigned int		 total;
+	unsigned int		*per_rs;
+	struct sources		 sources;
+	struct helds		 helds;
+} lim;
+
+int
+limits_init(const struct config *conf)
+{
+	memset(&lim, 0, sizeof(lim));
+	lim.conf = conf;
+	RB_INIT(&lim.sources);
+	RB_INIT(&lim.helds);
+	if ((lim.per_rs = calloc(conf->nrulesets, sizeof(*lim.per_rs))) ==
+	    NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+source_key(const struct sockaddr *sa, uint8_t *key)
+{
+	memset(key, 0, 17);
+	key[0] = sa->sa_family;
+	if (sa->sa_family == AF_INET)
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    8);
+}
+
+unsigned int
+limits_active(void)
+{
+	return (lim.total);
+}
+
+/*
+ * Admits a connection or says which limit it is over.  With counted
+ * set, the connection already holds its global and listener share and
+ * only the source is new (the address came with a PROXY header).
+ */
+const char *
+limits_admit(struct limit_ref *ref, const struct ruleset *rs,
+    const struct sockaddr *client, int counted)
+{
+	struct source	 find, *s;
+	int		 persource = rs->maxconn_source;
+
+	if (!counted) {
+		if (lim.total >= (unsigned int)lim.conf->maxconn)
+			return ("maxconn");
+		if (rs->maxconn > 0 && lim.per_rs[rs->id] >=
+		    (unsigned int)rs->maxconn)
+			return ("listener maxconn");
+		lim.total++;
+		lim.per_rs[rs->id]++;
+		ref->rs = rs->id;
+		ref->src = NULL;
+	}
+	if (persource <= 0)
+		return (NULL);
+	source_key(client, find.key);
+	if ((s = RB_FIND(sources, &lim.sources, &find)) == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			if (!counted) {
+				lim.total--;
+				lim.per_rs[rs->id]--;
+			}
+			return ("memory");
+		}
+		memcpy(s->key, find.key, sizeof(s->key));
+		RB_INSERT(sources, &lim.sources, s);
+	}
+	if (s->count >= (unsigned int)persource) {
+		if (!counted) {
+			lim.total--;
+			lim.per_rs[rs->id]--;
+		}
+		return ("maxconn per source");
+	}
+	s->count++;
+	ref->src = s;
+	return (NULL);
+}
+
+void
+limits_release(struct limit_ref *ref)
+{
+	lim.total--;
+	lim.per_rs[ref->rs]--;
+	if (ref->src != NULL && --ref->src->count == 0) {
+		RB_REMOVE(sources, &lim.sources, ref->src);
+		free(ref->src);
+	}
+	ref->src = NULL;
+}
+
+/* The connection went to a worker, which will say when it ends. */
+void
+limits_handed(uint64_t id, const struct limit_ref *ref)
+{
+	struct held	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		/* Unknown when it ends: release the share now instead. */
+		limits_release((struct limit_ref *)ref);
+		return;
+	}
+	h->id = id;
+	h->rs = ref->rs;
+	h->src = ref->src;
+	RB_INSERT(helds, &lim.helds, h);
+}
+
+void
+limits_ended(uint64_t id)
+{
+	struct held		 find, *h;
+	struct limit_ref	 ref;
+
+	find.id = id;
+	if ((h = RB_FIND(helds, &lim.helds, &find)) == NULL)
+		return;
+	RB_REMOVE(helds, &lim.helds, h);
+	ref.rs = h->rs;
+	ref.src = h->src;
+	limits_release(&ref);
+	free(h);
+}
