@@ -61,6 +61,7 @@ struct child {
 	uint32_t		 route;
 	uint32_t		 slot;
 	int			 alive;
+	int			 quick;		/* deaths soon after start */
 	struct chan		*chan;
 	struct event		*ev_respawn;
 };
@@ -582,10 +583,21 @@ child_died(struct child *c, int status)
 	else
 		log_warnx("%s (pid %ld) exited with status %d", title,
 		    (long)c->pc.pid, WEXITSTATUS(status));
-	if (age < 1.0) {
-		tv.tv_sec = 1;
-		log_warnx("%s: died %.2fs after start, respawning in 1s",
-		    title, age);
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("%s: a system call outside its sandbox", title);
+	/*
+	 * Dying within seconds of the start, again and again, is a crash
+	 * loop: say so, and wait twice as long each time, up to a minute.
+	 */
+	if (age < 10.0)
+		c->quick++;
+	else
+		c->quick = 0;
+	if (c->quick > 0) {
+		tv.tv_sec = c->quick > 6 ? 60 : 1 << (c->quick - 1);
+		log_warnx("%s: died %.2fs after start%s, respawning in %llds",
+		    title, age, c->quick >= 3 ? " (crash loop)" : "",
+		    (long long)tv.tv_sec);
 	}
 	evtimer_add(c->ev_respawn, &tv);
 }
