@@ -19,13 +19,22 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sandbox.h"
 
-#if defined(__linux__) && !defined(SANDBOX_SANITIZED)
+#if defined(__linux__)
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <linux/landlock.h>
+#endif
+
+#if defined(__linux__) && !defined(SANDBOX_SANITIZED)
 
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -124,6 +133,56 @@ sandbox_syscalls(const int *allow, size_t n)
 {
 	(void)allow;
 	(void)n;
+	return (0);
+}
+
+#endif
+
+#if defined(__linux__) && defined(SYS_landlock_create_ruleset)
+
+/* The file system rights of the first Landlock ABI: all of them then. */
+#define LANDLOCK_FS_ALL	(LANDLOCK_ACCESS_FS_EXECUTE |			\
+	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |	\
+	LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |	\
+	LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |	\
+	LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |	\
+	LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |	\
+	LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
+
+int
+sandbox_readonly(const char *dir)
+{
+	struct landlock_ruleset_attr	 attr;
+	struct landlock_path_beneath_attr beneath;
+	int				 rs, rv = -1;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = LANDLOCK_FS_ALL;
+	if ((rs = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr),
+	    0)) == -1)
+		return ((errno == ENOSYS || errno == EOPNOTSUPP) ? 0 : -1);
+	memset(&beneath, 0, sizeof(beneath));
+	beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR;
+	if ((beneath.parent_fd = open(dir, O_PATH | O_CLOEXEC)) == -1)
+		goto done;
+	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH,
+	    &beneath, 0) == 0 &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	    syscall(SYS_landlock_restrict_self, rs, 0) == 0)
+		rv = 1;
+	close(beneath.parent_fd);
+ done:
+	close(rs);
+	return (rv);
+}
+
+#else
+
+int
+sandbox_readonly(const char *dir)
+{
+	(void)dir;
 	return (0);
 }
 

@@ -40,4 +40,11 @@
  */
 int	sandbox_syscalls(const int *, size_t);
 
+/*
+ * Leaves the calling process (and its children) able to read files
+ * below dir and to do nothing else with the file system.  Returns 1
+ * when applied, 0 where the kernel cannot, -1 on error.
+ */
+int	sandbox_readonly(const char *);
+
 #endif /* PRIVSEP_SANDBOX_H */

@@ -44,6 +44,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "sniproxyd.h"
 
 enum child_type {
@@ -911,6 +912,18 @@ priv_chroot(const char *conffile)
 	if (proc_chroot_self(dir) == -1)
 		fatal("chroot %s", dir);
 	config_chrooted(dir);
+	/* Where the kernel allows, priv may read there and do no more. */
+	switch (sandbox_readonly("/")) {
+	case -1:
+		fatal("landlock");
+	case 0:
+		log_info("no Landlock: priv's file system access is its "
+		    "chroot alone");
+		break;
+	default:
+		log_debug("priv reads %s and writes nothing", dir);
+		break;
+	}
 }
 
 static void
