@@ -78,6 +78,7 @@ static struct {
 
 static void	accept_listen_enable(int);
 static void	accept_refused(const char *);
+static void	accept_stats(struct chan *, uint64_t);
 
 static void
 aconn_free(struct aconn *c)
@@ -464,6 +465,7 @@ accept_drain_check(int fd, short events, void *arg)
 			evtimer_add(ac.ev_drain, &tv);
 			return;
 		}
+	accept_stats(ac.priv, 0);
 	event_base_loopbreak(ac.base);
 }
 

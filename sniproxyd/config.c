@@ -38,13 +38,39 @@
  * that directory are taken from the new root.
  */
 static char	 conf_root[PATH_MAX];
+static int	 conf_will_chroot;
 static int	 conf_chrooted;
 
+/* Before the first parse: where priv will live, if it will chroot. */
 void
-config_chrooted(const char *root)
+config_root(const char *root, int will_chroot)
 {
 	strlcpy(conf_root, root, sizeof(conf_root));
+	conf_will_chroot = will_chroot;
+}
+
+void
+config_chrooted(void)
+{
 	conf_chrooted = 1;
+}
+
+/*
+ * A file that priv must read again on a reload has to be where priv
+ * will still see it: below the root, symlinks followed.  A file that
+ * does not exist is let through, for open(2) to report.
+ */
+int
+config_path_inside(const char *path)
+{
+	char	 real[PATH_MAX];
+	size_t	 len = strlen(conf_root);
+
+	if (!conf_will_chroot || conf_chrooted || len <= 1)
+		return (1);
+	if (realpath(path, real) == NULL)
+		return (1);
+	return (strncmp(real, conf_root, len) == 0 && real[len] == '/');
 }
 
 const char *
@@ -229,6 +255,12 @@ rule_load_ca(struct rule *r)
 		return (0);
 	}
 	path = r->tls.ca != NULL ? r->tls.ca : tls_default_ca_cert_file();
+	if (!config_path_inside(path)) {
+		log_warnx("%s:%d: CA file %s is outside %s, where sniproxyd "
+		    "is chrooted: it could not be read again", r->file,
+		    r->line, path, conf_root);
+		return (-1);
+	}
 	if ((r->ca = tls_load_file(config_path(path), &r->calen, NULL)) ==
 	    NULL) {
 		log_warn("%s:%d: CA file %s", r->file, r->line, path);

@@ -45,8 +45,16 @@
 #define CTL_LINE_MAX	256
 #define CTL_WAIT_MS	2000
 
+/* A route's counters, summed over its workers and generations. */
+struct ctl_route {
+	char			 name[NAME_MAX_LEN];
+	struct msg_stats	 st;
+};
+
 struct ctl_conn {
 	struct bufferevent	*bev;
+	struct ctl_route	*routes;
+	size_t			 nroutes;
 	struct evbuffer		*out;
 	struct event		*ev_wait;
 	uint64_t		 id;
@@ -64,6 +72,9 @@ enum {
 
 static struct {
 	struct event_base	*base;
+	struct ctl_totals	 retired;	/* of processes gone */
+	struct ctl_route	*retired_routes;
+	size_t			 nretired_routes;
 	struct evconnlistener	*listener;
 	const struct ctl_ops	*ops;
 	uint64_t		 nextid;
@@ -75,6 +86,7 @@ static void
 ctl_close(struct ctl_conn *cc)
 {
 	TAILQ_REMOVE(&ctl.conns, cc, entry);
+	free(cc->routes);
 	if (cc->ev_wait != NULL)
 		event_free(cc->ev_wait);
 	evbuffer_free(cc->out);
@@ -118,6 +130,8 @@ static void
 ctl_finish(struct ctl_conn *cc)
 {
 	struct ctl_totals	*t = &cc->tot;
+	struct msg_stats	*st;
+	size_t			 i;
 
 	if (cc->ev_wait != NULL) {
 		event_free(cc->ev_wait);
@@ -134,6 +148,15 @@ ctl_finish(struct ctl_conn *cc)
 		    (unsigned long long)t->total,
 		    (unsigned long long)t->refused);
 	}
+	for (i = 0; cc->what == CTL_ROUTES && i < cc->nroutes; i++) {
+		st = &cc->routes[i].st;
+		evbuffer_add_printf(cc->out, "route %s connections %llu "
+		    "active %llu up %llu down %llu errors %llu\n",
+		    cc->routes[i].name, (unsigned long long)st->total,
+		    (unsigned long long)st->active,
+		    (unsigned long long)st->up, (unsigned long long)st->down,
+		    (unsigned long long)st->errors);
+	}
 	if (cc->pending > 0)
 		evbuffer_add_printf(cc->out, "(%d processes did not answer)\n",
 		    cc->pending);
@@ -146,6 +169,54 @@ ctl_waited(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	ctl_finish(arg);
+}
+
+static void
+route_add(struct ctl_route **routes, size_t *nroutes, const char *name,
+    const struct msg_stats *st)
+{
+	struct ctl_route	*r;
+	size_t			 i;
+
+	for (i = 0; i < *nroutes; i++)
+		if (strcmp((*routes)[i].name, name) == 0)
+			break;
+	if (i == *nroutes) {
+		if ((r = reallocarray(*routes, *nroutes + 1,
+		    sizeof(*r))) == NULL)
+			return;
+		*routes = r;
+		memset(&r[i], 0, sizeof(r[i]));
+		strlcpy(r[i].name, name, sizeof(r[i].name));
+		(*nroutes)++;
+	}
+	r = &(*routes)[i];
+	r->st.total += st->total;
+	r->st.active += st->active;
+	r->st.up += st->up;
+	r->st.down += st->down;
+	r->st.errors += st->errors;
+}
+
+/*
+ * A process of an old generation says what it counted as it goes, so
+ * that the totals still hold them.
+ */
+void
+control_retired(const void *data, size_t len, const char *routename)
+{
+	struct msg_stats	 st;
+
+	if (len != sizeof(st))
+		return;
+	memcpy(&st, data, sizeof(st));
+	st.active = 0;
+	if (st.route == UINT32_MAX) {
+		ctl.retired.total += st.total;
+		ctl.retired.refused += st.errors;
+	} else
+		route_add(&ctl.retired_routes, &ctl.nretired_routes,
+		    routename, &st);
 }
 
 /* A child's answer to MSG_STATS_REQ, or its list of connections. */
@@ -175,13 +246,7 @@ control_stats(uint64_t id, int type, const void *data, size_t len,
 	} else {
 		cc->tot.active += st.active;
 		if (cc->what == CTL_ROUTES)
-			evbuffer_add_printf(cc->out, "route %s connections "
-			    "%llu active %llu up %llu down %llu errors %llu\n",
-			    routename, (unsigned long long)st.total,
-			    (unsigned long long)st.active,
-			    (unsigned long long)st.up,
-			    (unsigned long long)st.down,
-			    (unsigned long long)st.errors);
+			route_add(&cc->routes, &cc->nroutes, routename, &st);
 	}
 	if (--cc->pending == 0)
 		ctl_finish(cc);
@@ -191,9 +256,14 @@ static void
 ctl_ask(struct ctl_conn *cc, int what)
 {
 	struct timeval	 tv = { CTL_WAIT_MS / 1000, 0 };
+	size_t		 i;
 
 	cc->what = what;
 	cc->id = ++ctl.nextid;
+	cc->tot = ctl.retired;
+	for (i = 0; what == CTL_ROUTES && i < ctl.nretired_routes; i++)
+		route_add(&cc->routes, &cc->nroutes, ctl.retired_routes[i].name,
+		    &ctl.retired_routes[i].st);
 	cc->pending = ctl.ops->ask(cc->id);
 	if (cc->pending == 0) {
 		ctl_finish(cc);

@@ -213,8 +213,21 @@ parse_sni(struct cursor *e, struct tls_hello *h)
 
 /*
  * One ProtocolName: remembered while there is room, unless too long or
- * holding a NUL, which a C string would cut into another protocol.
+ * holding anything but printable ASCII without spaces: a NUL would cut
+ * the C string into another protocol, and a space or a newline would
+ * let a client write words of its own into the log.
  */
+static int
+alpn_printable(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] <= ' ' || p[i] > '~')
+			return (0);
+	return (1);
+}
+
 static int
 parse_alpn_name(struct cursor *e, struct tls_hello *h)
 {
@@ -231,7 +244,7 @@ parse_alpn_name(struct cursor *e, struct tls_hello *h)
 	if (take(e, (uint8_t *)p, n) == -1)
 		return (-1);
 	p[n] = '\0';
-	if (memchr(p, '\0', n) == NULL)
+	if (alpn_printable(p, n))
 		h->nalpn++;
 	return (0);
 }

@@ -74,6 +74,12 @@ file_size(const struct keypair *kp, const char *path, int *fd)
 		*fd = -1;
 		return (0);
 	}
+	if (!config_path_inside(path)) {
+		kp_error(kp, "%s is outside the directory of the "
+		    "configuration, where sniproxyd is chrooted", path, NULL);
+		*fd = -1;
+		return (-1);
+	}
 	if ((*fd = open(config_path(path), O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(*fd, &st) == -1) {
 		kp_error(kp, "%s", path, strerror(errno));
@@ -290,39 +296,61 @@ cert_describe(struct keypair *kp)
  * certificate is refused) is asked in a child, so that none of what
  * libtls and libcrypto make of the key stays in this process.
  */
-static int
-keymem_try(const struct keypair *kp)
+static const char *
+keymem_tls_error(const struct keymem *m)
 {
 	struct tls_config	*cfg;
 	struct tls		*ctx;
-	const struct keymem	*m = kp->mem;
-	pid_t			 pid;
-	int			 status;
 
-	if ((pid = fork()) == -1) {
+	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
+		return ("out of memory");
+	if (tls_config_set_keypair_ocsp_mem(cfg, m->data, m->certlen,
+	    m->data + m->certlen, m->keylen, m->ocsplen ?
+	    m->data + m->certlen + m->keylen : NULL, m->ocsplen) == -1)
+		return (tls_config_error(cfg));
+	if (tls_configure(ctx, cfg) == -1)
+		return (tls_error(ctx));
+	return (NULL);
+}
+
+/*
+ * The child says why through a pipe, so that the parent logs it: the
+ * parent's log may be copied to whoever asked for a reload.
+ */
+static int
+keymem_try(const struct keypair *kp)
+{
+	const char	*err;
+	char		 why[256];
+	int		 fds[2], status;
+	ssize_t		 n;
+	pid_t		 pid;
+
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
 		kp_error(kp, "%s", "fork", strerror(errno));
 		return (-1);
 	}
 	if (pid == 0) {
-		if ((cfg = tls_config_new()) == NULL ||
-		    (ctx = tls_server()) == NULL)
-			_exit(1);
-		if (tls_config_set_keypair_ocsp_mem(cfg, m->data, m->certlen,
-		    m->data + m->certlen, m->keylen, m->ocsplen ?
-		    m->data + m->certlen + m->keylen : NULL, m->ocsplen) == -1) {
-			kp_error(kp, "%s", "cannot load", tls_config_error(cfg));
-			_exit(1);
-		}
-		if (tls_configure(ctx, cfg) == -1) {
-			kp_error(kp, "%s", "cannot use", tls_error(ctx));
-			_exit(1);
-		}
-		_exit(0);
+		close(fds[0]);
+		if ((err = keymem_tls_error(kp->mem)) == NULL)
+			_exit(0);
+		(void)write(fds[1], err, strlen(err));
+		_exit(1);
 	}
+	close(fds[1]);
+	while ((n = read(fds[0], why, sizeof(why) - 1)) == -1 &&
+	    errno == EINTR)
+		;
+	close(fds[0]);
+	why[n > 0 ? n : 0] = '\0';
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			return (-1);
-	return (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return (0);
+	kp_error(kp, "%s", "cannot use", why[0] ? why :
+	    "no reason given");
+	return (-1);
 }
 
 /*
@@ -353,8 +381,8 @@ keypair_load(struct keypair *kp)
 	if (kp->notafter < now)
 		log_warnx("keypair %s: certificate has expired", kp->name);
 	else if (kp->notafter - now < EXPIRY_WARN)
-		log_warnx("keypair %s: certificate expires in %lld days",
-		    kp->name, (long long)(kp->notafter - now) / 86400);
+		log_warnx("keypair %s: certificate expires in %lld hours",
+		    kp->name, (long long)(kp->notafter - now) / 3600);
 	return (0);
  fail:
 	keymem_free(kp->mem);

@@ -160,7 +160,14 @@ grammar		: /* empty */
 include		: INCLUDE string		{
 			struct file	*nfile;
 
-			if ((nfile = pushfile(config_path($2))) == NULL) {
+			if (!config_path_inside($2)) {
+				yyerror("%s is outside the directory of the "
+				    "configuration, where sniproxyd is "
+				    "chrooted", $2);
+				free($2);
+				YYERROR;
+			}
+			if ((nfile = pushfile($2)) == NULL) {
 				yyerror("failed to include file %s", $2);
 				free($2);
 				YYERROR;
@@ -1168,7 +1175,7 @@ pushfile(const char *name)
 		free(nfile);
 		return (NULL);
 	}
-	if ((nfile->stream = fopen(nfile->name, "r")) == NULL) {
+	if ((nfile->stream = fopen(config_path(nfile->name), "r")) == NULL) {
 		log_warn("%s", nfile->name);
 		free(nfile->name);
 		free(nfile);

@@ -50,6 +50,7 @@ struct origin {
 struct worker	 wk;
 
 static void	dir_readable(int, short, void *);
+static void	worker_stats(struct chan *, uint64_t);
 static void	dir_writable(int, short, void *);
 
 static void
@@ -76,7 +77,10 @@ worker_done_check(void)
 {
 	if (!TAILQ_EMPTY(&wk.conns))
 		return;
-	if (wk.quitting || (wk.draining && TAILQ_EMPTY(&wk.origins)))
+	if (wk.draining && TAILQ_EMPTY(&wk.origins)) {
+		worker_stats(wk.priv, 0);
+		event_base_loopbreak(wk.base);
+	} else if (wk.quitting)
 		event_base_loopbreak(wk.base);
 }
 
@@ -692,7 +696,8 @@ worker_main(struct event_base *base, struct config *conf,
 	TAILQ_INIT(&wk.origins);
 	if (balance_init(&wk.bal, route->table) == -1)
 		fatal("%s", __func__);
-	if (chan_new(base, privfd, MSG_VERSION, worker_priv_msg, NULL) == NULL)
+	if ((wk.priv = chan_new(base, privfd, MSG_VERSION, worker_priv_msg,
+	    NULL)) == NULL)
 		fatal("%s: chan_new", __func__);
 	wk.ev_shutdown = evtimer_new(base, worker_shutdown_expired, NULL);
 	ev_term = evsignal_new(base, SIGTERM, worker_quit, NULL);

@@ -86,6 +86,7 @@ struct conn {
 
 struct worker {
 	struct event_base	*base;
+	struct chan		*priv;
 	struct config		*conf;
 	const struct rule	*route;
 	int			 quitting;

@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -305,7 +306,12 @@ priv_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	case MSG_CONNS:
 		if (c->type == CHILD_WORKER)
 			name = c->gen->conf->routes[c->route]->table->name;
-		control_stats(m->hdr.id, m->hdr.type, m->data, m->len, name);
+		/* Id 0: the last words of a process that is going. */
+		if (m->hdr.id == 0 && m->hdr.type == MSG_STATS)
+			control_retired(m->data, m->len, name);
+		else
+			control_stats(m->hdr.id, m->hdr.type, m->data, m->len,
+			    name);
 		break;
 	default:
 		log_warnx("unexpected message %u from a child", m->hdr.type);
@@ -868,7 +874,7 @@ priv_reload(char *err, size_t errlen)
 
 	log_info("reloading %s", priv.conffile);
 	log_capture(err, errlen);
-	if ((conf = parse_config(config_path(priv.conffile))) == NULL) {
+	if ((conf = parse_config(priv.conffile)) == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
 		log_capture(NULL, 0);
 		return (-1);
@@ -896,8 +902,21 @@ priv_reload(char *err, size_t errlen)
  * As root, the parent keeps only what it needs: the directory of the
  * configuration, where every file it may read again lives.
  */
+/* Every connection is a descriptor or two: take all the system allows. */
 static void
-priv_chroot(const char *conffile)
+priv_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit");
+	}
+}
+
+static void
+priv_root(const char *conffile)
 {
 	static char	 path[PATH_MAX];
 	char		 dir[PATH_MAX];
@@ -905,13 +924,22 @@ priv_chroot(const char *conffile)
 	if (realpath(conffile, path) == NULL)
 		fatal("%s", conffile);
 	priv.conffile = path;
+	strlcpy(dir, path, sizeof(dir));
+	config_root(dirname(dir), geteuid() == 0);
+}
+
+static void
+priv_chroot(const char *conffile)
+{
+	char		 dir[PATH_MAX];
+
 	if (!priv.user.privileged)
 		return;
-	strlcpy(dir, path, sizeof(dir));
+	strlcpy(dir, conffile, sizeof(dir));
 	strlcpy(dir, dirname(dir), sizeof(dir));
 	if (proc_chroot_self(dir) == -1)
 		fatal("chroot %s", dir);
-	config_chrooted(dir);
+	config_chrooted();
 	/* Where the kernel allows, priv may read there and do no more. */
 	switch (sandbox_readonly("/")) {
 	case -1:
@@ -982,7 +1010,8 @@ main(int argc, char *argv[])
 		usage();
 	log_setverbose(verbose);
 
-	if ((conf = parse_config(conffile)) == NULL)
+	priv_root(conffile);
+	if ((conf = parse_config(priv.conffile)) == NULL)
 		exit(1);
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
@@ -991,6 +1020,7 @@ main(int argc, char *argv[])
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
+	priv_nofile();
 	priv_user(conf);
 	TAILQ_INIT(&priv.gens);
 	if (listeners_take(conf, NULL) == -1)
@@ -1003,7 +1033,7 @@ main(int argc, char *argv[])
 			fatalx("cannot open the control socket");
 		log_warnx("running without a control socket");
 	}
-	priv_chroot(conffile);
+	priv_chroot(priv.conffile);
 	setproctitle("%s", "priv");
 	priv_signals();
 	if ((priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,

@@ -263,7 +263,9 @@ int		 cmdline_symset(const char *);
 /* config.c */
 struct config	*config_new(void);
 void		 config_free(struct config *);
-void		 config_chrooted(const char *);
+void		 config_root(const char *, int);
+void		 config_chrooted(void);
+int		 config_path_inside(const char *);
 const char	*config_path(const char *);
 void		 config_load_system_ca(void);
 int		 config_finish(struct config *);

@@ -40,18 +40,23 @@ for f in "$EX"/*.conf; do
 	n=$((n + 1))
 	name=$(basename "$f")
 
+	# As root, keypairs must lie below the configuration's directory:
+	# each file is checked from a copy with the run's files beside it.
+	d=$T/$name.d
+	mkdir -p "$d" && cp "$f" "$PKI/leaf.pem" "$PKI/leaf.key" \
+	    "$PKI/ca.pem" "$d/" || fail "cannot copy $name"
 	sed -nE \
 	    's/^[[:space:]]*([A-Za-z0-9_]+_(cert|key|ca))[[:space:]]*=.*/\1/p' \
 	    "$f" >"$T/$name.macros"
 	set --
 	while read -r m; do
 		case $m in
-		*_cert)	set -- "$@" -D "$m=$PKI/leaf.pem" ;;
-		*_key)	set -- "$@" -D "$m=$PKI/leaf.key" ;;
-		*_ca)	set -- "$@" -D "$m=$PKI/ca.pem" ;;
+		*_cert)	set -- "$@" -D "$m=$d/leaf.pem" ;;
+		*_key)	set -- "$@" -D "$m=$d/leaf.key" ;;
+		*_ca)	set -- "$@" -D "$m=$d/ca.pem" ;;
 		esac
 	done <"$T/$name.macros"
-	"$SNIPROXYD" -n -f "$f" "$@" >"$T/$name.out" 2>&1
+	"$SNIPROXYD" -n -f "$d/$name" "$@" >"$T/$name.out" 2>&1
 	rv=$?
 	[ "$rv" -eq 0 ] ||
 	    fail "$name rejected (status $rv): $(cat "$T/$name.out")"

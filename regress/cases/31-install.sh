@@ -98,18 +98,24 @@ for f in "$D$EXDIR"/*.conf "$D/etc/sniproxyd.conf"; do
 	n=$((n + 1))
 	name=${f#"$D"}
 	out=$T/n.$n.out
+	# As root, keypairs must lie below the configuration's directory:
+	# each file is checked from a copy with the run's files beside it.
+	d=$T/n.$n.d
+	mkdir -p "$d" && cp "$f" "$PKI/leaf.pem" "$PKI/leaf.key" \
+	    "$PKI/ca.pem" "$d/" || fail "cannot copy $name"
 	set --
 	sed -nE \
 	    's/^[[:space:]]*([A-Za-z0-9_]+_(cert|key|ca))[[:space:]]*=.*/\1/p' \
 	    "$f" >"$T/n.$n.macros"
 	while read -r m; do
 		case $m in
-		*_cert)	set -- "$@" -D "$m=$PKI/leaf.pem" ;;
-		*_key)	set -- "$@" -D "$m=$PKI/leaf.key" ;;
-		*_ca)	set -- "$@" -D "$m=$PKI/ca.pem" ;;
+		*_cert)	set -- "$@" -D "$m=$d/leaf.pem" ;;
+		*_key)	set -- "$@" -D "$m=$d/leaf.key" ;;
+		*_ca)	set -- "$@" -D "$m=$d/ca.pem" ;;
 		esac
 	done <"$T/n.$n.macros"
-	"$D/usr/local/sbin/sniproxyd" -n -f "$f" "$@" >"$out" 2>&1
+	"$D/usr/local/sbin/sniproxyd" -n -f "$d/$(basename "$f")" "$@" \
+	    >"$out" 2>&1
 	rv=$?
 	[ "$rv" -eq 0 ] || fail "$name rejected (status $rv): $(cat "$out")"
 	grep -qx 'configuration OK' "$out" ||

@@ -403,7 +403,7 @@ START_TEST(test_keypair_errors)
 	    "keypair \"x\" {\n certificate \"%s/c1.pem\"\n"
 	    " key \"%s/k2.pem\"\n}\n", unit_dir(), unit_dir());
 	ck_assert_ptr_null(unit_parse(text));
-	ck_assert_msg(strstr(unit_errs, ":1: keypair \"x\": cannot use") !=
+	ck_assert_msg(strstr(unit_errs, ":1: keypair \"x\": cannot use: ") !=
 	    NULL, "%s", unit_errs);
 	snprintf(text, sizeof(text),
 	    "keypair \"x\" {\n certificate \"%s/nope.pem\"\n"

@@ -801,7 +801,7 @@ START_TEST(test_alpn)
 	ck_assert_str_eq(h.alpn[0], "p00");
 	ck_assert_str_eq(h.alpn[HELLO_ALPN_MAX - 1], "p15");
 
-	/* Too long to remember, or holding a NUL: skipped. */
+	/* Too long to remember, or not plain printable: skipped. */
 	n = 0;
 	list[n++] = 2;
 	memcpy(list + n, "h2", 2);
@@ -811,6 +811,13 @@ START_TEST(test_alpn)
 	n += HELLO_ALPN_LEN + 1;
 	list[n++] = 3;
 	memcpy(list + n, "a\0b", 3);
+	n += 3;
+	/* A line of its own in the log, were it kept. */
+	list[n++] = 8;
+	memcpy(list + n, "x\n1.2.3.", 8);
+	n += 8;
+	list[n++] = 3;
+	memcpy(list + n, "a b", 3);
 	n += 3;
 	list[n++] = HELLO_ALPN_LEN;
 	memset(list + n, 'y', HELLO_ALPN_LEN);
