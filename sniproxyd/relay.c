@@ -171,27 +171,34 @@ dir_init(struct conn *c, struct dir *d, int src, int dst)
 	return (0);
 }
 
-/* Falls back to a buffer when no pipe can be had. */
-static int
-dir_prepare(struct dir *d)
+/*
+ * A direction starts by copying through the worker's scratch buffer:
+ * for the few bytes of a short exchange, read and write cost less than
+ * a pipe and two splices.  Past SPLICE_AFTER bytes it moves to a pipe,
+ * and the bytes no longer enter this process.  A copy that the
+ * destination would not take whole waits in a buffer of its own.
+ */
+static uint8_t	 scratch[COPYBUF];
+
+static void
+dir_maybe_splice(struct dir *d)
 {
-	if (d->pipe[0] != -1 || d->buf != NULL)
-		return (0);
-	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0)
-		return (0);
-	d->pipe[0] = d->pipe[1] = -1;
-	if ((d->buf = malloc(COPYBUF)) == NULL)
-		return (-1);
-	return (0);
+	if (d->pipe[0] != -1 || d->pending > 0 || d->bytes < SPLICE_AFTER ||
+	    d->nosplice)
+		return;
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		d->pipe[0] = d->pipe[1] = -1;
+		d->nosplice = 1;
+	}
 }
 
 static void
-dir_to_buffer(struct dir *d)
+dir_to_copy(struct dir *d)
 {
 	close(d->pipe[0]);
 	close(d->pipe[1]);
 	d->pipe[0] = d->pipe[1] = -1;
-	d->buf = malloc(COPYBUF);
+	d->nosplice = 1;
 }
 
 /* Returns bytes read, 0 at EOF, -1 for "try later", -2 on error. */
@@ -200,47 +207,57 @@ dir_fill(struct dir *d)
 {
 	ssize_t	 n;
 
+	dir_maybe_splice(d);
 	if (d->pipe[0] != -1) {
 		n = splice(d->src, NULL, d->pipe[1], NULL, PIPE_CAP,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == -1 && errno == EINVAL && d->pending == 0) {
-			dir_to_buffer(d);
-			if (d->buf == NULL)
-				return (-2);
+			dir_to_copy(d);
 			return (dir_fill(d));
 		}
-	} else {
-		n = read(d->src, d->buf, COPYBUF);
-		d->off = 0;
-	}
+	} else
+		n = read(d->src, scratch, sizeof(scratch));
 	if (n == -1)
 		return ((errno == EAGAIN || errno == EINTR) ? -1 : -2);
+	d->off = 0;
 	d->pending = n;
 	d->bytes += n;
 	return (n);
 }
 
-/* Returns 0 when everything went out, 1 when dst is full, -1 on error. */
+/*
+ * Returns 0 when everything went out, 1 when dst is full, -1 on error.
+ * What stays of a copy is moved out of the scratch buffer.
+ */
 static int
 dir_drain(struct dir *d)
 {
-	ssize_t	 n;
+	const uint8_t	*from = d->buf != NULL ? d->buf : scratch;
+	ssize_t		 n;
 
 	while (d->pending > 0) {
 		if (d->pipe[0] != -1)
 			n = splice(d->pipe[0], NULL, d->dst, NULL, d->pending,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		else
-			n = send(d->dst, d->buf + d->off, d->pending,
+			n = send(d->dst, from + d->off, d->pending,
 			    MSG_NOSIGNAL);
 		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return (1);
-			return (-1);
+			if (errno != EAGAIN && errno != EINTR)
+				return (-1);
+			if (d->pipe[0] == -1 && d->buf == NULL) {
+				if ((d->buf = malloc(d->pending)) == NULL)
+					return (-1);
+				memcpy(d->buf, scratch + d->off, d->pending);
+				d->off = 0;
+			}
+			return (1);
 		}
 		d->pending -= n;
 		d->off += n;
 	}
+	free(d->buf);
+	d->buf = NULL;
 	return (0);
 }
 
@@ -267,10 +284,6 @@ dir_readable(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (dir_prepare(d) == -1) {
-		conn_end(d->conn, "reset");
-		return;
-	}
 	/* Bounded, so that one fast connection cannot starve the rest. */
 	for (i = 0; i < 16; i++) {
 		if ((n = dir_fill(d)) == -1)

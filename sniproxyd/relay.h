@@ -34,13 +34,14 @@ struct tlsrelay;
 struct proxy_tlv_ssl;
 
 /*
- * Both directions of a connection once the backend has answered.  Bytes
- * move through a pipe with splice(2) and never enter this process; the
- * pipe is made at the first byte, so an idle connection holds none.
- * Where splice is refused, a small buffer does the same job.
+ * Both directions of a connection once the backend has answered.  The
+ * first bytes are copied (see dir_fill); past that, they move through a
+ * pipe with splice(2) and never enter this process.  An idle
+ * connection holds neither pipe nor buffer.
  */
 #define PIPE_CAP	(64 * 1024)
 #define COPYBUF		(16 * 1024)
+#define SPLICE_AFTER	(64 * 1024)
 
 struct conn;
 
@@ -55,6 +56,7 @@ struct dir {
 	uint64_t		 bytes;
 	int			 eof;
 	int			 shut;
+	int			 nosplice;
 	struct event		*ev_read;
 	struct event		*ev_write;
 };
