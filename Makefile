@@ -57,7 +57,8 @@ PROGS =		sniproxyd/sniproxyd sniproxyd/sniproxyctl
 MAN5 =		sniproxyd/sniproxyd.conf.5
 MAN8 =		sniproxyd/sniproxyd.8 sniproxyd/sniproxyctl.8
 
-.PHONY: all check unit regress demo install uninstall clean lint
+.PHONY: all check unit regress demo install uninstall clean lint bench \
+	bench-quick fuzz
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -100,6 +101,23 @@ regress: $(PROGS) regress/tlspeer
 # summary line of both together.
 check: $(PROGS) regress/unit/unit regress/tlspeer
 	sh regress/check.sh
+
+BENCH_PROGS =	regress/bench/loadgen regress/bench/backend
+
+regress/bench/%: regress/bench/%.c
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# Speed and memory against haproxy, sslh, sniproxy and nginx; the full
+# run writes regress/bench/RESULTS.md, the quick one only prints.
+bench: $(PROGS) $(BENCH_PROGS)
+	sh regress/bench/run.sh sniproxyd/sniproxyd
+
+bench-quick: $(PROGS) $(BENCH_PROGS)
+	BENCH_QUICK=1 sh regress/bench/run.sh sniproxyd/sniproxyd
+
+# libFuzzer targets, each run for FUZZ_SECONDS (30 by default).
+fuzz:
+	sh regress/fuzz/run.sh
 
 demo: $(PROGS)
 	sh regress/demo.sh sniproxyd/sniproxyd
@@ -163,4 +181,4 @@ uninstall:
 clean:
 	rm -f $(PROGS) $(DAEMON_OBJS) $(UNIT_OBJS) sniproxyd/parse.c \
 	    sniproxyd/sniproxyctl.o \
-	    regress/unit/unit regress/tlspeer
+	    regress/unit/unit regress/tlspeer $(BENCH_PROGS)

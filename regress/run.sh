@@ -176,6 +176,15 @@ for f in "$cases"/*.sh; do
 		[ "$rc" -eq 0 ] && rc=1
 	fi
 
+	# Under make check SANITIZE=1 a report in a log fails the case,
+	# whether or not the process it killed was missed by the case.
+	if grep -rlsE 'ERROR: AddressSanitizer|runtime error:' "$dir" \
+	    >"$dir/sanitizer"; then
+		echo "sanitizer report in $(tr '\n' ' ' <"$dir/sanitizer")" \
+		    >>"$dir/reason"
+		rc=1
+	fi
+
 	case $rc in
 	0)
 		passed=$((passed + 1))

@@ -1,0 +1,873 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Benchmark load generator.  Every connection sends a real ClientHello,
+ * made from a captured one with its server_name replaced, and reads the
+ * line the backend answers with, which names the backend.  A connection
+ * that reached the wrong backend is counted as a misroute and is not a
+ * data point.
+ *
+ * usage: loadgen -m mode -H hello.bin -r sni=backend[:port] ...
+ *            [-a address] [-p port] [-c conns] [-d seconds] [-k conns]
+ *            [-n streams] [-T seconds] [-u] [-w seconds]
+ *
+ * Modes:
+ *   probe   one connection per route, retried until all are right or
+ *           -T seconds have passed; exits 0 when all were right once
+ *   rate    -c connections at once, each connect, hello, answer, close,
+ *           for -w seconds of warm-up and then -d measured seconds
+ *   stream  -n connections that, after the answer, receive bulk data
+ *           (send it with -u) for -w and then -d seconds
+ *   idle    opens -k connections, prints "ready" once they are all
+ *           established, then holds them until SIGTERM or -d seconds
+ *
+ * Each mode ends with one line of key=value pairs on standard output.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#define MAXROUTES	16
+#define BULK		(256 * 1024)
+#define MAXINFLIGHT	256		/* idle mode: connects at once */
+#define RETRY_MS	10
+
+enum mode {
+	M_PROBE,
+	M_RATE,
+	M_STREAM,
+	M_IDLE
+};
+
+enum cstate {
+	CS_FREE,
+	CS_WAIT,
+	CS_CONNECTING,
+	CS_REPLY,
+	CS_STREAM,
+	CS_HELD
+};
+
+struct route {
+	char			*sni;
+	char			*expect;
+	int			 port;
+	uint8_t			*hello;
+	size_t			 hellolen;
+	struct sockaddr_in	 sin;
+	int			 ok;		/* probe */
+};
+
+struct lconn {
+	int			 fd;
+	enum cstate		 state;
+	struct route		*rt;
+	uint64_t		 t0;
+	char			 rbuf[128];
+	size_t			 rlen;
+	struct event		*ev;
+};
+
+static struct {
+	struct event_base	*base;
+	enum mode		 mode;
+	struct route		 routes[MAXROUTES];
+	size_t			 nroutes;
+	size_t			 nextroute;
+	struct lconn		*conns;
+	size_t			 nconns;
+	int			 timeout_ms;
+	int			 upload;
+	uint8_t			*bulk;
+
+	int			 measuring;
+	uint64_t		 wstart;
+	uint64_t		 wend;
+	uint32_t		*lat;
+	size_t			 nlat;
+	size_t			 latcap;
+	uint64_t		 done_total;
+	uint64_t		 bytes_total;
+	uint64_t		 bytes_wstart;
+
+	uint64_t		 err_connect;
+	uint64_t		 err_timeout;
+	uint64_t		 err_closed;
+	uint64_t		 misroutes;
+
+	size_t			 k;		/* idle */
+	size_t			 launched;
+	size_t			 established;
+	size_t			 failed;
+	size_t			 dropped;
+	int			 ready;
+	int			 launching;
+} lg;
+
+static void	conn_event(int, short, void *);
+static void	conn_start(struct lconn *);
+static void	usage(void) __attribute__((__noreturn__));
+
+static uint64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+static void
+tv_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return ((uint16_t)(p[0] << 8 | p[1]));
+}
+
+static void
+put16(uint8_t *p, size_t v)
+{
+	p[0] = (v >> 8) & 0xff;
+	p[1] = v & 0xff;
+}
+
+/*
+ * Builds a ClientHello that is the captured one with its server_name
+ * extension replaced by one naming sni (put first, where most clients
+ * put it), and every length around it fixed up.  The capture must be
+ * one TLS record holding the whole hello.
+ */
+static uint8_t *
+hello_with_sni(const uint8_t *t, size_t tlen, const char *sni, size_t *outlen)
+{
+	uint8_t		*o;
+	size_t		 p, ext, extend, e, elen, namelen, snilen, olen, q;
+
+	if (tlen < 5 + 4 + 34 || t[0] != 22 ||
+	    5 + (size_t)get16(t + 3) != tlen || t[5] != 1 ||
+	    (size_t)(t[6] << 16 | t[7] << 8 | t[8]) + 4 != tlen - 5)
+		errx(1, "hello capture is not one record with a whole hello");
+	p = 9 + 2 + 32;				/* version, random */
+	p += 1 + t[p];				/* session id */
+	if (p + 2 > tlen)
+		errx(1, "hello capture truncated");
+	p += 2 + get16(t + p);			/* cipher suites */
+	if (p + 1 > tlen)
+		errx(1, "hello capture truncated");
+	p += 1 + t[p];				/* compression methods */
+	if (p + 2 > tlen || p + 2 + get16(t + p) != tlen)
+		errx(1, "hello capture: bad extensions length");
+	ext = p + 2;
+	extend = tlen;
+
+	namelen = strlen(sni);
+	if (namelen == 0 || namelen > 255)
+		errx(1, "bad server name %s", sni);
+	snilen = 4 + 2 + 1 + 2 + namelen;
+	olen = tlen + snilen;
+	if ((o = malloc(olen)) == NULL)
+		err(1, "malloc");
+	memcpy(o, t, ext);
+	q = ext;
+	put16(o + q, 0);			/* server_name */
+	put16(o + q + 2, snilen - 4);
+	put16(o + q + 4, snilen - 6);		/* server_name_list */
+	o[q + 6] = 0;				/* host_name */
+	put16(o + q + 7, namelen);
+	memcpy(o + q + 9, sni, namelen);
+	q += snilen;
+	for (e = ext; e < extend; e += 4 + elen) {
+		if (e + 4 > extend)
+			errx(1, "hello capture: bad extension");
+		elen = get16(t + e + 2);
+		if (e + 4 + elen > extend)
+			errx(1, "hello capture: bad extension length");
+		if (get16(t + e) == 0)
+			continue;
+		memcpy(o + q, t + e, 4 + elen);
+		q += 4 + elen;
+	}
+	olen = q;
+	if (olen - 5 > 16384)
+		errx(1, "hello with %s does not fit one record", sni);
+	put16(o + 3, olen - 5);
+	o[6] = ((olen - 9) >> 16) & 0xff;
+	put16(o + 7, olen - 9);
+	put16(o + ext - 2, olen - ext);
+	*outlen = olen;
+	return (o);
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		err(1, "%s", path);
+	if (st.st_size <= 0 || st.st_size > 65536)
+		errx(1, "%s: unlikely size", path);
+	if ((buf = malloc(st.st_size)) == NULL)
+		err(1, "malloc");
+	if ((n = read(fd, buf, st.st_size)) != st.st_size)
+		errx(1, "%s: short read", path);
+	close(fd);
+	*len = (size_t)n;
+	return (buf);
+}
+
+static void
+finish(void)
+{
+	event_base_loopbreak(lg.base);
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+static double
+pct_ms(double pct)
+{
+	size_t	 i;
+
+	if (lg.nlat == 0)
+		return (0);
+	i = (size_t)((lg.nlat - 1) * pct / 100.0 + 0.5);
+	return (lg.lat[i] / 1000.0);
+}
+
+static uint64_t
+errors(void)
+{
+	return (lg.err_connect + lg.err_timeout + lg.err_closed);
+}
+
+static void
+report(void)
+{
+	double	 secs = (lg.wend - lg.wstart) / 1e6;
+
+	if (errors() + lg.misroutes > 0)
+		fprintf(stderr, "loadgen: errors: connect %llu timeout %llu "
+		    "closed %llu, misroutes %llu\n",
+		    (unsigned long long)lg.err_connect,
+		    (unsigned long long)lg.err_timeout,
+		    (unsigned long long)lg.err_closed,
+		    (unsigned long long)lg.misroutes);
+	switch (lg.mode) {
+	case M_PROBE:
+		printf("mode=probe errors=%llu misroutes=%llu\n",
+		    (unsigned long long)errors(),
+		    (unsigned long long)lg.misroutes);
+		break;
+	case M_RATE:
+		qsort(lg.lat, lg.nlat, sizeof(*lg.lat), cmp_u32);
+		/*
+		 * handled counts every connection the proxy took a part in,
+		 * warm-up included, for its CPU time per connection.
+		 */
+		printf("mode=rate conns=%zu secs=%.3f rate=%.1f p50_ms=%.3f "
+		    "p99_ms=%.3f handled=%llu errors=%llu misroutes=%llu\n",
+		    lg.nlat, secs, secs > 0 ? lg.nlat / secs : 0,
+		    pct_ms(50), pct_ms(99),
+		    (unsigned long long)(lg.done_total + lg.misroutes +
+		    lg.err_timeout + lg.err_closed),
+		    (unsigned long long)errors(),
+		    (unsigned long long)lg.misroutes);
+		break;
+	case M_STREAM:
+		printf("mode=stream streams=%zu secs=%.3f gbps=%.3f "
+		    "total_bytes=%llu errors=%llu misroutes=%llu\n",
+		    lg.nconns, secs, secs > 0 ?
+		    (lg.bytes_total - lg.bytes_wstart) * 8 / secs / 1e9 : 0,
+		    (unsigned long long)lg.bytes_total,
+		    (unsigned long long)errors(),
+		    (unsigned long long)lg.misroutes);
+		break;
+	case M_IDLE:
+		printf("mode=idle established=%zu failed=%zu dropped=%zu "
+		    "errors=%llu misroutes=%llu\n", lg.established, lg.failed,
+		    lg.dropped, (unsigned long long)errors(),
+		    (unsigned long long)lg.misroutes);
+		break;
+	}
+	fflush(stdout);
+}
+
+static void
+conn_close(struct lconn *c)
+{
+	event_del(c->ev);
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->state = CS_FREE;
+}
+
+static void
+idle_check(void)
+{
+	if (lg.ready || lg.established + lg.failed < lg.k)
+		return;
+	lg.ready = 1;
+	printf("ready established=%zu failed=%zu\n", lg.established,
+	    lg.failed);
+	fflush(stdout);
+}
+
+/*
+ * Idle mode: starts one more connection, if any is left to start, in
+ * place of one that finished connecting.  A connect that fails at once
+ * goes on to the next here rather than by recursion.
+ */
+static void
+idle_launch(void)
+{
+	struct lconn	*c;
+
+	if (lg.launching)
+		return;
+	lg.launching = 1;
+	while (lg.launched < lg.k) {
+		c = &lg.conns[lg.launched++];
+		conn_start(c);
+		if (c->state == CS_CONNECTING)
+			break;
+	}
+	lg.launching = 0;
+	idle_check();
+}
+
+/* Tries again a little later, so that a refusing peer is not a spin. */
+static void
+conn_later(struct lconn *c, uint64_t ms)
+{
+	struct timeval	 tv;
+
+	conn_close(c);
+	c->state = CS_WAIT;
+	tv_ms(&tv, ms);
+	event_assign(c->ev, lg.base, -1, 0, conn_event, c);
+	event_add(c->ev, &tv);
+}
+
+static void
+conn_fail(struct lconn *c, uint64_t *counter)
+{
+	(*counter)++;
+	switch (lg.mode) {
+	case M_PROBE:
+		conn_later(c, 100);
+		break;
+	case M_IDLE:
+		conn_close(c);
+		lg.failed++;
+		idle_launch();
+		break;
+	default:
+		conn_later(c, RETRY_MS);
+		break;
+	}
+}
+
+static void
+conn_start(struct lconn *c)
+{
+	struct timeval	 tv;
+
+	if (lg.mode == M_STREAM)
+		c->rt = &lg.routes[(c - lg.conns) % lg.nroutes];
+	else if (lg.mode == M_PROBE) {
+		while (lg.routes[lg.nextroute].ok)
+			lg.nextroute = (lg.nextroute + 1) % lg.nroutes;
+		c->rt = &lg.routes[lg.nextroute];
+	} else {
+		c->rt = &lg.routes[lg.nextroute];
+		lg.nextroute = (lg.nextroute + 1) % lg.nroutes;
+	}
+	c->rlen = 0;
+	c->t0 = now_us();
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		conn_fail(c, &lg.err_connect);
+		return;
+	}
+	if (connect(c->fd, (struct sockaddr *)&c->rt->sin,
+	    sizeof(c->rt->sin)) == -1 && errno != EINPROGRESS) {
+		close(c->fd);
+		c->fd = -1;
+		conn_fail(c, &lg.err_connect);
+		return;
+	}
+	c->state = CS_CONNECTING;
+	tv_ms(&tv, lg.timeout_ms);
+	event_assign(c->ev, lg.base, c->fd, EV_WRITE, conn_event, c);
+	event_add(c->ev, &tv);
+}
+
+static void
+conn_answered(struct lconn *c)
+{
+	uint64_t	 t = now_us();
+	uint8_t		 cmd = lg.upload ? 'U' : 'D';
+	size_t		 i;
+
+	switch (lg.mode) {
+	case M_PROBE:
+		c->rt->ok = 1;
+		conn_close(c);
+		for (i = 0; i < lg.nroutes; i++)
+			if (!lg.routes[i].ok) {
+				conn_start(c);
+				return;
+			}
+		finish();
+		break;
+	case M_RATE:
+		lg.done_total++;
+		if (lg.measuring) {
+			if (lg.nlat == lg.latcap) {
+				lg.latcap = lg.latcap ? lg.latcap * 2 : 65536;
+				if ((lg.lat = reallocarray(lg.lat, lg.latcap,
+				    sizeof(*lg.lat))) == NULL)
+					err(1, "reallocarray");
+			}
+			lg.lat[lg.nlat++] = t - c->t0 > UINT32_MAX ?
+			    UINT32_MAX : (uint32_t)(t - c->t0);
+		}
+		conn_close(c);
+		conn_start(c);
+		break;
+	case M_STREAM:
+		if (send(c->fd, &cmd, 1, MSG_NOSIGNAL) != 1) {
+			conn_fail(c, &lg.err_closed);
+			return;
+		}
+		c->state = CS_STREAM;
+		event_del(c->ev);
+		event_assign(c->ev, lg.base, c->fd, (lg.upload ? EV_WRITE :
+		    EV_READ) | EV_PERSIST, conn_event, c);
+		event_add(c->ev, NULL);
+		break;
+	case M_IDLE:
+		c->state = CS_HELD;
+		event_del(c->ev);
+		event_assign(c->ev, lg.base, c->fd, EV_READ | EV_PERSIST,
+		    conn_event, c);
+		event_add(c->ev, NULL);
+		lg.established++;
+		idle_launch();
+		break;
+	}
+}
+
+static void
+conn_reply(struct lconn *c, short events)
+{
+	char	*nl;
+	ssize_t	 n;
+
+	if (events & EV_TIMEOUT) {
+		conn_fail(c, &lg.err_timeout);
+		return;
+	}
+	n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - 1 - c->rlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_fail(c, &lg.err_closed);
+		return;
+	}
+	c->rlen += n;
+	c->rbuf[c->rlen] = '\0';
+	if ((nl = strchr(c->rbuf, '\n')) == NULL) {
+		if (c->rlen == sizeof(c->rbuf) - 1)
+			conn_fail(c, &lg.misroutes);
+		return;
+	}
+	*nl = '\0';
+	if (strcmp(c->rbuf, c->rt->expect) != 0) {
+		if (lg.mode == M_PROBE)
+			warnx("%s reached %s, not %s", c->rt->sni, c->rbuf,
+			    c->rt->expect);
+		conn_fail(c, &lg.misroutes);
+		return;
+	}
+	conn_answered(c);
+}
+
+static void
+conn_stream(struct lconn *c)
+{
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < 8; i++) {
+		if (lg.upload)
+			n = send(c->fd, lg.bulk, BULK, MSG_NOSIGNAL);
+		else
+			n = read(c->fd, lg.bulk, BULK);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_fail(c, &lg.err_closed);
+			return;
+		}
+		lg.bytes_total += n;
+		if (n < BULK)
+			return;
+	}
+}
+
+static void
+conn_event(int fd, short events, void *arg)
+{
+	struct lconn	*c = arg;
+	struct timeval	 tv;
+	socklen_t	 len = sizeof(int);
+	int		 soerr = 0;
+	ssize_t		 n;
+
+	switch (c->state) {
+	case CS_WAIT:
+		conn_start(c);
+		break;
+	case CS_CONNECTING:
+		if (events & EV_TIMEOUT) {
+			conn_fail(c, &lg.err_timeout);
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1 ||
+		    soerr != 0) {
+			conn_fail(c, &lg.err_connect);
+			return;
+		}
+		n = send(fd, c->rt->hello, c->rt->hellolen, MSG_NOSIGNAL);
+		if (n != (ssize_t)c->rt->hellolen) {
+			conn_fail(c, &lg.err_closed);
+			return;
+		}
+		c->state = CS_REPLY;
+		event_assign(c->ev, lg.base, fd, EV_READ | EV_PERSIST,
+		    conn_event, c);
+		tv_ms(&tv, lg.timeout_ms);
+		event_add(c->ev, &tv);
+		break;
+	case CS_REPLY:
+		conn_reply(c, events);
+		break;
+	case CS_STREAM:
+		conn_stream(c);
+		break;
+	case CS_HELD:
+		n = read(fd, lg.bulk, BULK);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(c);
+			lg.dropped++;
+		}
+		break;
+	case CS_FREE:
+		break;
+	}
+}
+
+static void
+window_open(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	lg.measuring = 1;
+	lg.wstart = now_us();
+	lg.bytes_wstart = lg.bytes_total;
+}
+
+static void
+window_close(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	lg.measuring = 0;
+	lg.wend = now_us();
+	finish();
+}
+
+static void
+quit(int sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	finish();
+}
+
+static void
+add_route(const char *spec, const char *addr, int port)
+{
+	struct route	*rt;
+	char		*s, *eq, *colon;
+	const char	*errstr;
+
+	if (lg.nroutes == MAXROUTES)
+		errx(1, "too many routes");
+	rt = &lg.routes[lg.nroutes++];
+	if ((s = strdup(spec)) == NULL)
+		err(1, "strdup");
+	if ((eq = strchr(s, '=')) == NULL)
+		errx(1, "route %s: want sni=backend[:port]", spec);
+	*eq++ = '\0';
+	rt->sni = s;
+	rt->expect = eq;
+	rt->port = port;
+	if ((colon = strchr(eq, ':')) != NULL) {
+		*colon++ = '\0';
+		rt->port = strtonum(colon, 1, 65535, &errstr);
+		if (errstr != NULL)
+			errx(1, "route %s: port %s", spec, errstr);
+	}
+	if (rt->port == 0)
+		errx(1, "route %s: no port (-p)", spec);
+	rt->sin.sin_family = AF_INET;
+	rt->sin.sin_port = htons(rt->port);
+	if (inet_pton(AF_INET, addr, &rt->sin.sin_addr) != 1)
+		errx(1, "bad address %s", addr);
+}
+
+static void
+raise_nofile(size_t want)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		err(1, "getrlimit");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			err(1, "setrlimit");
+	}
+	if (rl.rlim_cur < want + 32)
+		errx(1, "file limit %llu is too low for %zu connections",
+		    (unsigned long long)rl.rlim_cur, want);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: loadgen -m probe|rate|stream|idle "
+	    "-H hello.bin -r sni=backend[:port] ...\n"
+	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-k conns]\n"
+	    "\t[-n streams] [-T seconds] [-u] [-w seconds]\n");
+	exit(1);
+}
+
+static double
+number(const char *s, double lo, double hi)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		errx(1, "%s: not a number in [%g, %g]", s, lo, hi);
+	return (v);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	*ev_open, *ev_close, *ev_term, *ev_int;
+	struct timeval	 tv;
+	const char	*hellofile = NULL, *addr = "127.0.0.1";
+	char		*specs[MAXROUTES];
+	uint8_t		*tmpl;
+	size_t		 i, nspecs = 0, tlen;
+	double		 duration = 5, warmup = 1, timeout = 5;
+	int		 ch, port = 0, conc = 64, streams = 1, k = 10000;
+
+	while ((ch = getopt(argc, argv, "a:c:d:H:k:m:n:p:r:T:uw:")) != -1) {
+		switch (ch) {
+		case 'a':
+			addr = optarg;
+			break;
+		case 'c':
+			conc = number(optarg, 1, 100000);
+			break;
+		case 'd':
+			duration = number(optarg, 0.1, 86400);
+			break;
+		case 'H':
+			hellofile = optarg;
+			break;
+		case 'k':
+			k = number(optarg, 1, 1000000);
+			break;
+		case 'm':
+			if (strcmp(optarg, "probe") == 0)
+				lg.mode = M_PROBE;
+			else if (strcmp(optarg, "rate") == 0)
+				lg.mode = M_RATE;
+			else if (strcmp(optarg, "stream") == 0)
+				lg.mode = M_STREAM;
+			else if (strcmp(optarg, "idle") == 0)
+				lg.mode = M_IDLE;
+			else
+				usage();
+			break;
+		case 'n':
+			streams = number(optarg, 1, 1024);
+			break;
+		case 'p':
+			port = number(optarg, 1, 65535);
+			break;
+		case 'r':
+			if (nspecs == MAXROUTES)
+				errx(1, "too many routes");
+			specs[nspecs++] = optarg;
+			break;
+		case 'T':
+			timeout = number(optarg, 0.1, 3600);
+			break;
+		case 'u':
+			lg.upload = 1;
+			break;
+		case 'w':
+			warmup = number(optarg, 0, 3600);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (hellofile == NULL || nspecs == 0 || optind != argc)
+		usage();
+	for (i = 0; i < nspecs; i++)
+		add_route(specs[i], addr, port);
+	tmpl = read_file(hellofile, &tlen);
+	for (i = 0; i < lg.nroutes; i++)
+		lg.routes[i].hello = hello_with_sni(tmpl, tlen,
+		    lg.routes[i].sni, &lg.routes[i].hellolen);
+	free(tmpl);
+	lg.timeout_ms = timeout * 1000;
+
+	switch (lg.mode) {
+	case M_PROBE:
+		lg.nconns = 1;
+		break;
+	case M_RATE:
+		lg.nconns = conc;
+		break;
+	case M_STREAM:
+		lg.nconns = streams;
+		break;
+	case M_IDLE:
+		lg.nconns = lg.k = k;
+		break;
+	}
+	raise_nofile(lg.nconns);
+	signal(SIGPIPE, SIG_IGN);
+	if ((lg.bulk = malloc(BULK)) == NULL ||
+	    (lg.conns = calloc(lg.nconns, sizeof(*lg.conns))) == NULL)
+		err(1, "malloc");
+	memset(lg.bulk, 'x', BULK);
+	if ((lg.base = event_base_new()) == NULL)
+		errx(1, "event_base_new");
+	for (i = 0; i < lg.nconns; i++) {
+		lg.conns[i].fd = -1;
+		if ((lg.conns[i].ev = event_new(lg.base, -1, 0, conn_event,
+		    &lg.conns[i])) == NULL)
+			errx(1, "event_new");
+	}
+	ev_open = evtimer_new(lg.base, window_open, NULL);
+	ev_close = evtimer_new(lg.base, window_close, NULL);
+	ev_term = evsignal_new(lg.base, SIGTERM, quit, NULL);
+	ev_int = evsignal_new(lg.base, SIGINT, quit, NULL);
+	if (ev_open == NULL || ev_close == NULL || ev_term == NULL ||
+	    ev_int == NULL)
+		errx(1, "event_new");
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+
+	switch (lg.mode) {
+	case M_PROBE:
+		tv_ms(&tv, lg.timeout_ms);
+		event_add(ev_close, &tv);
+		conn_start(&lg.conns[0]);
+		break;
+	case M_RATE:
+	case M_STREAM:
+		tv_ms(&tv, warmup * 1000);
+		event_add(ev_open, &tv);
+		tv_ms(&tv, (warmup + duration) * 1000);
+		event_add(ev_close, &tv);
+		for (i = 0; i < lg.nconns; i++)
+			conn_start(&lg.conns[i]);
+		break;
+	case M_IDLE:
+		tv_ms(&tv, duration * 1000);
+		event_add(ev_close, &tv);
+		for (i = 0; i < MAXINFLIGHT; i++)
+			idle_launch();
+		break;
+	}
+	event_base_dispatch(lg.base);
+	report();
+
+	/* A probe succeeds once every route answered right. */
+	if (lg.mode == M_PROBE) {
+		for (i = 0; i < lg.nroutes; i++)
+			if (!lg.routes[i].ok) {
+				warnx("%s: no right answer", lg.routes[i].sni);
+				return (1);
+			}
+		return (0);
+	}
+	return (lg.misroutes > 0);
+}

@@ -1,0 +1,810 @@
+#!/bin/sh
+#
+# Copyright (c) 2026 The sniproxyd developers
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+#
+# SNI passthrough benchmark: sniproxyd against haproxy, sslh, sniproxy and
+# nginx, with "direct" (the load generator straight to the backends) as
+# the physical limit.
+#
+# usage: sh regress/bench/run.sh [path/to/sniproxyd]
+#
+# Run from anywhere; it finds the tree from its own path and needs
+# regress/bench/loadgen and regress/bench/backend built.  Every system
+# routes the same three names to three backends and anything else to a
+# fourth, on 127.0.0.1 only, each with one worker process or thread
+# (sniproxyd: prefork 1, which gives one worker per rule).  Every round
+# runs every system once, one after the other, and the table shows the
+# median over the rounds.
+#
+# Environment:
+#   BENCH_QUICK=1     one round with short runs (under two minutes)
+#   BENCH_ROUNDS      rounds in full mode (default 3)
+#   BENCH_SYSTEMS     which systems, in order (default: all)
+#   BENCH_IDLE        idle connections held in part 3 (default 10000,
+#                     1000 quick); lowered to what the file limit allows
+#   BENCH_CONC        concurrency of part 1 (default 64)
+#   BENCH_PORT        first of the ports used (default 24400): backends
+#                     on the four after it, proxies on BENCH_PORT + 10
+#   BENCH_OUT         file for the report; in full mode it defaults to
+#                     regress/bench/RESULTS.md, in quick mode to none
+#   BENCH_INSTALL=0   do not apt-get install missing peers
+#   BENCH_VERSION     what to call the sniproxyd binary in the report
+#                     (default: git describe of the tree)
+
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
+bench=$top/regress/bench
+daemon=${1:-$top/sniproxyd/sniproxyd}
+loadgen=$bench/loadgen
+backend=$bench/backend
+hello=$top/regress/hellos/openssl.bin
+
+quick=${BENCH_QUICK:-0}
+[ "$quick" = 0 ] && quick=
+if [ -n "$quick" ]; then
+	rounds=1
+	warm=0.5
+	rate_secs=2
+	stream_secs=2
+	idle_k=${BENCH_IDLE:-1000}
+	out=${BENCH_OUT:-}
+else
+	rounds=${BENCH_ROUNDS:-3}
+	warm=1
+	rate_secs=6
+	stream_secs=4
+	idle_k=${BENCH_IDLE:-10000}
+	out=${BENCH_OUT-$bench/RESULTS.md}
+fi
+systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx}
+conc=${BENCH_CONC:-64}
+port0=${BENCH_PORT:-24400}
+pport=$((port0 + 10))
+names="alpha beta gamma"
+other=other.example.net
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+tmp=
+backend_pids=
+sys_pid=
+
+say() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+die() {
+	printf 'bench: error: %s\n' "$*" >&2
+	exit 1
+}
+
+tick() {
+	sleep 0.2 2>/dev/null || sleep 1
+}
+
+alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+# $1 and every process below it.
+tree() {
+	ps -A -o pid= -o ppid= 2>/dev/null | awk -v root="$1" '
+	{ parent[$1] = $2 }
+	END {
+		want[root] = 1
+		for (more = 1; more; ) {
+			more = 0
+			for (p in parent)
+				if (!(p in want) && (parent[p] in want)) {
+					want[p] = 1
+					more = 1
+				}
+		}
+		for (p in want)
+			if (p in parent)
+				print p
+	}'
+}
+
+# utime + stime, in clock ticks, of the processes named.
+cpu_ticks() {
+	for p in "$@"; do
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# Resident memory in KiB, summed over the processes named.
+rss_kb() {
+	for p in "$@"; do
+		cat "/proc/$p/status" 2>/dev/null
+	done | awk '/^VmRSS:/ { t += $2 } END { print t + 0 }'
+}
+
+slab_kb() {
+	awk '/^Slab:/ { print $2 }' /proc/meminfo
+}
+
+# Connections dropped by full accept queues, host-wide, so far.
+overflows() {
+	awk '/^TcpExt:/ {
+		if (!h) {
+			for (i = 1; i <= NF; i++)
+				col[$i] = i
+			h = 1
+		} else
+			print $col["ListenOverflows"] + 0
+	}' /proc/net/netstat 2>/dev/null
+}
+
+# Wait at most $1 ticks for process $2 to go away.
+wait_gone() {
+	n=$1
+	while alive "$2" && [ "$n" -gt 0 ]; do
+		tick
+		n=$((n - 1))
+	done
+	! alive "$2"
+}
+
+stop_tree() {
+	pids=$(tree "$1")
+	kill -TERM "$1" 2>/dev/null
+	if ! wait_gone 25 "$1"; then
+		# shellcheck disable=SC2086
+		kill -KILL $pids 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+	for p in $pids; do
+		wait_gone 10 "$p" || kill -KILL "$p" 2>/dev/null
+	done
+}
+
+cleanup() {
+	trap '' INT TERM HUP
+	[ -n "$sys_pid" ] && stop_tree "$sys_pid"
+	for pid in $backend_pids; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in $backend_pids; do
+		wait_gone 10 "$pid" || kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
+		rm -rf "$tmp"
+	fi
+}
+
+port_busy() {
+	command -v ss >/dev/null 2>&1 || return 1
+	[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+}
+
+# The routes a client is sent along: through a proxy on $1, or straight
+# to each backend's own port when $1 is "direct".
+routes() {
+	i=1
+	for n in $names default; do
+		if [ "$n" = default ]; then
+			sni=$other
+		else
+			sni=$n.example.com
+		fi
+		if [ "$1" = direct ]; then
+			printf ' -r %s=%s:%d' "$sni" "$n" $((port0 + i))
+		else
+			printf ' -r %s=%s' "$sni" "$n"
+		fi
+		i=$((i + 1))
+	done
+}
+
+lg() {
+	sys=$1
+	shift
+	# shellcheck disable=SC2046
+	"$loadgen" -H "$hello" -p "$pport" $(routes "$sys") "$@"
+}
+
+field() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+record() {
+	printf '%s %s %s %s\n' "$round" "$1" "$2" "$3" >>"$tmp/results"
+}
+
+# --- the peers' configurations ----------------------------------------
+
+conf_sniproxyd() {
+	d=$tmp/sniproxyd
+	mkdir -p "$d" "$tmp/empty"
+	chmod 755 "$tmp/empty"
+	{
+		if [ "$(id -u)" = 0 ]; then
+			echo 'user "nobody"'
+			echo "chroot \"$tmp/empty\""
+		fi
+		echo 'prefork 1'
+		echo "maxconn $((idle_k + 1000))"
+		echo 'timeout shutdown 1s'
+		i=1
+		for n in $names default; do
+			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
+			i=$((i + 1))
+		done
+		echo "listen on 127.0.0.1 port $pport {"
+		for n in $names; do
+			printf '\tmatch tls sni "%s.example.com" ' "$n"
+			printf 'forward to <%s>\n' "$n"
+		done
+		printf '\tdefault forward to <default>\n'
+		echo '}'
+	} >"$d/sniproxyd.conf"
+	echo "$daemon" -d -f "$d/sniproxyd.conf"
+}
+
+conf_haproxy() {
+	d=$tmp/haproxy
+	mkdir -p "$d"
+	{
+		printf 'global\n\tnbthread 1\n\tmaxconn %d\n' \
+		    $(((nofile - 100) / 2))
+		printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
+		printf '\ttimeout client 10m\n\ttimeout server 10m\n'
+		printf 'frontend bench\n\tbind 127.0.0.1:%d\n' "$pport"
+		printf '\ttcp-request inspect-delay 5s\n'
+		printf '\ttcp-request content accept if '
+		printf '{ req.ssl_hello_type 1 }\n'
+		for n in $names; do
+			printf '\tuse_backend %s if { req.ssl_sni -i %s }\n' \
+			    "$n" "$n.example.com"
+		done
+		printf '\tdefault_backend default\n'
+		i=1
+		for n in $names default; do
+			printf 'backend %s\n\tserver s 127.0.0.1:%d\n' "$n" \
+			    $((port0 + i))
+			i=$((i + 1))
+		done
+	} >"$d/haproxy.cfg"
+	echo haproxy -db -f "$d/haproxy.cfg"
+}
+
+conf_sslh() {
+	d=$tmp/sslh
+	mkdir -p "$d"
+	{
+		echo 'foreground: true; inetd: false; numeric: true;'
+		echo 'transparent: false; timeout: 5; verbose: 0;'
+		echo "listen: ( { host: \"127.0.0.1\"; port: \"$pport\"; } );"
+		echo 'protocols: ('
+		i=1
+		for n in $names; do
+			printf '{ name: "tls"; host: "127.0.0.1"; '
+			printf 'port: "%d"; ' $((port0 + i))
+			printf 'sni_hostnames: [ "%s" ]; log_level: 0; },\n' \
+			    "$n.example.com"
+			i=$((i + 1))
+		done
+		printf '{ name: "tls"; host: "127.0.0.1"; port: "%d"; ' \
+		    $((port0 + i))
+		printf 'log_level: 0; }\n);\n'
+	} >"$d/sslh.cfg"
+	echo "$sslh" -F"$d/sslh.cfg" -f
+}
+
+conf_sniproxy() {
+	d=$tmp/sniproxy
+	mkdir -p "$d"
+	{
+		echo "pidfile $d/sniproxy.pid"
+		echo "error_log {"
+		echo "	filename $d/error.log"
+		echo "	priority notice"
+		echo "}"
+		echo "listener 127.0.0.1:$pport {"
+		echo "	protocol tls"
+		echo "	table bench"
+		echo "	fallback 127.0.0.1:$((port0 + 4))"
+		echo "}"
+		echo "table bench {"
+		i=1
+		for n in $names; do
+			printf '\t^%s\\\\.example\\\\.com$ 127.0.0.1:%d\n' \
+			    "$n" $((port0 + i))
+			i=$((i + 1))
+		done
+		printf '\t.* 127.0.0.1:%d\n}\n' $((port0 + 4))
+	} >"$d/sniproxy.conf"
+	echo sniproxy -f -c "$d/sniproxy.conf"
+}
+
+conf_nginx() {
+	d=$tmp/nginx
+	mkdir -p "$d"
+	{
+		[ "$(id -u)" = 0 ] && echo 'user nobody nogroup;'
+		echo 'worker_processes 1;'
+		echo "worker_rlimit_nofile $nofile;"
+		echo "pid $d/nginx.pid;"
+		echo "error_log $d/error.log;"
+		[ -n "$nginx_stream" ] && echo "load_module $nginx_stream;"
+		# Each proxied connection takes two: client and upstream.
+		echo "events { worker_connections $((nofile - 100)); }"
+		echo 'stream {'
+		# shellcheck disable=SC2016
+		echo '	map $ssl_preread_server_name $route {'
+		for n in $names; do
+			printf '\t\t%s %s;\n' "$n.example.com" "$n"
+		done
+		echo '		default default;'
+		echo '	}'
+		i=1
+		for n in $names default; do
+			printf '\tupstream %s { server 127.0.0.1:%d; }\n' "$n" \
+			    $((port0 + i))
+			i=$((i + 1))
+		done
+		echo '	server {'
+		echo "		listen 127.0.0.1:$pport;"
+		echo '		ssl_preread on;'
+		echo '		preread_timeout 5s;'
+		echo '		proxy_connect_timeout 5s;'
+		echo '		proxy_timeout 10m;'
+		# shellcheck disable=SC2016
+		echo '		proxy_pass $route;'
+		echo '	}'
+		echo '}'
+	} >"$d/nginx.conf"
+	echo nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf" \
+	    -g "'daemon off;'"
+}
+
+# --- running them --------------------------------------------------------
+
+# Starts system $1 and waits until it routes every name right.
+start_system() {
+	sys_pid=
+	[ "$1" = direct ] && return 0
+	cmd=$(conf_"$1")
+	eval "exec $cmd" >"$tmp/$1.log" 2>&1 &
+	sys_pid=$!
+	if ! lg "$1" -m probe -T 10 >"$tmp/probe.out" 2>"$tmp/probe.log"
+	then
+		say "$1 does not route right:"
+		sed 's/^/    /' "$tmp/probe.log" "$tmp/$1.log" | tail -20 >&2
+		stop_tree "$sys_pid"
+		sys_pid=
+		return 1
+	fi
+	record "$1" misroutes "$(field misroutes "$(tail -1 "$tmp/probe.out")")"
+}
+
+stop_system() {
+	[ -n "$sys_pid" ] && stop_tree "$sys_pid"
+	sys_pid=
+}
+
+sys_pids() {
+	[ -n "$sys_pid" ] && tree "$sys_pid"
+}
+
+# Runs the load generator with $2... for system $1 and prints its line,
+# with the proxy's CPU ticks over the run appended.
+measure() {
+	sys=$1
+	shift
+	pids=$(sys_pids)
+	# shellcheck disable=SC2086
+	c0=$(cpu_ticks $pids)
+	line=$(lg "$sys" "$@" 2>>"$tmp/loadgen.log" | tail -1)
+	# shellcheck disable=SC2086
+	c1=$(cpu_ticks $pids)
+	printf '%s ticks=%d\n' "$line" $((c1 - c0))
+}
+
+bench_rate() {
+	r=$(measure "$1" -m rate -c "$conc" -w "$warm" -d "$rate_secs")
+	record "$1" rate "$(field rate "$r")"
+	record "$1" p50 "$(field p50_ms "$r")"
+	record "$1" p99 "$(field p99_ms "$r")"
+	record "$1" errors "$(field errors "$r")"
+	record "$1" misroutes "$(field misroutes "$r")"
+	handled=$(field handled "$r")
+	ticks=$(field ticks "$r")
+	if [ "$1" != direct ] && [ "${handled:-0}" -gt 0 ]; then
+		record "$1" cpu_us "$(awk -v t="$ticks" -v n="$handled" \
+		    -v hz="$hz" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+	fi
+}
+
+bench_stream() {
+	r=$(measure "$1" -m stream -n "$2" -w "$warm" -d "$stream_secs")
+	record "$1" "s$2_gbps" "$(field gbps "$r")"
+	record "$1" errors "$(field errors "$r")"
+	record "$1" misroutes "$(field misroutes "$r")"
+	bytes=$(field total_bytes "$r")
+	ticks=$(field ticks "$r")
+	if [ "$1" != direct ] && [ "${ticks:-0}" -gt 0 ]; then
+		record "$1" "s$2_gbcpu" "$(awk -v t="$ticks" -v b="$bytes" \
+		    -v hz="$hz" 'BEGIN { printf "%.3f", b / (t / hz) / 1e9 }')"
+	fi
+}
+
+bench_idle() {
+	k=$idle_k
+	# select(2) cannot watch a descriptor at FD_SETSIZE (1024) or above.
+	case $1:$sslh in
+	sslh:*select)
+		[ "$k" -gt 450 ] && k=450 ;;
+	esac
+	pids=$(sys_pids)
+	sleep 1
+	# shellcheck disable=SC2086
+	m0=$(rss_kb $pids)
+	s0=$(slab_kb)
+	o0=$(overflows)
+	# Emptied first: the job's own redirection may come after the first
+	# look for "ready", which must not find the last system's.
+	: >"$tmp/idle.out"
+	# Not through lg: $! has to be the load generator itself.
+	# shellcheck disable=SC2046
+	"$loadgen" -H "$hello" -p "$pport" $(routes "$1") -m idle -k "$k" \
+	    -d 120 >>"$tmp/idle.out" 2>>"$tmp/loadgen.log" &
+	lpid=$!
+	n=300
+	while ! grep -q '^ready' "$tmp/idle.out" && alive "$lpid" &&
+	    [ "$n" -gt 0 ]; do
+		tick
+		n=$((n - 1))
+	done
+	sleep 1
+	pids=$(sys_pids)
+	# shellcheck disable=SC2086
+	m1=$(rss_kb $pids)
+	s1=$(slab_kb)
+	kill -TERM "$lpid" 2>/dev/null
+	wait_gone 50 "$lpid" || kill -KILL "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	r=$(tail -1 "$tmp/idle.out")
+	est=$(field established "$r")
+	if [ "${est:-0}" -lt "$k" ]; then
+		say "$1: $est of $k idle connections held when measured;" \
+		    "listen queue overflows meanwhile:" \
+		    "$(($(overflows) - ${o0:-0}))"
+	fi
+	record "$1" errors "$(field errors "$r")"
+	record "$1" misroutes "$(field misroutes "$r")"
+	record "$1" idle_k "${est:-0}"
+	[ "${est:-0}" -gt 0 ] || return 0
+	record "$1" slab_conn "$(awk -v a="$s0" -v b="$s1" -v k="$est" \
+	    'BEGIN { printf "%.2f", (b - a) / k }')"
+	[ "$1" = direct ] && return 0
+	record "$1" procs "$(printf '%s\n' "$pids" | grep -c .)"
+	record "$1" rss_idle "$m0"
+	record "$1" rss_conn "$(awk -v a="$m0" -v b="$m1" -v k="$est" \
+	    'BEGIN { printf "%.2f", (b - a) / k }')"
+}
+
+# --- the report --------------------------------------------------------
+
+report() {
+	awk -v systems="$systems" -v rounds="$rounds" -v k="$idle_k" '
+	function median(key,    n, i, j, t, v) {
+		n = cnt[key]
+		if (n == 0)
+			return ""
+		for (i = 1; i <= n; i++)
+			v[i] = val[key, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		if (n % 2)
+			return v[(n + 1) / 2]
+		return (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	function fmt(x, f) {
+		return x == "" ? "-" : sprintf(f, x)
+	}
+	function ratio(x, ref) {
+		if (x == "" || ref == "" || ref == 0)
+			return "-"
+		return sprintf("%.2f", x / ref)
+	}
+	# A figure, then its ratio to haproxy and, when d, to direct.
+	function cell(s, m, f, d,    x, out) {
+		x = med[s, m]
+		out = " " fmt(x, f) " | " ratio(x, med["haproxy", m])
+		if (d)
+			out = out " | " ratio(x, med["direct", m])
+		return out " |"
+	}
+	{
+		key = $2 SUBSEP $3
+		if ($4 == "")
+			next
+		if ($3 == "errors" || $3 == "misroutes") {
+			sum[key] += $4
+			seen[key] = 1
+			next
+		}
+		val[key, ++cnt[key]] = $4 + 0
+	}
+	END {
+		ns = split(systems, sy, " ")
+		split("procs rate p50 p99 cpu_us s1_gbps s1_gbcpu s4_gbps " \
+		    "s4_gbcpu idle_k rss_idle rss_conn slab_conn", ms, " ")
+		for (i = 1; i <= ns; i++)
+			for (j in ms)
+				med[sy[i], ms[j]] = median(sy[i] SUBSEP ms[j])
+		print "### 1. Connection rate (hello, answer, close)"
+		print ""
+		print "| system | procs | conn/s | x haproxy | x direct " \
+		    "| p50 ms | x haproxy | x direct " \
+		    "| p99 ms | x haproxy | x direct " \
+		    "| proxy CPU us/conn | x haproxy | errors | misroutes |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:" \
+		    "|--:|--:|"
+		for (i = 1; i <= ns; i++) {
+			s = sy[i]
+			printf "| %s | %s |%s%s%s%s %d | %d |\n", s,
+			    fmt(med[s, "procs"], "%d"),
+			    cell(s, "rate", "%.0f", 1),
+			    cell(s, "p50", "%.2f", 1),
+			    cell(s, "p99", "%.2f", 1),
+			    cell(s, "cpu_us", "%.1f", 0),
+			    sum[s, "errors"], sum[s, "misroutes"]
+		}
+		print ""
+		print "### 2. Throughput (backend to client, long streams)"
+		print ""
+		print "| system | 1 stream Gbit/s | x haproxy | x direct " \
+		    "| GB per proxy CPU-s | x haproxy " \
+		    "| 4 streams Gbit/s | x haproxy | x direct " \
+		    "| GB per proxy CPU-s | x haproxy |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+		for (i = 1; i <= ns; i++) {
+			s = sy[i]
+			printf "| %s |%s%s%s%s\n", s,
+			    cell(s, "s1_gbps", "%.2f", 1),
+			    cell(s, "s1_gbcpu", "%.2f", 0),
+			    cell(s, "s4_gbps", "%.2f", 1),
+			    cell(s, "s4_gbcpu", "%.2f", 0)
+		}
+		print ""
+		print "### 3. Idle established connections"
+		print ""
+		print "| system | conns held | RSS before MiB " \
+		    "| RSS KiB/conn | x haproxy " \
+		    "| kernel slab KiB/conn (whole host) | x haproxy " \
+		    "| x direct |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|"
+		for (i = 1; i <= ns; i++) {
+			s = sy[i]
+			mib = med[s, "rss_idle"] == "" ? "" : \
+			    med[s, "rss_idle"] / 1024
+			printf "| %s | %s | %s |%s%s\n", s,
+			    fmt(med[s, "idle_k"], "%d"), fmt(mib, "%.1f"),
+			    cell(s, "rss_conn", "%.2f", 0),
+			    cell(s, "slab_conn", "%.2f", 1)
+		}
+		for (i = 1; i <= ns; i++) {
+			s = sy[i]
+			if (sum[s, "errors"] + sum[s, "misroutes"] == 0)
+				continue
+			if (!noted++)
+				print ""
+			printf "- %s: %d failed connections and %d misroutes " \
+			    "over all parts and rounds; they are not data " \
+			    "points\n", s, sum[s, "errors"], sum[s, "misroutes"]
+		}
+	}' "$tmp/results"
+}
+
+machine() {
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' \
+	    /proc/meminfo)
+	printf -- '- machine: %s, %s cores, %s memory, %s %s\n' "$cpu" \
+	    "$(getconf _NPROCESSORS_ONLN)" "$mem" "$(uname -s)" "$(uname -r)"
+	for s in $systems; do
+		case $s in
+		haproxy)
+			v=$(haproxy -v 2>&1 | awk 'NR == 1 { print $3 }') ;;
+		nginx)
+			v=$(nginx -v 2>&1 | sed 's/.*nginx\///') ;;
+		sslh)
+			v="$(basename "$sslh") $("$sslh" -V 2>&1 |
+			    awk '{ print $2; exit }')" ;;
+		sniproxy)
+			v=$(sniproxy -V 2>&1 | awk '{ print $2; exit }') ;;
+		sniproxyd)
+			v=$version ;;
+		*)
+			continue ;;
+		esac
+		printf '%s %s\n' "$s" "$v"
+	done | awk '{ v = v (NR > 1 ? "; " : "") $0 }
+	    END { print "- versions: " v }'
+}
+
+params() {
+	printf -- '- %s mode, %d round(s), interleaved; medians over rounds\n' \
+	    "$([ -n "$quick" ] && echo quick || echo full)" "$rounds"
+	printf -- '- part 1: concurrency %d, %s s warm-up + %s s measured; ' \
+	    "$conc" "$warm" "$rate_secs"
+	printf 'part 2: %s s + %s s; part 3: %d connections asked' \
+	    "$warm" "$stream_secs" "$idle_k"
+	case " $systems :$sslh" in
+	*" sslh "*:*select)
+		printf ' (sslh-select: 450, its select(2) limit)' ;;
+	esac
+	echo
+	printf -- '- load generator, backends and proxy share the machine '
+	printf '(load average %s before the run); ' "$load0"
+	printf 'proxy CPU is utime+stime of all its processes\n'
+	printf -- '- ratios: "x haproxy" and "x direct" divide the figure '
+	printf 'by haproxy'"'"'s and direct'"'"'s; lower is better for '
+	printf 'latency, CPU and memory\n'
+}
+
+# --- main ------------------------------------------------------------------
+
+for f in "$loadgen" "$backend" "$daemon"; do
+	[ -x "$f" ] || die "$f: no such executable (build it first)"
+done
+[ -r "$hello" ] || die "$hello: missing"
+
+# ulimit -n is not POSIX, but every sh that runs this has it.
+# shellcheck disable=SC3045
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+# shellcheck disable=SC3045
+nofile=$(ulimit -n)
+[ "$nofile" = unlimited ] && nofile=1048576
+# A proxy holds two descriptors per connection.
+maxk=$(((nofile - 200) / 2 / 100 * 100))
+if [ "$idle_k" -gt "$maxk" ]; then
+	say "file limit $nofile: part 3 holds $maxk connections, not $idle_k"
+	idle_k=$maxk
+fi
+
+need=
+for s in $systems; do
+	case $s in
+	haproxy|nginx|sniproxy)
+		command -v "$s" >/dev/null 2>&1 || need="$need $s" ;;
+	sslh)
+		command -v sslh-ev >/dev/null 2>&1 ||
+		    command -v sslh-select >/dev/null 2>&1 ||
+		    need="$need sslh" ;;
+	esac
+done
+case " $systems " in
+*" nginx "*)
+	[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
+	    nginx -V 2>&1 | grep -q -- '--with-stream[^=]' ||
+	    need="$need libnginx-mod-stream" ;;
+esac
+if [ -n "$need" ]; then
+	if [ "$(id -u)" = 0 ] && [ "${BENCH_INSTALL:-1}" != 0 ]; then
+		say "installing$need"
+		# shellcheck disable=SC2086
+		timeout 300 apt-get install -y -q $need >/dev/null 2>&1 ||
+		    { timeout 300 apt-get update -q >/dev/null 2>&1 &&
+		    timeout 300 apt-get install -y -q $need \
+		    >/dev/null 2>&1; } ||
+		    say "could not install$need"
+	else
+		say "missing$need: those systems are left out"
+	fi
+fi
+sslh=$(command -v sslh-ev || command -v sslh-select || echo sslh-select)
+nginx_stream=
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] &&
+    nginx_stream=/usr/lib/nginx/modules/ngx_stream_module.so
+
+avail=
+for s in $systems; do
+	case $s in
+	direct|sniproxyd) ;;
+	sslh)
+		[ -x "$sslh" ] || command -v "$sslh" >/dev/null 2>&1 ||
+		    { say "sslh: not installed, left out"; continue; } ;;
+	haproxy|nginx|sniproxy)
+		command -v "$s" >/dev/null 2>&1 ||
+		    { say "$s: not installed, left out"; continue; } ;;
+	*)
+		die "unknown system $s" ;;
+	esac
+	avail="$avail $s"
+done
+systems=${avail# }
+
+for p in $((port0 + 1)) $((port0 + 2)) $((port0 + 3)) $((port0 + 4)) \
+    "$pport"; do
+	port_busy "$p" && die "127.0.0.1:$p is in use (set BENCH_PORT)"
+done
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+tmp=$(mktemp -d) || die "cannot make a temporary directory"
+: >"$tmp/results"
+
+# Every round runs the same binary, even if the tree is rebuilt meanwhile.
+version=${BENCH_VERSION:-$(git -C "$top" describe --always --dirty \
+    2>/dev/null || echo unknown)}
+cp "$daemon" "$tmp/sniproxyd-under-test" || die "cannot copy $daemon"
+daemon=$tmp/sniproxyd-under-test
+
+i=1
+for n in $names default; do
+	"$backend" -n "$n" -p $((port0 + i)) 2>>"$tmp/backend.log" &
+	backend_pids="$backend_pids $!"
+	i=$((i + 1))
+done
+lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log" ||
+    die "backends do not answer: $(cat "$tmp/probe.log" "$tmp/backend.log")"
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$(date +%s)
+round=1
+while [ "$round" -le "$rounds" ]; do
+	for s in $systems; do
+		say "round $round/$rounds: $s"
+		start_system "$s" || continue
+		bench_rate "$s"
+		bench_stream "$s" 1
+		bench_stream "$s" 4
+		bench_idle "$s"
+		stop_system
+	done
+	round=$((round + 1))
+done
+say "done in $(($(date +%s) - start)) s"
+
+{
+	echo "## SNI passthrough benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	machine
+	params
+	echo
+	report
+	echo
+	echo "### 4. TLS termination"
+	echo
+	echo "Not measured: this benchmark does not drive TLS termination" \
+	    "yet (full handshakes/s and CPU per handshake, ECDSA P-256 and" \
+	    "RSA-2048, against haproxy and hitch)."
+} >"$tmp/report.md"
+cat "$tmp/report.md"
+if [ -n "$out" ]; then
+	{
+		echo "# Benchmark results"
+		echo
+		if [ -n "$quick" ]; then
+			echo "A quick run of regress/bench/run.sh."
+		else
+			echo "The latest full run of \`make bench\`" \
+			    "(regress/bench/run.sh)."
+		fi
+		echo
+		cat "$tmp/report.md"
+	} >"$out" || die "cannot write $out"
+	say "report written to $out"
+fi
