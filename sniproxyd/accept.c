@@ -136,6 +136,13 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 		aconn_close(c, "blocked");
 		return;
 	}
+	/*
+	 * Out of the event loop before the descriptor leaves: once passed
+	 * it is closed here, and an epoll registration left behind would
+	 * outlive it, to fire for whatever connection gets its number next.
+	 */
+	event_del(c->ev_read);
+	evtimer_del(c->ev_timer);
 	if (aconn_pass(c, r) == -1) {
 		log_warnx("route %s: no worker available", r->table->name);
 		aconn_close(c, "no-worker");

@@ -619,7 +619,7 @@ machine() {
 	mem=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' \
 	    /proc/meminfo)
 	printf -- '- machine: %s, %s cores, %s memory, %s %s\n' "$cpu" \
-	    "$(getconf _NPROCESSORS_ONLN)" "$mem" "$(uname -s)" "$(uname -r)"
+	    "$ncpu" "$mem" "$(uname -s)" "$(uname -r)"
 	for s in $systems; do
 		case $s in
 		haproxy)
@@ -762,6 +762,11 @@ lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log" ||
     die "backends do not answer: $(cat "$tmp/probe.log" "$tmp/backend.log")"
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+ncpu=$(getconf _NPROCESSORS_ONLN)
+if awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { exit !(l > n / 2) }'; then
+	say "load average $load0 on $ncpu cores: other work on this" \
+	    "machine will skew the figures"
+fi
 start=$(date +%s)
 round=1
 while [ "$round" -le "$rounds" ]; do
