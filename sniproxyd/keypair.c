@@ -423,3 +423,39 @@ keypair_ocsp(const struct keypair *kp, size_t *len)
 	return (kp->mem->ocsplen ? kp->mem->data + kp->mem->certlen +
 	    kp->mem->keylen : NULL);
 }
+
+/*
+ * Loads the keypair's files again into a new keypair; on success the
+ * old one takes what was loaded and the new one is freed.  On failure
+ * the old one is left as it was.
+ */
+int
+keypair_reload(struct keypair *kp)
+{
+	struct keypair	*n;
+	int		 rv = -1;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return (-1);
+	strlcpy(n->name, kp->name, sizeof(n->name));
+	n->file = kp->file;
+	n->line = kp->line;
+	if ((kp->cert_path && (n->cert_path = strdup(kp->cert_path)) ==
+	    NULL) || (kp->key_path && (n->key_path = strdup(kp->key_path)) ==
+	    NULL) || (kp->ocsp_path && (n->ocsp_path =
+	    strdup(kp->ocsp_path)) == NULL))
+		goto done;
+	if (keypair_load(n) == -1)
+		goto done;
+	keymem_free(kp->mem);
+	kp->mem = n->mem;
+	n->mem = NULL;
+	memcpy(kp->subject, n->subject, sizeof(kp->subject));
+	memcpy(kp->sans, n->sans, sizeof(kp->sans));
+	kp->notafter = n->notafter;
+	memcpy(kp->stamp, n->stamp, sizeof(kp->stamp));
+	rv = 0;
+ done:
+	keypair_free(n);
+	return (rv);
+}

@@ -682,9 +682,11 @@ priv_sigterm(int sig, short events, void *arg)
 }
 
 /*
- * Certificates renew by themselves: a changed keypair file is a reload.
- * A pair caught half-written fails the reload and the running one
- * stays; the file that completes it is another change, and another try.
+ * Certificates renew by themselves.  A changed keypair is loaded and
+ * checked again, then handed to the TLS workers, which serve it to new
+ * connections while those under way finish on the old one.  A pair
+ * caught half-written is refused and the one in use stays; the file
+ * that completes it is another change, and another try.
  */
 static void
 priv_keywatch_arm(void)
@@ -707,20 +709,28 @@ priv_keywatch_arm(void)
 static void
 priv_keywatch(int fd, short events, void *arg)
 {
-	struct keypair	*kp;
-	int		 changed = 0;
+	struct generation	*g = priv.cur;
+	struct keypair		*kp;
+	uint32_t		 i;
+	int			 changed = 0;
 
 	(void)fd;
 	(void)events;
 	(void)arg;
-	TAILQ_FOREACH(kp, &priv.cur->conf->keypairs, entry) {
-		if (keypair_changed(kp)) {
-			log_info("keypair %s: files changed", kp->name);
+	TAILQ_FOREACH(kp, &g->conf->keypairs, entry) {
+		if (!keypair_changed(kp))
+			continue;
+		log_info("keypair %s: files changed", kp->name);
+		if (keypair_reload(kp) == -1)
+			log_warnx("keypair %s: keeping the one in use",
+			    kp->name);
+		else
 			changed = 1;
-		}
 	}
-	if (changed)
-		priv_reload(NULL, 0);
+	for (i = 0; changed && i < gen_nworkers(g); i++)
+		if (g->conf->routes[g->workers[i].route]->terminate &&
+		    g->workers[i].chan != NULL)
+			child_send_keypairs(&g->workers[i]);
 	priv_keywatch_arm();
 }
 

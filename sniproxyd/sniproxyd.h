@@ -250,6 +250,7 @@ const uint8_t	*keypair_cert(const struct keypair *, size_t *);
 const uint8_t	*keypair_key(const struct keypair *, size_t *);
 const uint8_t	*keypair_ocsp(const struct keypair *, size_t *);
 int		 keypair_changed(struct keypair *);
+int		 keypair_reload(struct keypair *);
 
 /* check.c */
 int		 check_wanted(const struct config *);

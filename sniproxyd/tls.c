@@ -58,12 +58,23 @@ struct end {
 };
 
 struct tlsrelay {
+	struct server	*server;	/* when terminating */
 	struct end	 client;
 	struct end	 backend;	/* fd -1 until connected */
 	int		 connecting;
 	struct tbuf	 up;
 	struct tbuf	 down;
 	struct event	*ev_handshake;
+};
+
+/*
+ * A server context and the connections that started under it: a new
+ * keypair set makes a new context, and an old one goes with its last
+ * connection.
+ */
+struct server {
+	struct tls	*ctx;
+	unsigned int	 refs;
 };
 
 struct kpmsg {
@@ -73,7 +84,7 @@ struct kpmsg {
 };
 
 static struct {
-	struct tls		*server;
+	struct server		*server;
 	struct tls_config	*client_cfg;
 	struct kpmsg		*kps;
 	size_t			 nkps;
@@ -146,16 +157,32 @@ tls_config_common(struct tls_config *cfg, const struct rule *r)
  * The first keypair is served to clients without SNI or with a name no
  * certificate has; libtls picks among the others by SNI.
  */
+static void
+server_unref(struct server *sv)
+{
+	if (sv == NULL || --sv->refs > 0)
+		return;
+	tls_free(sv->ctx);
+	free(sv);
+}
+
 static int
 tls_server_setup(const struct rule *r)
 {
 	struct tls_config	*cfg;
+	struct server		*sv;
 	size_t			 i;
 	int			 rv = -1;
 
-	if ((cfg = tls_config_new()) == NULL ||
-	    (tw.server = tls_server()) == NULL)
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
 		return (-1);
+	sv->refs = 1;
+	if ((cfg = tls_config_new()) == NULL ||
+	    (sv->ctx = tls_server()) == NULL) {
+		tls_config_free(cfg);
+		free(sv);
+		return (-1);
+	}
 	if (tls_config_common(cfg, r) == -1)
 		goto done;
 	if (r->tls.alpn != NULL && tls_config_set_alpn(cfg, r->tls.alpn) ==
@@ -168,15 +195,22 @@ tls_server_setup(const struct rule *r)
 			log_warnx("keypair: %s", tls_config_error(cfg));
 			goto done;
 		}
-	if (tls_configure(tw.server, cfg) == -1) {
-		log_warnx("tls: %s", tls_error(tw.server));
+	if (tls_configure(sv->ctx, cfg) == -1) {
+		log_warnx("tls: %s", tls_error(sv->ctx));
 		goto done;
 	}
 	rv = 0;
  done:
 	tls_config_clear_keys(cfg);
 	tls_config_free(cfg);
-	return (rv);
+	if (rv == -1) {
+		server_unref(sv);
+		return (-1);
+	}
+	/* The old set stays while connections that began under it last. */
+	server_unref(tw.server);
+	tw.server = sv;
+	return (0);
 }
 
 static int
@@ -197,18 +231,29 @@ tls_client_setup(const struct rule *r)
 	return (0);
 }
 
-/* Every keypair is here: configure, then forget the keys' bytes. */
+/*
+ * Every keypair is here: configure, then forget the keys' bytes.  A set
+ * sent again, after a renewal, replaces the one new connections get.
+ */
 int
 tls_worker_ready(void)
 {
 	const struct rule	*r = wk.route;
 	size_t			 i;
-	int			 rv = 0;
+	int			 rv = 0, again = tw.server != NULL ||
+				    tw.client_cfg != NULL;
 
 	if (r->terminate && tls_server_setup(r) == -1)
 		rv = -1;
-	if (rv == 0 && r->backend_tls && tls_client_setup(r) == -1)
+	if (rv == 0 && !again && r->backend_tls && tls_client_setup(r) == -1)
 		rv = -1;
+	if (again && rv == 0)
+		log_info("route %s: new keypairs in place", r->table->name);
+	else if (again) {
+		log_warnx("route %s: keeping the keypairs in use",
+		    r->table->name);
+		rv = 0;
+	}
 	for (i = 0; i < tw.nkps; i++)
 		freezero(tw.kps[i].data, tw.kps[i].len);
 	free(tw.kps);
@@ -235,6 +280,7 @@ tls_relay_free(struct conn *c)
 		return;
 	end_close(&t->client);
 	end_close(&t->backend);
+	server_unref(t->server);
 	if (t->ev_handshake != NULL)
 		event_free(t->ev_handshake);
 	freezero(t, sizeof(*t));
@@ -503,9 +549,12 @@ tls_relay_new(struct conn *c)
 	timeval_ms(&tv, r->timeout.handshake);
 	evtimer_add(t->ev_handshake, &tv);
 	if (r->terminate) {
-		if (tls_accept_socket(tw.server, &t->client.tls, c->cfd) ==
-		    -1) {
-			log_warnx("tls_accept_socket: %s", tls_error(tw.server));
+		t->server = tw.server;
+		t->server->refs++;
+		if (tls_accept_socket(tw.server->ctx, &t->client.tls,
+		    c->cfd) == -1) {
+			log_warnx("tls_accept_socket: %s",
+			    tls_error(tw.server->ctx));
 			conn_end(c, "handshake-failed");
 			return (-1);
 		}
