@@ -403,6 +403,8 @@ accept_ready(int lfd, short events, void *arg)
 
 	(void)events;
 	for (i = 0; i < 64; i++) {
+		/* All of it goes to a worker: no stack garbage with it. */
+		memset(&ss, 0, sizeof(ss));
 		sslen = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
