@@ -177,7 +177,8 @@ describe(struct sniff *s, const struct rule *r, struct verdict *v)
 {
 	int	 cond = r != NULL ? (int)r->cond : COND_ANY;
 
-	if (cond == COND_TLS || (cond == COND_ANY && sniff_tls(s) == HELLO_OK)) {
+	if (cond == COND_TLS ||
+	    (cond == COND_ANY && sniff_tls(s) == HELLO_OK)) {
 		v->class = CLASS_TLS;
 		strlcpy(v->name, s->hello.sni, sizeof(v->name));
 		if (s->hello.nalpn > 0)

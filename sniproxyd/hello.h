@@ -41,7 +41,7 @@ enum hello_status {
 
 struct tls_hello {
 	uint16_t	 record_version;	/* of the first record */
-	uint16_t	 client_version;	/* legacy_version in the hello */
+	uint16_t	 client_version;	/* the hello's legacy_version */
 	int		 has_sni;
 	char		 sni[HELLO_SNI_MAX + 1];	/* lower case, NUL */
 	size_t		 nalpn;

@@ -38,11 +38,11 @@ enum msg_type {
 	MSG_CONN_END,		/* worker -> accept: id is the connection's */
 	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
 	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
-	MSG_DRAIN,		/* priv -> accept, worker: a newer config runs */
+	MSG_DRAIN,		/* priv -> accept, worker: newer config runs */
 	MSG_STATS_REQ,		/* priv -> accept, worker: id names the ask */
 	MSG_STATS,		/* accept, worker -> priv: struct msg_stats */
 	MSG_CONNS,		/* worker -> priv: text, a line a connection */
-	MSG_VERBOSE,		/* priv -> accept, worker: int, log_setverbose */
+	MSG_VERBOSE,		/* priv -> accept, worker: log_setverbose int */
 	MSG_HOST_STATE		/* check -> priv -> workers: msg_host_state */
 };
 

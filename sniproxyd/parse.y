@@ -501,9 +501,13 @@ lstmt		: TIMEOUT timeoutkind duration	{
 			if (set_timeout(&ruleset->timeout, $2, $3) == -1)
 				YYERROR;
 		}
-		| TLS				{ tlsopts = &ruleset->tls; } tlsopt
+		| TLS				{
+			tlsopts = &ruleset->tls;
+		} tlsopt
 		| MAXCONN maxconn		{ ruleset->maxconn = $2; }
-		| MAXCONN PER SOURCE maxconn	{ ruleset->maxconn_source = $4; }
+		| MAXCONN PER SOURCE maxconn	{
+			ruleset->maxconn_source = $4;
+		}
 		| BACKLOG NUMBER		{
 			if ($2 < 1 || $2 > 65535) {
 				yyerror("backlog must be between 1 and 65535");
@@ -570,9 +574,13 @@ fromopt		: /* empty */
 		;
 
 condopt		: /* empty */
-		| TLS				{ rule->cond = COND_TLS; } tlsopts
+		| TLS				{
+			rule->cond = COND_TLS;
+		} tlsopts
 		| SSH				{ rule->cond = COND_SSH; }
-		| HTTP				{ rule->cond = COND_HTTP; } httpopts
+		| HTTP				{
+			rule->cond = COND_HTTP;
+		} httpopts
 		| OPENVPN			{ rule->cond = COND_OPENVPN; }
 		| PAYLOAD offset payloadkind STRING	{
 			rule->cond = COND_PAYLOAD;
@@ -672,7 +680,8 @@ ruleopt		: FORWARD forwardtls TO TABLENAME	{
 		| TIMEOUT timeoutkind duration	{
 			if ($2 == INSPECT || $2 == PROXY) {
 				yyerror("timeout %s belongs to a listener, not "
-				    "a rule", $2 == INSPECT ? "inspect" : "proxy");
+				    "a rule",
+				    $2 == INSPECT ? "inspect" : "proxy");
 				YYERROR;
 			}
 			if (set_timeout(&rule->timeout, $2, $3) == -1)

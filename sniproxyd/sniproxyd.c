@@ -211,7 +211,8 @@ listeners_take(struct config *conf, struct config *old)
 		o = NULL;
 		if (old != NULL)
 			TAILQ_FOREACH(o, &old->listeners, entry)
-				if (o->fd != -1 && strcmp(o->name, l->name) == 0)
+				if (o->fd != -1 &&
+				    strcmp(o->name, l->name) == 0)
 					break;
 		if (o != NULL) {
 			l->fd = o->fd;
@@ -234,7 +235,8 @@ listeners_give_back(struct config *conf, struct config *old)
 		o = NULL;
 		if (old != NULL)
 			TAILQ_FOREACH(o, &old->listeners, entry)
-				if (o->fd == -1 && strcmp(o->name, l->name) == 0)
+				if (o->fd == -1 &&
+				    strcmp(o->name, l->name) == 0)
 					break;
 		if (o != NULL)
 			o->fd = l->fd;

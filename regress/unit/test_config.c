@@ -194,7 +194,8 @@ START_TEST(test_include)
 
 	unit_put_file("tables.conf", "table <t> { 127.0.0.1 port 1 }\n");
 	snprintf(text, sizeof(text), "include \"%s/tables.conf\"\n"
-	    "listen on 127.0.0.1 port 1 { default forward to <t> }\n", unit_dir());
+	    "listen on 127.0.0.1 port 1 { default forward to <t> }\n",
+	    unit_dir());
 	c = unit_parse(text);
 	ck_assert_msg(c != NULL, "%s", unit_errs);
 	config_free(c);
@@ -205,9 +206,11 @@ START_TEST(test_include)
 	snprintf(want, sizeof(want), "%s/bad.conf:3: prefork", unit_dir());
 	ck_assert_msg(strstr(unit_errs, want) != NULL, "%s", unit_errs);
 
-	snprintf(text, sizeof(text), "include \"%s/missing.conf\"\n", unit_dir());
+	snprintf(text, sizeof(text), "include \"%s/missing.conf\"\n",
+	    unit_dir());
 	ck_assert_ptr_null(unit_parse(text));
-	ck_assert_msg(strstr(unit_errs, "missing.conf") != NULL, "%s", unit_errs);
+	ck_assert_msg(strstr(unit_errs, "missing.conf") != NULL, "%s",
+	    unit_errs);
 }
 END_TEST
 
@@ -433,7 +436,8 @@ END_TEST
 START_TEST(test_no_listener)
 {
 	ck_assert_ptr_null(unit_parse("prefork 1\n"));
-	ck_assert_msg(strstr(unit_errs, "no listener") != NULL, "%s", unit_errs);
+	ck_assert_msg(strstr(unit_errs, "no listener") != NULL, "%s",
+	    unit_errs);
 }
 END_TEST
 

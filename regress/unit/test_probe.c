@@ -112,8 +112,8 @@ END_TEST
 START_TEST(test_http_no)
 {
 	static const char *const no[] = {
-		" GET / HTTP/1.1\r\n",
-		"GET  / HTTP/1.1\r\n", "GET / HTTP/2.0\r\n", "GET / HTTP/1.x\r\n",
+		" GET / HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n",
+		"GET / HTTP/2.0\r\n", "GET / HTTP/1.x\r\n",
 		"GET / HTTP/1.1x\r\n", "GET /\r\n", "\x16\x03\x01\x02\x00",
 		"SSH-2.0-x\r\n", "GET / FTP/1.1\r\n",
 		"AVERYLONGMETHODNAMETHATISNOTHTTPATALL / HTTP/1.1\r\n"
