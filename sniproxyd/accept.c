@@ -71,7 +71,9 @@ static struct {
 	uint64_t		 total;
 	uint64_t		 refused;	/* over a limit */
 	int			 paused;
+	int			 listening;
 	int			 draining;
+	struct event		*ev_start;
 	struct event		*ev_drain;
 	TAILQ_HEAD(, aconn)	 conns;
 } ac;
@@ -79,6 +81,8 @@ static struct {
 static void	accept_listen_enable(int);
 static void	accept_refused(const char *);
 static void	accept_stats(struct chan *, uint64_t);
+static void	accept_start(void);
+static void	accept_listening(int, short, void *);
 
 static void
 aconn_free(struct aconn *c)
@@ -226,8 +230,8 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 		c->mc.client = pi.src;
 		c->mc.local = pi.dst;
 	}
-	if ((why = limits_admit(&c->lim, c->l->rs,
-	    (struct sockaddr *)&c->mc.client, 1)) != NULL) {
+	if ((why = limits_admit_source(&c->lim, c->l->rs,
+	    (struct sockaddr *)&c->mc.client)) != NULL) {
 		accept_refused(why);
 		aconn_close(c, "refused");
 		return (-1);
@@ -235,6 +239,17 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 	c->proxy_wait = 0;
 	aconn_timer(c, c->l->rs->timeout.inspect);
 	return (1);
+}
+
+static int
+aconn_failed(const struct aconn *c)
+{
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return (1);
+	return (err != 0);
 }
 
 static void
@@ -269,9 +284,17 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 		final = 1;
 	classify(c->l->rs, (struct sockaddr *)&c->mc.client, ac.peekbuf, n,
 	    final, &v);
-	if (v.more)
+	if (v.more) {
+		/*
+		 * Peeking returns the bytes that came before a reset as if
+		 * nothing had happened: ask the socket, or a client could
+		 * hold its place until the inspect timeout for nothing.
+		 */
+		if (aconn_failed(c))
+			aconn_close(c, "reset");
 		return;
-	if (n == 0)
+	}
+	if (n == 0 && final)
 		v.class = finalclass;
 	aconn_decide(c, &v);
 }
@@ -314,14 +337,12 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	const char	*why;
 
 	/* Behind a load balancer, the source is known from its header. */
-	if ((why = limits_admit(&lim, l->rs, (struct sockaddr *)ss,
-	    l->rs->accept_proxy)) != NULL) {
+	if ((why = limits_admit(&lim, l->rs, l->rs->accept_proxy ? NULL :
+	    (struct sockaddr *)ss)) != NULL) {
 		accept_refused(why);
 		close(fd);
 		return;
 	}
-	if (l->rs->accept_proxy)
-		lim.src = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s", __func__);
 		limits_release(&lim);
@@ -370,7 +391,7 @@ accept_resume(int fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (ac.draining)
+	if (ac.draining || !ac.listening)
 		return;
 	ac.paused = 0;
 	accept_listen_enable(1);
@@ -450,6 +471,37 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		close(m->fd);
 	if (m->hdr.type == MSG_CONN_END)
 		limits_ended(m->hdr.id);
+}
+
+/*
+ * Listening starts once every worker is there to take connections, or
+ * after a moment without them: a connection accepted before would find
+ * nobody to go to.
+ */
+static void
+accept_start(void)
+{
+	unsigned int	 i;
+
+	if (ac.listening || ac.draining)
+		return;
+	for (i = 0; i < ac.conf->nroutes * ac.conf->prefork; i++)
+		if (ac.slots[i].chan == NULL)
+			return;
+	accept_listening(-1, 0, NULL);
+}
+
+static void
+accept_listening(int fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (ac.listening || ac.draining)
+		return;
+	ac.listening = 1;
+	evtimer_del(ac.ev_start);
+	accept_listen_enable(1);
 }
 
 /*
@@ -549,6 +601,7 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	if ((s->chan = chan_new(ac.base, m->fd, MSG_VERSION,
 	    accept_worker_msg, s)) == NULL)
 		fatal("%s: chan_new", __func__);
+	accept_start();
 }
 
 static void
@@ -566,12 +619,13 @@ accept_quit(int sig, short events, void *arg)
  */
 static const int accept_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_accept4, SYS_getsockname, SYS_getpeername
+	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt
 };
 
 void
 accept_main(struct event_base *base, struct config *conf, int privfd)
 {
+	struct timeval	 start_wait = { 1, 0 };
 	struct listener	*l;
 	struct event	*ev_term, *ev_int;
 
@@ -596,14 +650,16 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 			fatal("%s: event_new", __func__);
 	ac.ev_resume = evtimer_new(base, accept_resume, NULL);
 	ac.ev_drain = evtimer_new(base, accept_drain_check, NULL);
+	ac.ev_start = evtimer_new(base, accept_listening, NULL);
 	ev_term = evsignal_new(base, SIGTERM, accept_quit, NULL);
 	ev_int = evsignal_new(base, SIGINT, accept_quit, NULL);
-	if (ac.ev_resume == NULL || ac.ev_drain == NULL || ev_term == NULL ||
-	    ev_int == NULL)
+	if (ac.ev_resume == NULL || ac.ev_drain == NULL || ac.ev_start == NULL ||
+	    ev_term == NULL || ev_int == NULL)
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
-	accept_listen_enable(1);
+	evtimer_add(ac.ev_start, &start_wait);
+	accept_start();
 	if (sandbox_syscalls(accept_syscalls, sizeof(accept_syscalls) /
 	    sizeof(accept_syscalls[0])) == -1)
 		fatal("sandbox");

@@ -71,7 +71,7 @@ pick_leastconn(struct balance *b, const struct table *t, const uint8_t *ok)
 	size_t	 i;
 	int	 best = -1;
 
-	/* Fewest connections per unit of weight; ties go round. */
+	/* Fewest connections per unit of weight; a tie goes to the first. */
 	for (i = 0; i < b->n; i++) {
 		if (!ok[i])
 			continue;

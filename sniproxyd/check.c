@@ -206,8 +206,8 @@ probe_io(int fd, short events, void *arg)
 		}
 		p->busy = 2;
 		if (p->rule->check.type == CHECK_TLS &&
-		    (p->tls = tls_client()) != NULL &&
-		    (tls_configure(p->tls, ck.tlscfg) == -1 ||
+		    ((p->tls = tls_client()) == NULL ||
+		    tls_configure(p->tls, ck.tlscfg) == -1 ||
 		    tls_connect_socket(p->tls, p->fd,
 		    p->rule->tls.servername) == -1)) {
 			probe_done(p, 0);

@@ -105,49 +105,50 @@ limits_active(void)
 }
 
 /*
- * Admits a connection or says which limit it is over.  With counted
- * set, the connection already holds its global and listener share and
- * only the source is new (the address came with a PROXY header).
+ * Admits a connection or says which limit it is over.  A NULL client
+ * leaves the source for later: behind a PROXY header it is known only
+ * once the header is read (limits_admit_source).
  */
 const char *
 limits_admit(struct limit_ref *ref, const struct ruleset *rs,
-    const struct sockaddr *client, int counted)
+    const struct sockaddr *client)
+{
+	const char	*why;
+
+	if (lim.total >= (unsigned int)lim.conf->maxconn)
+		return ("maxconn");
+	if (rs->maxconn > 0 && lim.per_rs[rs->id] >= (unsigned int)rs->maxconn)
+		return ("listener maxconn");
+	ref->rs = rs->id;
+	ref->src = NULL;
+	lim.total++;
+	lim.per_rs[rs->id]++;
+	if (client != NULL && (why = limits_admit_source(ref, rs,
+	    client)) != NULL) {
+		lim.total--;
+		lim.per_rs[rs->id]--;
+		return (why);
+	}
+	return (NULL);
+}
+
+const char *
+limits_admit_source(struct limit_ref *ref, const struct ruleset *rs,
+    const struct sockaddr *client)
 {
 	struct source	 find, *s;
-	int		 persource = rs->maxconn_source;
 
-	if (!counted) {
-		if (lim.total >= (unsigned int)lim.conf->maxconn)
-			return ("maxconn");
-		if (rs->maxconn > 0 && lim.per_rs[rs->id] >=
-		    (unsigned int)rs->maxconn)
-			return ("listener maxconn");
-		lim.total++;
-		lim.per_rs[rs->id]++;
-		ref->rs = rs->id;
-		ref->src = NULL;
-	}
-	if (persource <= 0)
+	if (rs->maxconn_source <= 0)
 		return (NULL);
 	source_key(client, find.key);
 	if ((s = RB_FIND(sources, &lim.sources, &find)) == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			if (!counted) {
-				lim.total--;
-				lim.per_rs[rs->id]--;
-			}
+		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return ("memory");
-		}
 		memcpy(s->key, find.key, sizeof(s->key));
 		RB_INSERT(sources, &lim.sources, s);
 	}
-	if (s->count >= (unsigned int)persource) {
-		if (!counted) {
-			lim.total--;
-			lim.per_rs[rs->id]--;
-		}
+	if (s->count >= (unsigned int)rs->maxconn_source)
 		return ("maxconn per source");
-	}
 	s->count++;
 	ref->src = s;
 	return (NULL);

@@ -33,7 +33,9 @@ struct limit_ref {
 int		 limits_init(const struct config *);
 unsigned int	 limits_active(void);
 const char	*limits_admit(struct limit_ref *, const struct ruleset *,
-		    const struct sockaddr *, int);
+		    const struct sockaddr *);
+const char	*limits_admit_source(struct limit_ref *,
+		    const struct ruleset *, const struct sockaddr *);
 void		 limits_release(struct limit_ref *);
 void		 limits_handed(uint64_t, const struct limit_ref *);
 void		 limits_ended(uint64_t);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -86,6 +87,25 @@ log_capture_add(const char *fmt, va_list ap)
 	strlcat(log_capbuf, "\n", log_caplen);
 }
 
+/*
+ * One write(2) a line: the processes share stderr, and a line written
+ * in two pieces could have another's in its middle.
+ */
+static void
+log_stderr(const char *fmt, va_list ap)
+{
+	char	 line[2048];
+	int	 n;
+
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)write(STDERR_FILENO, line, n);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
@@ -98,11 +118,9 @@ vlog(int pri, const char *fmt, va_list ap)
 		va_end(aq);
 	}
 
-	if (log_debugging) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		fflush(stderr);
-	} else
+	if (log_debugging)
+		log_stderr(fmt, ap);
+	else
 		vsyslog(pri, fmt, ap);
 	errno = saved_errno;
 }

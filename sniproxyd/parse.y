@@ -90,6 +90,8 @@ static int		 rule_from_table(const char *);
 static int		 rule_payload(int64_t, int, char *);
 static void		 strv_free(char **, size_t);
 static int		 rule_is_default;
+/* A list of servers not yet in a table, for when the table fails. */
+static struct host	*pending_hosts;
 static struct {
 	int		 weight;
 	int		 backup;
@@ -393,6 +395,7 @@ tlsopt		: PROTOCOLS STRING		{
 		;
 
 table		: TABLE TABLENAME '{' optnl hostlist '}'	{
+			pending_hosts = NULL;
 			if (add_table($2, $5.hosts, $5.nhosts) == -1) {
 				free($2);
 				YYERROR;
@@ -401,13 +404,20 @@ table		: TABLE TABLENAME '{' optnl hostlist '}'	{
 		}
 		;
 
-hostlist	: host sep			{ $$ = $1; }
+hostlist	: host sep			{
+			/* Left by a table in error: its list went nowhere. */
+			free(pending_hosts);
+			pending_hosts = $$.hosts = $1.hosts;
+			$$.nhosts = $1.nhosts;
+		}
 		| hostlist host sep		{
 			struct host	*h;
 
+			pending_hosts = NULL;
 			if ((h = reallocarray($1.hosts, $1.nhosts + $2.nhosts,
 			    sizeof(*h))) == NULL)
 				fatal("hostlist");
+			pending_hosts = h;
 			memcpy(h + $1.nhosts, $2.hosts,
 			    $2.nhosts * sizeof(*h));
 			free($2.hosts);
@@ -1256,6 +1266,8 @@ parse_config(const char *filename)
 	if (keypair != NULL)
 		keypair_free(keypair);
 	keypair = NULL;
+	free(pending_hosts);
+	pending_hosts = NULL;
 
 	/* Free macros and check which have not been used. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -1499,6 +1511,12 @@ end_rule(void)
 		config_rule_free(r);
 		return (-1);
 	}
+	if (r->check.type == CHECK_NONE && (r->check.interval != 5000 ||
+	    r->check.rise != 2 || r->check.fall != 3)) {
+		yyerror("interval, rise and fall go with a check");
+		config_rule_free(r);
+		return (-1);
+	}
 	if (r->terminate && r->action != ACT_FORWARD) {
 		yyerror("terminate tls needs forward to <table>");
 		config_rule_free(r);
@@ -1725,6 +1743,11 @@ rule_payload(int64_t offset, int kind, char *str)
 static int
 new_keypair(const char *name)
 {
+	/* What is left of a keypair block that was in error. */
+	if (keypair != NULL) {
+		keypair_free(keypair);
+		keypair = NULL;
+	}
 	if (config_keypair(name) != NULL) {
 		yyerror("keypair \"%s\" defined twice", name);
 		return (-1);

@@ -109,6 +109,8 @@ next_line(const uint8_t *buf, size_t len, size_t *off, struct line *l)
  * with the odd '-' or '_': holding to that tells HTTP from other
  * protocols on the first bytes.
  */
+#define METHOD_MAX	31
+
 static int
 is_methodchar(int c)
 {
@@ -138,11 +140,16 @@ take_host(const uint8_t *p, size_t len, char *host, size_t hostsz)
 				break;
 			}
 	}
+	host[0] = '\0';
 	if (end == 0 || end >= hostsz)
 		return (0);
 	for (i = 0; i < end; i++) {
-		if (!isalnum(p[i]) && strchr("-._:", p[i]) == NULL)
+		/* strchr() would find the NUL that ends its string. */
+		if (!isalnum(p[i]) && (p[i] == '\0' ||
+		    strchr("-._:", p[i]) == NULL)) {
+			host[0] = '\0';
 			return (0);
+		}
 		host[i] = tolower(p[i]);
 	}
 	host[end] = '\0';
@@ -153,7 +160,7 @@ take_host(const uint8_t *p, size_t len, char *host, size_t hostsz)
 static int
 target_host(const uint8_t *t, size_t len, char *host, size_t hostsz)
 {
-	size_t	 skip, end;
+	size_t	 skip, end, at;
 
 	if (len > 7 && strncasecmp((const char *)t, "http://", 7) == 0)
 		skip = 7;
@@ -163,6 +170,12 @@ target_host(const uint8_t *t, size_t len, char *host, size_t hostsz)
 		return (0);
 	for (end = skip; end < len && t[end] != '/' && t[end] != '?'; end++)
 		;
+	/* user@host: the host is after the last '@'. */
+	for (at = end; at > skip; at--)
+		if (t[at - 1] == '@') {
+			skip = at;
+			break;
+		}
 	return (take_host(t + skip, end - skip, host, hostsz));
 }
 
@@ -175,10 +188,11 @@ request_line(const uint8_t *buf, size_t len, struct line *target)
 {
 	size_t	 i = 0, t;
 
-	while (i < len && i < 32 && is_methodchar(buf[i]))
-		i++;
+	while (i < len && is_methodchar(buf[i]))
+		if (++i > METHOD_MAX)
+			return (PROBE_NO);
 	if (i == len)
-		return (i < 32 ? PROBE_MORE : PROBE_NO);
+		return (PROBE_MORE);
 	if (i == 0 || buf[i] != ' ')
 		return (PROBE_NO);
 	t = ++i;

@@ -560,9 +560,9 @@ child_respawn(int fd, short events, void *arg)
 }
 
 /*
- * A child that dies within a second of its start would die again at
- * once: wait a moment before trying, so that a crash loop shows in the
- * log at a readable pace instead of eating the machine.
+ * A child that dies within seconds of its start would die again at
+ * once: wait before trying, longer each time, so that a crash loop
+ * shows in the log at a readable pace instead of eating the machine.
  */
 static void
 child_died(struct child *c, int status)

@@ -130,6 +130,34 @@ START_TEST(test_http_no)
 }
 END_TEST
 
+/* Found by fuzzing: each once passed for a host it was not. */
+START_TEST(test_http_fuzzed)
+{
+	static const char	 nul[] = "GET / HTTP/1.1\r\n"
+	    "Host: www.example.com\0.evil.org\r\n\r\n";
+	char			 host[HTTP_HOST_MAX + 1];
+	char			 method[64];
+	size_t			 n;
+
+	ck_assert_int_eq(probe_http((const uint8_t *)nul, sizeof(nul) - 1,
+	    host, sizeof(host)), PROBE_YES);
+	ck_assert_str_eq(host, "");
+	ck_assert_int_eq(http("GET http://www.example.com!evil.org/ "
+	    "HTTP/1.1\r\n\r\n", host), PROBE_YES);
+	ck_assert_str_eq(host, "");
+	ck_assert_int_eq(http("GET http://a.web:80@evil.org/ HTTP/1.1\r\n",
+	    host), PROBE_YES);
+	ck_assert_str_eq(host, "evil.org");
+	/* A method too long is refused at any length, not only at one. */
+	memset(method, 'A', sizeof(method));
+	for (n = 32; n < sizeof(method); n++)
+		ck_assert_int_eq(probe_http((const uint8_t *)method, n, host,
+		    sizeof(host)), PROBE_NO);
+	ck_assert_int_eq(probe_http((const uint8_t *)method, 31, host,
+	    sizeof(host)), PROBE_MORE);
+}
+END_TEST
+
 START_TEST(test_openvpn)
 {
 	/* A client's first packet: length 14, P_CONTROL_HARD_RESET_V2. */
@@ -190,6 +218,7 @@ probe_suite(void)
 	tcase_add_test(tc, test_ssh);
 	tcase_add_test(tc, test_http_host);
 	tcase_add_test(tc, test_http_no);
+	tcase_add_test(tc, test_http_fuzzed);
 	tcase_add_test(tc, test_openvpn);
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);
