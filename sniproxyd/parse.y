@@ -41,6 +41,7 @@ TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
 static struct file {
 	TAILQ_ENTRY(file)	 entry;
 	FILE			*stream;
+	char			*text;		/* all of the file */
 	char			*name;
 	int			 lineno;
 	int			 errors;
@@ -1180,6 +1181,41 @@ top:
 	return (c);
 }
 
+/*
+ * The file is read whole and parsed from memory: keypairs are checked in
+ * a forked child, which must not share a file offset with the parser.
+ */
+#define CONF_MAX	(4 * 1024 * 1024)
+
+static int
+read_file(struct file *f)
+{
+	struct stat	 st;
+	FILE		*fp;
+	size_t		 len;
+
+	if ((fp = fopen(config_path(f->name), "r")) == NULL) {
+		log_warn("%s", f->name);
+		return (-1);
+	}
+	if (fstat(fileno(fp), &st) == -1 || st.st_size > CONF_MAX) {
+		log_warnx("%s: unreadable, or larger than %d bytes", f->name,
+		    CONF_MAX);
+		fclose(fp);
+		return (-1);
+	}
+	/* An empty file reads as one empty line: fmemopen wants a byte. */
+	if ((f->text = malloc(st.st_size + 1)) == NULL)
+		fatal("%s", __func__);
+	len = fread(f->text, 1, st.st_size, fp);
+	fclose(fp);
+	if (len == 0)
+		f->text[len++] = '\n';
+	if ((f->stream = fmemopen(f->text, len, "r")) == NULL)
+		fatal("%s: fmemopen", __func__);
+	return (0);
+}
+
 static struct file *
 pushfile(const char *name)
 {
@@ -1194,8 +1230,7 @@ pushfile(const char *name)
 		free(nfile);
 		return (NULL);
 	}
-	if ((nfile->stream = fopen(config_path(nfile->name), "r")) == NULL) {
-		log_warn("%s", nfile->name);
+	if (read_file(nfile) == -1) {
 		free(nfile->name);
 		free(nfile);
 		return (NULL);
@@ -1215,6 +1250,7 @@ popfile(void)
 
 	TAILQ_REMOVE(&files, file, entry);
 	fclose(file->stream);
+	free(file->text);
 	free(file->name);
 	free(file);
 	file = prev;
