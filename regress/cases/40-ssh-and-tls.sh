@@ -19,8 +19,8 @@
 #
 # client:	ssh -p PORT running a command on the sshd (host key
 #		checked against the sshd's own); curl for two names
-# sniproxyd:	match ssh, two match tls sni, a default that goes nowhere
-#		useful
+# sniproxyd:	match ssh between two match tls sni; a default to a
+#		line server that nobody should reach
 # servers:	a private sshd with its own host key and authorized_keys;
 #		openssl s_server "web" and "mail"; a Python line server
 #		"dflt" for the default

@@ -20,12 +20,12 @@
 #
 # client:	Python plain client; openssl s_client and Python ssl, both
 #		verifying the run's CA, for echo.example.com
-# sniproxyd:	keypair of the run's certificate; timeout inspect 3s;
+# sniproxyd:	keypair of the run's certificate; timeout inspect 5s;
 #		match tls terminate tls forward to <echo>; default forward
 #		to <echo>
 # servers:	Python line server "echo" (plain TCP only)
 # expect:	all three get their line echoed by the same server; the
-#		plain client within 2 s (not after the 3 s inspect
+#		plain client within 2 s (not after the 5 s inspect
 #		timeout); both TLS clients verify the certificate; log:
 #		"unknown" by the default, "tls sni=echo.example.com" by
 #		the terminating rule, all to the echo server
@@ -40,7 +40,7 @@ $(keypair_conf run "$PKI/leaf.pem" "$PKI/leaf.key")
 table <echo> { 127.0.0.1 port $(port echo) }
 
 listen on 127.0.0.1 port $P {
-	timeout inspect 3s
+	timeout inspect 5s
 	match tls terminate tls forward to <echo>
 	default forward to <echo>
 }

@@ -28,9 +28,9 @@
 # servers:	Python line server "echo" that reads and records the
 #		PROXY header
 # expect:	every client echoed, the plain one within 2 s (the
-#		inspect timeout is 3 s); each
-#		connection to echo began with a v2 PROXY header, command
-#		PROXY, TCP over IPv4, src=127.0.0.2:PORT of that client and
+#		inspect timeout is 5 s); each connection to echo began
+#		with a v2 PROXY header, command PROXY, TCP over IPv4,
+#		src=127.0.0.2:PORT of that client and
 #		dst=127.0.0.1:LISTENER; the TLS ones with the AUTHORITY
 #		TLV app.example.com, the negotiated ALPN "echo/1" (the
 #		Python one) and the SSL TLV (client bit, version and
@@ -46,7 +46,7 @@ $(keypair_conf run "$PKI/leaf.pem" "$PKI/leaf.key")
 table <echo> { 127.0.0.1 port $(port echo) }
 
 listen on 127.0.0.1 port $P {
-	timeout inspect 3s
+	timeout inspect 5s
 	match tls terminate tls forward to <echo> send proxy v2 \\
 	    tls alpn "echo/1"
 	default forward to <echo> send proxy v2
