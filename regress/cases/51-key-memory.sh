@@ -117,10 +117,14 @@ for pid in sys.argv[5:]:
                     "[vsyscall]", "[vvar_vclock]")):
                 continue
             lo, hi = (int(x, 16) for x in f[0].split("-"))
+            # A sanitizer's shadow memory is reserved by the terabyte
+            # and never holds program data: skip such reservations.
+            if hi - lo > (1 << 30):
+                continue
             try:
                 mem.seek(lo)
                 data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            except (OSError, ValueError, OverflowError, MemoryError):
                 continue
             scanned += len(data)
             for kind, n in needles:
