@@ -31,28 +31,8 @@
 #		end no-rule"; curl is answered again; the same sniproxyd
 #		processes from start to end
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
-
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
-
-# Descriptors of a process: the held connections among them.
-nfds() {
-	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
-}
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
 N=10000
 # ulimit -H and -S are not POSIX, but every sh that runs these has them.
@@ -66,22 +46,10 @@ fi
 ulimit -Sn $((N + 100)) 2>/dev/null || ulimit -Sn "$hard" ||
     skip "cannot raise the descriptor limit to $((N + 100))"
 
-backend ok
-P=$(free_port)
-
-conf <<EOF
-maxconn $((2 * N))
-table <ok> { 127.0.0.1 port $(port ok) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 10s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-}
+hostile_start 10s "maxconn $((2 * N))" <<EOF
+match tls sni "ok.$DOMAIN" forward to <ok>
 EOF
-start_daemon "$P"
-before=$(procs)
-acc=$(procs_titled "$DAEMON_PID" accept)
-[ -n "$acc" ] || fail "no accept process"
+accept_proc
 base=$(nfds "$acc")
 
 cat >"$T/hold.py" <<'EOF'
@@ -126,13 +94,8 @@ t0=$(now_ms)
 python3 "$T/hold.py" "$P" "$N" "$T/ready" >"$T/hold.out" 2>&1 &
 hold=$!
 track "$hold"
-n=300
-until [ -f "$T/ready" ]; do
-	alive "$hold" || fail "the silent clients failed: $(cat "$T/hold.out")"
-	[ "$n" -gt 0 ] || fail "$N silent connections not open in 30 s"
-	tick
-	n=$((n - 1))
-done
+wait_ready "$T/ready" "$hold" "$T/hold.out" "the silent clients" \
+    "$N silent connections not open in 30 s"
 n=50
 until [ "$(nfds "$acc")" -ge $((base + N)) ]; do
 	[ "$n" -gt 0 ] || fail "the accept process holds $(($(nfds "$acc") -
@@ -167,15 +130,7 @@ done
 
 # shellcheck disable=SC2034
 FETCH_OPTS=
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the silent clients failed"
-assert_eq "backend ok" "$body" "answer after the silent clients"
-expect_log "$(conn_line "$L" "$(rule_re "\"ok.$DOMAIN\"")" \
-    "$(tls_sni "ok.$DOMAIN")" "127\\.0\\.0\\.1:$(port ok)" "$FETCH_END")"
+ok_answers "after the silent clients"
+ok_logged
 same_procs "$before"
-n=50
-until [ "$(nfds "$acc")" -le "$base" ]; do
-	[ "$n" -gt 0 ] || fail "the accept process has $(nfds "$acc")" \
-	    "descriptors, $base before the silent clients"
-	tick
-	n=$((n - 1))
-done
+fds_back "$base" "silent clients"

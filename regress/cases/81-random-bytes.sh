@@ -32,49 +32,18 @@
 #		sniproxyd processes from start to end, and the accept
 #		process back to the descriptors it had
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
-
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
-
-nfds() {
-	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
-}
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
 N=1000
-backend ok
-P=$(free_port)
-
-conf <<EOF
-table <ok> { 127.0.0.1 port $(port ok) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 2s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-	match ssh forward to <ok>
-	match http host "ok.$DOMAIN" forward to <ok>
-	match openvpn forward to <ok>
-}
+hostile_start 2s <<EOF
+match tls sni "ok.$DOMAIN" forward to <ok>
+match ssh forward to <ok>
+match http host "ok.$DOMAIN" forward to <ok>
+match openvpn forward to <ok>
 EOF
-start_daemon "$P"
-before=$(procs)
-acc=$(procs_titled "$DAEMON_PID" accept)
-[ -n "$acc" ] || fail "no accept process"
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl before the noise failed"
-assert_eq "backend ok" "$body" "answer before the noise"
+accept_proc
+ok_answers "before the noise"
 base=$(nfds "$acc")
 
 cat >"$T/noise.py" <<'EOF'
@@ -123,15 +92,7 @@ while [ "$(log_count "$line")" -lt "$N" ]; do
 done
 assert_eq "$N" "$(log_count " on $L rule none ")" "connections without a rule"
 
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the noise failed"
-assert_eq "backend ok" "$body" "answer after the noise"
-expect_log "$(conn_line "$L" "$(rule_re "\"ok.$DOMAIN\"")" \
-    "$(tls_sni "ok.$DOMAIN")" "127\\.0\\.0\\.1:$(port ok)" "$FETCH_END")"
+ok_answers "after the noise"
+ok_logged
 same_procs "$before"
-n=50
-until [ "$(nfds "$acc")" -le "$base" ]; do
-	[ "$n" -gt 0 ] || fail "the accept process has $(nfds "$acc")" \
-	    "descriptors, $base before the noise"
-	tick
-	n=$((n - 1))
-done
+fds_back "$base" noise

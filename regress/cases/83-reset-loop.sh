@@ -32,23 +32,8 @@
 #		in less than 1 s); curl with SNI answered before and after;
 #		the same sniproxyd processes from start to end
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
-
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
 # Descriptors of each process below sniproxyd, "pid count" a line.
 fds() {
@@ -59,22 +44,10 @@ fds() {
 }
 
 N=500
-backend ok
-P=$(free_port)
-
-conf <<EOF
-prefork 2
-table <ok> { 127.0.0.1 port $(port ok) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 30s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-}
+hostile_start 30s "prefork 2" <<EOF
+match tls sni "ok.$DOMAIN" forward to <ok>
 EOF
-start_daemon "$P"
-before=$(procs)
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl before the resets failed"
-assert_eq "backend ok" "$body" "answer before the resets"
+ok_answers "before the resets"
 tick
 base=$(fds)
 log_mark
@@ -157,6 +130,5 @@ echo "$total connections logged, $(wc -l <"$T/odd") with another end"
 [ -s "$T/odd" ] && fail "$(wc -l <"$T/odd") connections ended otherwise," \
     "e.g. $(head -n 1 "$T/odd")"
 
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the resets failed"
-assert_eq "backend ok" "$body" "answer after the resets"
+ok_answers "after the resets"
 same_procs "$before"

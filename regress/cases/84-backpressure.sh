@@ -33,23 +33,8 @@
 #		SNI is answered before and after; the same sniproxyd
 #		processes from start to end
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
-
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
 # Resident memory of every sniproxyd process together, in kB.
 rss() {
@@ -59,7 +44,6 @@ rss() {
 }
 
 MAX=$((50 * 1024 * 1024))
-backend ok
 mkdir -p "$T/b/sink" || fail "cannot make $T/b/sink"
 
 cat >"$T/sink.py" <<'EOF'
@@ -85,22 +69,12 @@ until [ -f "$T/b/sink/port" ]; do
 	tick
 	n=$((n - 1))
 done
-P=$(free_port)
 
-conf <<EOF
-table <ok> { 127.0.0.1 port $(port ok) }
-table <sink> { 127.0.0.1 port $(port sink) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 2s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-	default forward to <sink>
-}
+hostile_start 2s "table <sink> { 127.0.0.1 port $(port sink) }" <<EOF
+match tls sni "ok.$DOMAIN" forward to <ok>
+default forward to <sink>
 EOF
-start_daemon "$P"
-before=$(procs)
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl before the push failed"
-assert_eq "backend ok" "$body" "answer before the push"
+ok_answers "before the push"
 rss0=$(rss)
 [ "$rss0" -gt 0 ] || fail "cannot read the memory of sniproxyd's processes"
 
@@ -126,13 +100,8 @@ EOF
 python3 "$T/push.py" "$P" "$MAX" "$T/pushed" >"$T/push.log" 2>&1 &
 push=$!
 track "$push"
-n=300
-until [ -f "$T/pushed" ]; do
-	alive "$push" || fail "the client failed: $(cat "$T/push.log")"
-	[ "$n" -gt 0 ] || fail "the client neither sent 50 MB nor blocked in 30 s"
-	tick
-	n=$((n - 1))
-done
+wait_ready "$T/pushed" "$push" "$T/push.log" "the client" \
+    "the client neither sent 50 MB nor blocked in 30 s"
 read -r sent secs <"$T/pushed"
 rss1=$(rss)
 echo "the client sent $sent bytes in $secs s before it blocked;" \
@@ -147,6 +116,5 @@ kill "$push"
 kill "$(pid_of sink)"
 expect_log "$(conn_line "127\\.0\\.0\\.1:$P" "$(rule_re "default forward")" \
     unknown "127\\.0\\.0\\.1:$(port sink)" "[a-z-]+")" 10
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the push failed"
-assert_eq "backend ok" "$body" "answer after the push"
+ok_answers "after the push"
 same_procs "$before"

@@ -32,40 +32,13 @@
 #		burst; once they are closed, curl answered; the same
 #		sniproxyd processes from start to end
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
-
-backend ok
-P=$(free_port)
-
-conf <<EOF2
-maxconn 5
-table <ok> { 127.0.0.1 port $(port ok) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 30s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-}
+hostile_start 30s "maxconn 5" <<EOF2
+match tls sni "ok.$DOMAIN" forward to <ok>
 EOF2
-start_daemon "$P"
-before=$(procs)
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl before the limit failed"
-assert_eq "backend ok" "$body" "answer before the limit"
+ok_answers "before the limit"
 
 cat >"$T/limit.py" <<'EOF2'
 import os, socket, sys, time
@@ -107,13 +80,8 @@ EOF2
 python3 "$T/limit.py" "$P" "$T/limit" >"$T/limit.out" 2>&1 &
 lim=$!
 track "$lim"
-n=300
-until [ -f "$T/limit" ]; do
-	alive "$lim" || fail "the clients failed: $(cat "$T/limit.out")"
-	[ "$n" -gt 0 ] || fail "the clients did not finish in 30 s"
-	tick
-	n=$((n - 1))
-done
+wait_ready "$T/limit" "$lim" "$T/limit.out" "the clients" \
+    "the clients did not finish in 30 s"
 read -r refused slowest still <"$T/limit"
 cat "$T/limit.out"
 assert_eq 20 "$refused" "connections over the limit closed by sniproxyd"
@@ -135,8 +103,6 @@ while [ "$(log_count "$(conn_line "$L" none eof - no-rule)")" -lt 5 ]; do
 	tick
 	n=$((n - 1))
 done
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the limit failed"
-assert_eq "backend ok" "$body" "answer after the limit"
-expect_log "$(conn_line "$L" "$(rule_re "\"ok.$DOMAIN\"")" \
-    "$(tls_sni "ok.$DOMAIN")" "127\\.0\\.0\\.1:$(port ok)" "$FETCH_END")"
+ok_answers "after the limit"
+ok_logged
 same_procs "$before"

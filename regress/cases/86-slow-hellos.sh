@@ -33,23 +33,8 @@
 #		logged "rule none ... end no-rule"; the same sniproxyd
 #		processes from start to end
 
-command -v python3 >/dev/null 2>&1 || skip "python3 is needed"
-
-# The pid and role of every sniproxyd process, one a line.
-procs() {
-	for _p in "$DAEMON_PID" $(children "$DAEMON_PID"); do
-		echo "$_p $(role "$_p")"
-	done | sort -n
-}
-
-# same_procs BEFORE: every process still there, and no other.
-same_procs() {
-	_now=$(procs)
-	[ "$_now" = "$1" ] || fail "sniproxyd's processes changed:" \
-	    "before: $(echo "$1" | tr '\n' ' ') now: $(echo "$_now" |
-	    tr '\n' ' ')"
-	assert_log_lacks '\(pid [0-9]+\) (killed by signal|exited with)'
-}
+# shellcheck source=regress/hostile.sh
+. "$TOP/regress/hostile.sh"
 
 # CPU time of a process so far, in clock ticks (user and system).
 cpu() {
@@ -57,21 +42,10 @@ cpu() {
 }
 
 N=200
-backend ok
-P=$(free_port)
-
-conf <<EOF2
-table <ok> { 127.0.0.1 port $(port ok) }
-
-listen on 127.0.0.1 port $P {
-	timeout inspect 10s
-	match tls sni "ok.$DOMAIN" forward to <ok>
-}
+hostile_start 10s <<EOF2
+match tls sni "ok.$DOMAIN" forward to <ok>
 EOF2
-start_daemon "$P"
-before=$(procs)
-acc=$(procs_titled "$DAEMON_PID" accept)
-[ -n "$acc" ] || fail "no accept process"
+accept_proc
 
 cat >"$T/slow.py" <<'EOF2'
 import os, socket, ssl, sys, time
@@ -120,13 +94,8 @@ python3 "$T/slow.py" "$P" "$N" "ok.$DOMAIN" "$T/held" hold \
     >"$T/hold.out" 2>&1 &
 hold=$!
 track "$hold"
-n=300
-until [ -f "$T/held" ]; do
-	alive "$hold" || fail "the waiting clients failed: $(cat "$T/hold.out")"
-	[ "$n" -gt 0 ] || fail "$N half hellos not sent in 30 s"
-	tick
-	n=$((n - 1))
-done
+wait_ready "$T/held" "$hold" "$T/hold.out" "the waiting clients" \
+    "$N half hellos not sent in 30 s"
 
 python3 "$T/slow.py" "$P" 1 "ok.$DOMAIN" - trickle >"$T/trickle.out" 2>&1 &
 trickle=$!
@@ -176,6 +145,5 @@ while [ "$(log_count "$(conn_line "$L" none "(eof|unknown)" - no-rule)")" \
 done
 # shellcheck disable=SC2034
 FETCH_OPTS=
-body=$(fetch "ok.$DOMAIN" "$P") || fail "curl after the half hellos failed"
-assert_eq "backend ok" "$body" "answer after the half hellos"
+ok_answers "after the half hellos"
 same_procs "$before"
