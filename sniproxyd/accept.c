@@ -276,8 +276,10 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 	if (c->proxy_wait) {
 		if ((rv = aconn_proxy(c, n, final)) != 1)
 			return;
-		/* What followed the header came with it: no new event. */
-		final = 0;
+		/*
+		 * What followed the header came with it, and no new event
+		 * will say so; a close that came with it still counts.
+		 */
 		goto again;
 	}
 	if (n == HELLO_MAXBYTES)
