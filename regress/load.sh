@@ -352,6 +352,33 @@ plain_backend_kill() {
 	    fail "backend $1 still listens on port $_p"
 }
 
+# The plain backends a, b and c of <pool>, and P, a free port for
+# sniproxyd to listen on.
+pool_servers() {
+	plain_backend a
+	plain_backend b
+	plain_backend c
+	# shellcheck disable=SC2034
+	P=$(free_port)
+}
+
+# pool_start PREFORK OPTIONS [LAST]: starts sniproxyd with PREFORK
+# workers, listening on 127.0.0.1 port P, where the default rule
+# forwards to <pool> (a, b and c) with OPTIONS; LAST follows c in the
+# table, e.g. "backup".
+pool_start() {
+	conf <<EOF2
+prefork $1
+table <pool> { 127.0.0.1 port $(port a), 127.0.0.1 port $(port b), \
+	127.0.0.1 port $(port c)${3:+ $3} }
+
+listen on 127.0.0.1 port $P {
+	default forward to <pool>${2:+ $2}
+}
+EOF2
+	start_daemon "$P"
+}
+
 # conns PORT COUNT [SRC,...]: COUNT connections to 127.0.0.1:PORT; the
 # lines of loadpeer.py go to $T/conns.out.
 conns() {
@@ -530,6 +557,37 @@ wait_serial() {
 		sleep 0.05
 	done
 	echo "$_el"
+}
+
+# site_keypair NUMBER: pair NUMBER installed as keypair "site", in
+# $K/site.crt and $K/site.key.
+site_keypair() {
+	pair_make "$1"
+	K=$T/etc/keys
+	if ! mkdir -p "$K" || ! cp "$T/pairs/$1/cert.pem" "$K/site.crt" ||
+	    ! cp "$T/pairs/$1/key.pem" "$K/site.key"; then
+		fail "cannot install pair $1"
+	fi
+}
+
+# tls_loops PORT SNI RATE: two loadpeer.py tlsloop clients in the
+# background, RATE handshakes a second each; tls_loops_stop ends them
+# and gathers what they printed in $T/loop.out.
+tls_loops() {
+	for _l in 1 2; do
+		python3 "$PEER" tlsloop 127.0.0.1 "$1" "$2" "$PKI/ca.pem" \
+		    "$3" "$T/loop.stop" </dev/null >"$T/loop$_l.out" 2>&1 &
+		echo "$!" >"$T/loop$_l.pid"
+		track "$!"
+	done
+}
+
+tls_loops_stop() {
+	: >"$T/loop.stop"
+	for _l in 1 2; do
+		wait_exit "$(cat "$T/loop$_l.pid")" 10
+	done
+	cat "$T/loop1.out" "$T/loop2.out" >"$T/loop.out"
 }
 
 # client_local_ports PORT: the local ports of the connections

@@ -31,21 +31,8 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-plain_backend a
-plain_backend b
-plain_backend c
-P=$(free_port)
-
-conf <<EOF2
-prefork 2
-table <pool> { 127.0.0.1 port $(port a), 127.0.0.1 port $(port b), \
-	127.0.0.1 port $(port c) }
-
-listen on 127.0.0.1 port $P {
-	default forward to <pool> mode roundrobin
-}
-EOF2
-start_daemon "$P"
+pool_servers
+pool_start 2 "mode roundrobin"
 
 conns "$P" 300
 conns_all_ok

@@ -30,10 +30,7 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-plain_backend a
-plain_backend b
-plain_backend c
-P=$(free_port)
+pool_servers
 
 conf <<EOF2
 prefork 2

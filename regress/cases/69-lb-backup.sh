@@ -30,21 +30,8 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-plain_backend a
-plain_backend b
-plain_backend c
-P=$(free_port)
-
-conf <<EOF2
-prefork 2
-table <pool> { 127.0.0.1 port $(port a), 127.0.0.1 port $(port b), \
-	127.0.0.1 port $(port c) backup }
-
-listen on 127.0.0.1 port $P {
-	default forward to <pool> check tcp interval 300ms fall 2 rise 2
-}
-EOF2
-start_daemon "$P"
+pool_servers
+pool_start 2 "check tcp interval 300ms fall 2 rise 2" backup
 
 # step WHAT A B C: 60 connections, every one answered, A, B and C of
 # them by a, b and c ("-" for any number but 0).

@@ -35,18 +35,8 @@ plain_backend a pong
 plain_backend b pong
 plain_backend c nope
 P=$(free_port)
-
-conf <<EOF2
-prefork 2
-table <pool> { 127.0.0.1 port $(port a), 127.0.0.1 port $(port b), \
-	127.0.0.1 port $(port c) }
-
-listen on 127.0.0.1 port $P {
-	default forward to <pool> check send "PING\\r\\n" expect "PONG" \
-	    interval 300ms fall 2 rise 2
-}
-EOF2
-start_daemon "$P"
+check='check send "PING\r\n" expect "PONG" interval 300ms fall 2 rise 2'
+pool_start 2 "$check"
 C="127\\.0\\.0\\.1:$(port c)"
 
 expect_log "table <pool>: server $C is down" 5

@@ -33,12 +33,7 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-pair_make 300
-K=$T/etc/keys
-if ! mkdir -p "$K" || ! cp "$T/pairs/300/cert.pem" "$K/site.crt" ||
-    ! cp "$T/pairs/300/key.pem" "$K/site.key"; then
-	fail "cannot install pair 300"
-fi
+site_keypair 300
 plain_backend web
 P=$(free_port)
 
@@ -57,24 +52,15 @@ listen on 127.0.0.1 port $P {
 EOF2
 start_daemon "$P"
 
-for l in 1 2; do
-	python3 "$PEER" tlsloop 127.0.0.1 "$P" "web.$DOMAIN" "$PKI/ca.pem" 40 \
-	    "$T/loop.stop" </dev/null >"$T/loop$l.out" 2>&1 &
-	echo "$!" >"$T/loop$l.pid"
-	track "$!"
-done
+tls_loops "$P" "web.$DOMAIN" 40
 t0=$(now_ms)
 polls=0
 while [ $(($(now_ms) - t0)) -lt 8000 ]; do
 	served_serial "web.$DOMAIN" "$P" >/dev/null
 	polls=$((polls + 1))
 done
-: >"$T/loop.stop"
-for l in 1 2; do
-	wait_exit "$(cat "$T/loop$l.pid")" 10
-done
+tls_loops_stop
 
-cat "$T/loop1.out" "$T/loop2.out" >"$T/loop.out"
 ok=$(grep -c ' ok ' "$T/loop.out")
 bad=$(grep -c ' FAIL ' "$T/loop.out")
 echo "$ok handshakes good, $bad failed, $polls openssl s_client besides"

@@ -34,12 +34,7 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-pair_make 400
-K=$T/etc/keys
-if ! mkdir -p "$K" || ! cp "$T/pairs/400/cert.pem" "$K/site.crt" ||
-    ! cp "$T/pairs/400/key.pem" "$K/site.key"; then
-	fail "cannot install pair 400"
-fi
+site_keypair 400
 plain_backend web
 P=$(free_port)
 
@@ -63,12 +58,7 @@ P=$(free_port)
 } | conf
 start_daemon "$P"
 
-for l in 1 2; do
-	python3 "$PEER" tlsloop 127.0.0.1 "$P" "web.$DOMAIN" "$PKI/ca.pem" 50 \
-	    "$T/loop.stop" </dev/null >"$T/loop$l.out" 2>&1 &
-	echo "$!" >"$T/loop$l.pid"
-	track "$!"
-done
+tls_loops "$P" "web.$DOMAIN" 50
 sleep 0.5
 i=1
 while [ "$i" -le 60 ]; do
@@ -78,13 +68,9 @@ while [ "$i" -le 60 ]; do
 	i=$((i + 1))
 done
 sleep 0.5
-: >"$T/loop.stop"
-for l in 1 2; do
-	wait_exit "$(cat "$T/loop$l.pid")" 10
-done
+tls_loops_stop
 expect_log "configuration reloaded, generation 61"
 
-cat "$T/loop1.out" "$T/loop2.out" >"$T/loop.out"
 ok=$(grep -c ' ok ' "$T/loop.out")
 bad=$(grep -c ' FAIL ' "$T/loop.out")
 echo "60 reloads: $ok handshakes good, $bad failed;" \
