@@ -55,22 +55,8 @@ tick() {
 # Every process below $1, from a POSIX ps; empty when ps is missing.
 # shellcheck disable=SC2317
 descendants() {
-	ps -A -o pid= -o ppid= 2>/dev/null | awk -v root="$1" '
-	{ parent[$1] = $2 }
-	END {
-		want[root] = 1
-		for (more = 1; more; ) {
-			more = 0
-			for (p in parent)
-				if (!(p in want) && (parent[p] in want)) {
-					want[p] = 1
-					more = 1
-				}
-		}
-		for (p in want)
-			if (p != root)
-				print p
-	}'
+	ps -A -o pid= -o ppid= 2>/dev/null |
+	    awk -v root="$1" -f "$(dirname "$0")/proctree.awk"
 }
 
 alive() {

@@ -99,22 +99,7 @@ wait_gone() {
 
 # The processes below $1.
 descendants() {
-	proc_table | awk -v root="$1" '
-	$3 != "Z" { parent[$1] = $2 }
-	END {
-		want[root] = 1
-		for (more = 1; more; ) {
-			more = 0
-			for (p in parent)
-				if (!(p in want) && (parent[p] in want)) {
-					want[p] = 1
-					more = 1
-				}
-		}
-		for (p in want)
-			if (p != root)
-				print p
-	}'
+	proc_table | awk -v root="$1" -f "$TOP/regress/proctree.awk"
 }
 
 children() {

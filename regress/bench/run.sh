@@ -100,22 +100,9 @@ alive() {
 
 # $1 and every process below it.
 tree() {
-	ps -A -o pid= -o ppid= 2>/dev/null | awk -v root="$1" '
-	{ parent[$1] = $2 }
-	END {
-		want[root] = 1
-		for (more = 1; more; ) {
-			more = 0
-			for (p in parent)
-				if (!(p in want) && (parent[p] in want)) {
-					want[p] = 1
-					more = 1
-				}
-		}
-		for (p in want)
-			if (p in parent)
-				print p
-	}'
+	kill -0 "$1" 2>/dev/null && echo "$1"
+	ps -A -o pid= -o ppid= 2>/dev/null |
+	    awk -v root="$1" -f "$top/regress/proctree.awk"
 }
 
 # utime + stime, in clock ticks, of the processes named.
