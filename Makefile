@@ -57,8 +57,8 @@ PROGS =		sniproxyd/sniproxyd sniproxyd/sniproxyctl
 MAN5 =		sniproxyd/sniproxyd.conf.5
 MAN8 =		sniproxyd/sniproxyd.8 sniproxyd/sniproxyctl.8
 
-.PHONY: all check unit regress demo install uninstall clean lint bench \
-	bench-quick fuzz
+.PHONY: all check check-valgrind unit regress demo install uninstall \
+	clean lint bench bench-quick fuzz
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -91,11 +91,35 @@ regress/tlspeer: regress/tlspeer.c
 regress/unit/unit: $(UNIT_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CORE_OBJS) $(CHECK_LIBS) $(LIBS)
 
+# The daemon with its system call filter left out, for valgrind, whose
+# own system calls the filter would refuse.
+UNCONFINED_OBJS = $(filter-out privsep/sandbox.o,$(DAEMON_OBJS)) \
+		regress/sandbox-unconfined.o
+
+regress/sandbox-unconfined.o: privsep/sandbox.c $(HEADERS)
+	$(CC) $(CPPFLAGS) -DSANDBOX_UNCONFINED $(ALL_CFLAGS) -c -o $@ \
+	    privsep/sandbox.c
+
+regress/sniproxyd-unconfined: $(UNCONFINED_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(UNCONFINED_OBJS) $(LIBS)
+
 unit: regress/unit/unit
 	./regress/unit/unit
 
 regress: $(PROGS) regress/tlspeer
 	sh regress/run.sh
+
+# The integration tests (or the CASES named) with every process of the
+# daemon under valgrind: an invalid access or a leak fails the case.
+VALGRIND_CMD =	valgrind --leak-check=full --num-callers=24 --vgdb=no \
+		--show-leak-kinds=definite,indirect \
+		--errors-for-leak-kinds=definite,indirect \
+		--suppressions=$(CURDIR)/regress/valgrind.supp
+
+check-valgrind: $(PROGS) regress/sniproxyd-unconfined regress/tlspeer
+	VALGRIND="$(VALGRIND_CMD)" SNIPROXYD=regress/sniproxyd-unconfined \
+	    SNIPROXYCTL="$(CURDIR)/sniproxyd/sniproxyctl" \
+	    sh regress/run.sh $(CASES)
 
 # Runs the unit tests and the integration tests, and ends with the
 # summary line of both together.
@@ -181,4 +205,5 @@ uninstall:
 clean:
 	rm -f $(PROGS) $(DAEMON_OBJS) $(UNIT_OBJS) sniproxyd/parse.c \
 	    sniproxyd/sniproxyctl.o \
-	    regress/unit/unit regress/tlspeer $(BENCH_PROGS)
+	    regress/unit/unit regress/tlspeer $(BENCH_PROGS) \
+	    regress/sandbox-unconfined.o regress/sniproxyd-unconfined

@@ -21,9 +21,11 @@
 
 /*
  * AddressSanitizer makes system calls of its own (at exit, to look for
- * leaks, it clones and traces): a sanitized build runs unconfined.
+ * leaks, it clones and traces): a sanitized build runs unconfined.  So
+ * does one built with SANDBOX_UNCONFINED, for valgrind, which makes the
+ * program's system calls and many of its own from inside the process.
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(SANDBOX_UNCONFINED)
 #define SANDBOX_SANITIZED	1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -22,6 +22,8 @@
 #	SNIPROXYD	the daemon, an absolute path
 #	TLSPEER		regress/tlspeer, an absolute path
 #	TOP		the top of the tree
+#	VALGRIND	if set, the valgrind command line start_daemon runs
+#			the daemon under (make check-valgrind)
 #
 # and, as positional parameters, the case's name ($0), T ($1), PKI ($2),
 # this file ($3) and the case file ($4).
@@ -52,6 +54,11 @@ fail() {
 skip() {
 	printf '%s\n' "$*" >"$T/reason"
 	exit 77
+}
+
+# A case whose load is sized for the daemon at native speed says so.
+skip_under_valgrind() {
+	[ -z "${VALGRIND:-}" ] || skip "under valgrind: $*"
 }
 
 is_root() {
@@ -115,11 +122,13 @@ title() {
 }
 
 # What a sniproxyd process is, from its title after the program's name:
-# "priv", "accept" or "route TABLE".
+# "priv", "accept" or "route TABLE".  Under valgrind the title is
+# valgrind's own, and the kernel's name for the process tells instead.
 role() {
 	_t=$(title "$1")
 	case $_t in
 	"$PROGNAME: "*)	echo "${_t#"$PROGNAME: "}" ;;
+	*)	[ -n "${VALGRIND:-}" ] && cat "/proc/$1/comm" 2>/dev/null ;;
 	esac
 }
 
@@ -407,7 +416,14 @@ start_daemon() {
 	"$SNIPROXYD" -n -f "$CONF" >"$T/check.out" 2>&1 ||
 	    fail "sniproxyd -n rejects the configuration: $(cat "$T/check.out")"
 	log_mark
-	"$SNIPROXYD" -d -f "$CONF" </dev/null 2>>"$DAEMON_LOG" &
+	if [ -n "${VALGRIND:-}" ]; then
+		# Through a descriptor: the processes fork in chroots where
+		# no log file path leads.
+		$VALGRIND --log-fd=9 "$SNIPROXYD" -d -f "$CONF" </dev/null \
+		    2>>"$DAEMON_LOG" 9>>"$T/valgrind.log" &
+	else
+		"$SNIPROXYD" -d -f "$CONF" </dev/null 2>>"$DAEMON_LOG" &
+	fi
 	DAEMON_PID=$!
 	wait_started "$@"
 }

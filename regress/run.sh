@@ -23,13 +23,18 @@
 # Run from the top of the tree.  Patterns (shell globs) select cases by
 # name, with or without the number in front.  SNIPROXYD and TLSPEER name
 # other binaries than sniproxyd/sniproxyd and regress/tlspeer; set
-# REGRESS_KEEP to keep the directories with every log.
+# REGRESS_KEEP to keep the directories with every log.  With VALGRIND
+# set (make check-valgrind), the daemon runs under that command and a
+# valgrind report from any of its processes fails the case.
 #
 # One line per case, "ok N name", "not ok N name" with the reason and
 # the end of the daemon's log, or "skip N name"; then, last of all,
 # "N passed, N failed" (and ", N skipped" when a case was skipped).
 
 set -u
+
+# The first line of a valgrind report of an error or a leak.
+vg_report='== (Invalid|Conditional|Syscall|Use of|Mismatched|[0-9,]+ bytes in)'
 
 top=$(pwd)
 lib=$top/regress/lib.sh
@@ -185,6 +190,20 @@ for f in "$cases"/*.sh; do
 		rc=1
 	fi
 
+	# Under make check-valgrind: an error or a leak in any process
+	# fails the case.  Every process that ends prints its summary.
+	if [ -n "${VALGRIND:-}" ] && [ -e "$dir/valgrind.log" ]; then
+		if grep -qE 'ERROR SUMMARY: [1-9]' "$dir/valgrind.log"; then
+			echo "valgrind: $(grep -cE 'ERROR SUMMARY: [1-9]' \
+			    "$dir/valgrind.log") process(es) with errors," \
+			    "in valgrind.log" >>"$dir/reason"
+			rc=1
+		elif ! grep -q 'ERROR SUMMARY: 0' "$dir/valgrind.log"; then
+			echo "valgrind: no process summary" >>"$dir/reason"
+			rc=1
+		fi
+	fi
+
 	case $rc in
 	0)
 		passed=$((passed + 1))
@@ -216,6 +235,11 @@ for f in "$cases"/*.sh; do
 	if [ -s "$dir/sniproxyd.log" ]; then
 		echo "#   sniproxyd log, last lines:"
 		tail -n 20 "$dir/sniproxyd.log" | show
+	fi
+	if grep -qE 'ERROR SUMMARY: [1-9]' "$dir/valgrind.log" 2>/dev/null
+	then
+		echo "#   valgrind, first report:"
+		grep -m 1 -A 24 -E "$vg_report" "$dir/valgrind.log" | show
 	fi
 done
 

@@ -16,11 +16,15 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <err.h>
 #include <errno.h>
@@ -85,6 +89,9 @@ struct generation {
 };
 TAILQ_HEAD(genlist, generation);
 
+static const int	 priv_sigs[] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP };
+#define PRIV_NSIGS	(sizeof(priv_sigs) / sizeof(priv_sigs[0]))
+
 static struct {
 	struct event_base	*base;
 	struct generation	*cur;
@@ -95,6 +102,7 @@ static struct {
 	int			 quitting;
 	struct event		*ev_kill;
 	struct event		*ev_keywatch;
+	struct event		*ev_signal[PRIV_NSIGS];
 } priv;
 
 extern char	**environ;
@@ -394,6 +402,20 @@ static const struct ctl_ops ctl_ops = {
 };
 
 /*
+ * The title says what a process is in ps(1).  On Linux the short name
+ * the kernel keeps says it too: it is what top(1) and the kernel's own
+ * messages, a seccomp kill among them, show.
+ */
+static void
+proc_title(const char *title)
+{
+	setproctitle("%s", title);
+#ifdef __linux__
+	prctl(PR_SET_NAME, title, 0, 0, 0);
+#endif
+}
+
+/*
  * In the new child: leave the parent's event loop and descriptors
  * behind, then become unprivileged.  The parent's event base must be
  * re-initialised before it is freed, as its kernel objects are shared
@@ -402,14 +424,20 @@ static const struct ctl_ops ctl_ops = {
 static void
 child_enter(struct child *c, const char *title)
 {
+	size_t	i;
+
 	event_reinit(priv.base);
+	for (i = 0; i < PRIV_NSIGS; i++) {
+		event_free(priv.ev_signal[i]);
+		priv.ev_signal[i] = NULL;
+	}
 	event_base_free(priv.base);
 	control_child_cleanup();
 	proc_child_init(&c->pc);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	log_procinit(title);
-	setproctitle("%s", title);
+	proc_title(title);
 	if (c->type != CHILD_ACCEPT)
 		listeners_close(priv.cur->conf);
 	if (proc_drop(&priv.user) == -1)
@@ -748,17 +776,19 @@ priv_sighup(int sig, short events, void *arg)
 static void
 priv_signals(void)
 {
-	static const int	 sigs[] = { SIGTERM, SIGINT, SIGCHLD, SIGHUP };
 	struct event		*ev;
 	size_t			 i;
+	int			 sig;
 
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		ev = evsignal_new(priv.base, sigs[i],
-		    sigs[i] == SIGCHLD ? priv_sigchld :
-		    sigs[i] == SIGHUP ? priv_sighup : priv_sigterm, NULL);
+	for (i = 0; i < PRIV_NSIGS; i++) {
+		sig = priv_sigs[i];
+		ev = evsignal_new(priv.base, sig,
+		    sig == SIGCHLD ? priv_sigchld :
+		    sig == SIGHUP ? priv_sighup : priv_sigterm, NULL);
 		if (ev == NULL || evsignal_add(ev, NULL) == -1)
-			fatalx("cannot handle signal %d", sigs[i]);
+			fatalx("cannot handle signal %d", sig);
+		priv.ev_signal[i] = ev;
 	}
 }
 
@@ -1046,7 +1076,7 @@ main(int argc, char *argv[])
 		log_warnx("running without a control socket");
 	}
 	priv_chroot(priv.conffile);
-	setproctitle("%s", "priv");
+	proc_title("priv");
 	priv_signals();
 	if ((priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,
 	    NULL)) == NULL)

@@ -49,6 +49,7 @@
 
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
+skip_under_valgrind "the stream and the reloads are timed for native speed"
 
 need_tlspeer
 N=20

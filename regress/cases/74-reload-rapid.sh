@@ -33,6 +33,7 @@
 
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
+skip_under_valgrind "fifty reloads within the time limit of a case"
 
 site_keypair 400
 plain_backend web
