@@ -131,8 +131,9 @@ BENCH_PROGS =	regress/bench/loadgen regress/bench/backend
 regress/bench/%: regress/bench/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
-# Speed and memory against haproxy, sslh, sniproxy and nginx; the full
-# run writes regress/bench/RESULTS.md, the quick one only prints.
+# Speed and memory against haproxy, sslh, sniproxy and nginx, and TLS
+# termination against haproxy and hitch; the full run writes
+# regress/bench/RESULTS.md, the quick one only prints.
 bench: $(PROGS) $(BENCH_PROGS)
 	sh regress/bench/run.sh sniproxyd/sniproxyd
 

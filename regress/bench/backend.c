@@ -17,10 +17,13 @@
 /*
  * Benchmark backend.  It does not speak TLS: a passthrough proxy hands
  * the client's bytes over untouched, so reading one TLS record (the
- * ClientHello) is enough.  It then answers "NAME\n" so that the client
- * can tell which backend it reached, and waits for one command byte:
- * 'D' makes it send bulk data until the client goes away, 'U' makes it
- * read and discard until EOF; EOF alone ends a short connection.
+ * ClientHello) is enough.  A proxy that terminates TLS hands over the
+ * plaintext instead, which the client makes one line; a first byte
+ * that cannot begin a handshake record tells the two apart.  Either
+ * way it then answers "NAME\n" so that the client can tell which
+ * backend it reached, and waits for one command byte: 'D' makes it
+ * send bulk data until the client goes away, 'U' makes it read and
+ * discard until EOF; EOF alone ends a short connection.
  *
  * usage: backend -n name -p port [-a address]
  *
@@ -48,6 +51,8 @@
 
 #define BULK		(256 * 1024)
 #define TLS_HDR		5
+#define TLS_HANDSHAKE	22		/* record type */
+#define MAXLINE		1024		/* of a plaintext request */
 
 enum bstate {
 	ST_HELLO,
@@ -61,6 +66,7 @@ struct bconn {
 	enum bstate	 state;
 	size_t		 got;
 	size_t		 need;
+	int		 line;		/* plaintext request */
 	uint8_t		 hdr[TLS_HDR];
 	struct event	*ev;
 };
@@ -82,10 +88,7 @@ conn_free(struct bconn *c)
 	free(c);
 }
 
-/*
- * Counts the bytes of the first TLS record.  Returns 1 once it is all
- * in, 0 while more is wanted, -1 when it is not a handshake record.
- */
+/* Counts the bytes of the first TLS record.  Returns 1 once it is all in. */
 static int
 hello_take(struct bconn *c, const uint8_t *p, size_t n, size_t *used)
 {
@@ -96,17 +99,36 @@ hello_take(struct bconn *c, const uint8_t *p, size_t n, size_t *used)
 	*used = i;
 	if (c->got < TLS_HDR)
 		return (0);
-	if (c->need == 0) {
-		if (c->hdr[0] != 22)
-			return (-1);
+	if (c->need == 0)
 		c->need = TLS_HDR + ((size_t)c->hdr[3] << 8 | c->hdr[4]);
-	}
 	take = c->need - c->got;
 	if (take > n - i)
 		take = n - i;
 	c->got += take;
 	*used = i + take;
 	return (c->got == c->need);
+}
+
+/*
+ * Takes the client's request: a TLS record or a line.  Returns 1 once
+ * it is all in, 0 while more is wanted, -1 when the line is too long.
+ */
+static int
+request_take(struct bconn *c, const uint8_t *p, size_t n, size_t *used)
+{
+	const uint8_t	*nl;
+
+	if (c->got == 0 && p[0] != TLS_HANDSHAKE)
+		c->line = 1;
+	if (!c->line)
+		return (hello_take(c, p, n, used));
+	if ((nl = memchr(p, '\n', n)) == NULL) {
+		c->got += n;
+		*used = n;
+		return (c->got > MAXLINE ? -1 : 0);
+	}
+	*used = nl - p + 1;
+	return (1);
 }
 
 static int
@@ -170,7 +192,7 @@ conn_event(int fd, short events, void *arg)
 	}
 	off = 0;
 	if (c->state == ST_HELLO) {
-		rv = hello_take(c, buf, (size_t)n, &used);
+		rv = request_take(c, buf, (size_t)n, &used);
 		if (rv == -1) {
 			conn_free(c);
 			return;

@@ -21,15 +21,23 @@
  * that reached the wrong backend is counted as a misroute and is not a
  * data point.
  *
+ * With -t the proxy terminates TLS: every connection completes a full
+ * TLS 1.3 handshake with libtls, naming the route in its server_name,
+ * sends a request line through it and reads the answer the same way.
+ *
  * usage: loadgen -m mode -H hello.bin -r sni=backend[:port] ...
- *            [-a address] [-p port] [-c conns] [-d seconds] [-k conns]
- *            [-n streams] [-T seconds] [-u] [-w seconds]
+ *            [-a address] [-p port] [-c conns] [-d seconds] [-j procs]
+ *            [-k conns] [-n streams] [-T seconds] [-u] [-w seconds]
+ *        loadgen -t -m probe|rate -r sni=backend[:port] ... [-a address]
+ *            [-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]
+ *            [-w seconds]
  *
  * Modes:
  *   probe   one connection per route, retried until all are right or
  *           -T seconds have passed; exits 0 when all were right once
  *   rate    -c connections at once, each connect, hello, answer, close,
- *           for -w seconds of warm-up and then -d measured seconds
+ *           for -w seconds of warm-up and then -d measured seconds;
+ *           with -j, shared among that many processes
  *   stream  -n connections that, after the answer, receive bulk data
  *           (send it with -u) for -w and then -d seconds
  *   idle    opens -k connections, prints "ready" once they are all
@@ -42,6 +50,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -58,11 +67,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <tls.h>
 
 #define MAXROUTES	16
 #define BULK		(256 * 1024)
 #define MAXINFLIGHT	256		/* idle mode: connects at once */
 #define RETRY_MS	10
+#define MAXJOBS		64		/* -j */
 
 enum mode {
 	M_PROBE,
@@ -75,6 +86,8 @@ enum cstate {
 	CS_FREE,
 	CS_WAIT,
 	CS_CONNECTING,
+	CS_HANDSHAKE,
+	CS_REQUEST,
 	CS_REPLY,
 	CS_STREAM,
 	CS_HELD
@@ -94,9 +107,11 @@ struct lconn {
 	int			 fd;
 	enum cstate		 state;
 	struct route		*rt;
+	struct tls		*tls;
 	uint64_t		 t0;
 	char			 rbuf[128];
 	size_t			 rlen;
+	size_t			 sent;		/* of request */
 	struct event		*ev;
 };
 
@@ -111,6 +126,9 @@ static struct {
 	int			 timeout_ms;
 	int			 upload;
 	uint8_t			*bulk;
+	struct tls_config	*tlscfg;	/* -t */
+	char			 tlsversion[32];
+	char			 tlscipher[64];
 
 	int			 measuring;
 	uint64_t		 wstart;
@@ -125,7 +143,11 @@ static struct {
 	uint64_t		 err_connect;
 	uint64_t		 err_timeout;
 	uint64_t		 err_closed;
+	uint64_t		 err_tls;
+	uint64_t		 err_resumed;
 	uint64_t		 misroutes;
+
+	int			 resultfd;	/* a process of -j */
 
 	size_t			 k;		/* idle */
 	size_t			 launched;
@@ -135,6 +157,9 @@ static struct {
 	int			 ready;
 	int			 launching;
 } lg;
+
+/* -t: sent once the handshake is done, for the backend to answer. */
+static const char	request[] = "hello\n";
 
 static void	conn_event(int, short, void *);
 static void	conn_start(struct lconn *);
@@ -282,10 +307,26 @@ pct_ms(double pct)
 	return (lg.lat[i] / 1000.0);
 }
 
+/* CPU seconds of this process and of the processes of -j it waited for. */
+static double
+cpu_secs(void)
+{
+	struct rusage	 self, kids;
+
+	if (getrusage(RUSAGE_SELF, &self) == -1 ||
+	    getrusage(RUSAGE_CHILDREN, &kids) == -1)
+		err(1, "getrusage");
+	return (self.ru_utime.tv_sec + self.ru_stime.tv_sec +
+	    kids.ru_utime.tv_sec + kids.ru_stime.tv_sec +
+	    (self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+	    kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6);
+}
+
 static uint64_t
 errors(void)
 {
-	return (lg.err_connect + lg.err_timeout + lg.err_closed);
+	return (lg.err_connect + lg.err_timeout + lg.err_closed + lg.err_tls +
+	    lg.err_resumed);
 }
 
 static void
@@ -295,29 +336,38 @@ report(void)
 
 	if (errors() + lg.misroutes > 0)
 		fprintf(stderr, "loadgen: errors: connect %llu timeout %llu "
-		    "closed %llu, misroutes %llu\n",
+		    "closed %llu tls %llu resumed %llu, misroutes %llu\n",
 		    (unsigned long long)lg.err_connect,
 		    (unsigned long long)lg.err_timeout,
 		    (unsigned long long)lg.err_closed,
+		    (unsigned long long)lg.err_tls,
+		    (unsigned long long)lg.err_resumed,
 		    (unsigned long long)lg.misroutes);
 	switch (lg.mode) {
 	case M_PROBE:
-		printf("mode=probe errors=%llu misroutes=%llu\n",
+		printf("mode=probe errors=%llu misroutes=%llu",
 		    (unsigned long long)errors(),
 		    (unsigned long long)lg.misroutes);
+		if (lg.tlscfg != NULL && lg.tlsversion[0] != '\0')
+			printf(" version=%s cipher=%s", lg.tlsversion,
+			    lg.tlscipher);
+		printf("\n");
 		break;
 	case M_RATE:
 		qsort(lg.lat, lg.nlat, sizeof(*lg.lat), cmp_u32);
 		/*
 		 * handled counts every connection the proxy took a part in,
-		 * warm-up included, for its CPU time per connection.
+		 * warm-up included, for its CPU time per connection; cpu_s is
+		 * the load generator's own, over the same connections.
 		 */
 		printf("mode=rate conns=%zu secs=%.3f rate=%.1f p50_ms=%.3f "
-		    "p99_ms=%.3f handled=%llu errors=%llu misroutes=%llu\n",
+		    "p99_ms=%.3f cpu_s=%.3f handled=%llu errors=%llu "
+		    "misroutes=%llu\n",
 		    lg.nlat, secs, secs > 0 ? lg.nlat / secs : 0,
-		    pct_ms(50), pct_ms(99),
+		    pct_ms(50), pct_ms(99), cpu_secs(),
 		    (unsigned long long)(lg.done_total + lg.misroutes +
-		    lg.err_timeout + lg.err_closed),
+		    lg.err_timeout + lg.err_closed + lg.err_tls +
+		    lg.err_resumed),
 		    (unsigned long long)errors(),
 		    (unsigned long long)lg.misroutes);
 		break;
@@ -344,6 +394,15 @@ static void
 conn_close(struct lconn *c)
 {
 	event_del(c->ev);
+	if (c->tls != NULL) {
+		/*
+		 * close_notify as a client sends it, but without waiting for
+		 * the peer's: the socket goes right after.
+		 */
+		tls_close(c->tls);
+		tls_free(c->tls);
+		c->tls = NULL;
+	}
 	if (c->fd != -1) {
 		close(c->fd);
 		c->fd = -1;
@@ -462,6 +521,12 @@ conn_answered(struct lconn *c)
 	switch (lg.mode) {
 	case M_PROBE:
 		c->rt->ok = 1;
+		if (c->tls != NULL && lg.tlsversion[0] == '\0') {
+			strlcpy(lg.tlsversion, tls_conn_version(c->tls),
+			    sizeof(lg.tlsversion));
+			strlcpy(lg.tlscipher, tls_conn_cipher(c->tls),
+			    sizeof(lg.tlscipher));
+		}
 		conn_close(c);
 		for (i = 0; i < lg.nroutes; i++)
 			if (!lg.routes[i].ok) {
@@ -508,10 +573,38 @@ conn_answered(struct lconn *c)
 	}
 }
 
+/*
+ * Takes n more bytes of the answer, already in rbuf.  Returns 0 while
+ * the line is incomplete, 1 once the connection has been dealt with.
+ */
+static int
+reply_take(struct lconn *c, size_t n)
+{
+	char	*nl;
+
+	c->rlen += n;
+	c->rbuf[c->rlen] = '\0';
+	if ((nl = strchr(c->rbuf, '\n')) == NULL) {
+		if (c->rlen < sizeof(c->rbuf) - 1)
+			return (0);
+		conn_fail(c, &lg.misroutes);
+		return (1);
+	}
+	*nl = '\0';
+	if (strcmp(c->rbuf, c->rt->expect) != 0) {
+		if (lg.mode == M_PROBE)
+			warnx("%s reached %s, not %s", c->rt->sni, c->rbuf,
+			    c->rt->expect);
+		conn_fail(c, &lg.misroutes);
+		return (1);
+	}
+	conn_answered(c);
+	return (1);
+}
+
 static void
 conn_reply(struct lconn *c, short events)
 {
-	char	*nl;
 	ssize_t	 n;
 
 	if (events & EV_TIMEOUT) {
@@ -525,22 +618,108 @@ conn_reply(struct lconn *c, short events)
 		conn_fail(c, &lg.err_closed);
 		return;
 	}
-	c->rlen += n;
-	c->rbuf[c->rlen] = '\0';
-	if ((nl = strchr(c->rbuf, '\n')) == NULL) {
-		if (c->rlen == sizeof(c->rbuf) - 1)
-			conn_fail(c, &lg.misroutes);
+	reply_take(c, n);
+}
+
+/* Waits, for at most the timeout, until fd is ready for what libtls wants. */
+static void
+conn_tls_wait(struct lconn *c, ssize_t want)
+{
+	struct timeval	 tv;
+
+	event_del(c->ev);
+	event_assign(c->ev, lg.base, c->fd, want == TLS_WANT_POLLIN ?
+	    EV_READ : EV_WRITE, conn_event, c);
+	tv_ms(&tv, lg.timeout_ms);
+	event_add(c->ev, &tv);
+}
+
+/*
+ * Takes a TLS connection as far as it goes without waiting: through the
+ * handshake, the request and the answer.  libtls may want to read while
+ * writing and the reverse, so each step waits for what it asks.
+ */
+static void
+conn_tls(struct lconn *c, short events)
+{
+	ssize_t	 n;
+
+	if (events & EV_TIMEOUT) {
+		conn_fail(c, &lg.err_timeout);
 		return;
 	}
-	*nl = '\0';
-	if (strcmp(c->rbuf, c->rt->expect) != 0) {
+	for (;;) {
+		switch (c->state) {
+		case CS_HANDSHAKE:
+			n = tls_handshake(c->tls);
+			break;
+		case CS_REQUEST:
+			n = tls_write(c->tls, request + c->sent,
+			    sizeof(request) - 1 - c->sent);
+			break;
+		case CS_REPLY:
+			n = tls_read(c->tls, c->rbuf + c->rlen,
+			    sizeof(c->rbuf) - 1 - c->rlen);
+			break;
+		default:
+			return;
+		}
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			conn_tls_wait(c, n);
+			return;
+		}
+		if (n == -1) {
+			if (lg.mode == M_PROBE)
+				warnx("%s: %s", c->rt->sni,
+				    tls_error(c->tls));
+			conn_fail(c, &lg.err_tls);
+			return;
+		}
+		switch (c->state) {
+		case CS_HANDSHAKE:
+			/* A resumed handshake would not be a data point. */
+			if (tls_conn_session_resumed(c->tls)) {
+				conn_fail(c, &lg.err_resumed);
+				return;
+			}
+			c->state = CS_REQUEST;
+			c->sent = 0;
+			break;
+		case CS_REQUEST:
+			c->sent += n;
+			if (c->sent == sizeof(request) - 1)
+				c->state = CS_REPLY;
+			break;
+		default:	/* CS_REPLY */
+			if (n == 0) {
+				conn_fail(c, &lg.err_closed);
+				return;
+			}
+			if (reply_take(c, n))
+				return;
+			break;
+		}
+	}
+}
+
+/*
+ * Every connection gets a context of its own, and the configuration
+ * names no session file, so that there is no session to resume.
+ */
+static void
+conn_tls_start(struct lconn *c)
+{
+	if ((c->tls = tls_client()) == NULL)
+		err(1, "tls_client");
+	if (tls_configure(c->tls, lg.tlscfg) == -1 ||
+	    tls_connect_socket(c->tls, c->fd, c->rt->sni) == -1) {
 		if (lg.mode == M_PROBE)
-			warnx("%s reached %s, not %s", c->rt->sni, c->rbuf,
-			    c->rt->expect);
-		conn_fail(c, &lg.misroutes);
+			warnx("%s: %s", c->rt->sni, tls_error(c->tls));
+		conn_fail(c, &lg.err_tls);
 		return;
 	}
-	conn_answered(c);
+	c->state = CS_HANDSHAKE;
+	conn_tls(c, 0);
 }
 
 static void
@@ -589,6 +768,10 @@ conn_event(int fd, short events, void *arg)
 			conn_fail(c, &lg.err_connect);
 			return;
 		}
+		if (lg.tlscfg != NULL) {
+			conn_tls_start(c);
+			return;
+		}
 		n = send(fd, c->rt->hello, c->rt->hellolen, MSG_NOSIGNAL);
 		if (n != (ssize_t)c->rt->hellolen) {
 			conn_fail(c, &lg.err_closed);
@@ -600,8 +783,15 @@ conn_event(int fd, short events, void *arg)
 		tv_ms(&tv, lg.timeout_ms);
 		event_add(c->ev, &tv);
 		break;
+	case CS_HANDSHAKE:
+	case CS_REQUEST:
+		conn_tls(c, events);
+		break;
 	case CS_REPLY:
-		conn_reply(c, events);
+		if (c->tls != NULL)
+			conn_tls(c, events);
+		else
+			conn_reply(c, events);
 		break;
 	case CS_STREAM:
 		conn_stream(c);
@@ -681,6 +871,151 @@ add_route(const char *spec, const char *addr, int port)
 		errx(1, "bad address %s", addr);
 }
 
+/*
+ * The client of -t.  The certificates are self-signed for the run and
+ * what is measured is the handshake, so they are not verified.  TLS 1.3
+ * with X25519 alone makes every proxy do the same handshake: one that
+ * cannot fails the probe rather than doing another.
+ */
+static void
+tls_setup(void)
+{
+	if (tls_init() == -1)
+		errx(1, "tls_init");
+	if ((lg.tlscfg = tls_config_new()) == NULL)
+		errx(1, "tls_config_new");
+	if (tls_config_set_protocols(lg.tlscfg, TLS_PROTOCOL_TLSv1_3) == -1 ||
+	    tls_config_set_ecdhecurves(lg.tlscfg, "X25519") == -1)
+		errx(1, "tls: %s", tls_config_error(lg.tlscfg));
+	tls_config_insecure_noverifycert(lg.tlscfg);
+	tls_config_insecure_noverifyname(lg.tlscfg);
+}
+
+/* What a process of -j hands back: its counters, then its latencies. */
+struct jobresult {
+	uint64_t	 wstart;
+	uint64_t	 wend;
+	uint64_t	 nlat;
+	uint64_t	 done_total;
+	uint64_t	 err_connect;
+	uint64_t	 err_timeout;
+	uint64_t	 err_closed;
+	uint64_t	 err_tls;
+	uint64_t	 err_resumed;
+	uint64_t	 misroutes;
+};
+
+static void
+write_all(int fd, const void *buf, size_t len)
+{
+	size_t	 off;
+	ssize_t	 n;
+
+	for (off = 0; off < len; off += n)
+		if ((n = write(fd, (const uint8_t *)buf + off, len - off)) <= 0)
+			err(1, "job result");
+}
+
+static void
+read_all(int fd, void *buf, size_t len)
+{
+	size_t	 off;
+	ssize_t	 n;
+
+	for (off = 0; off < len; off += n)
+		if ((n = read(fd, (uint8_t *)buf + off, len - off)) <= 0)
+			errx(1, "a job ended without its figures");
+}
+
+static void
+job_send(void)
+{
+	struct jobresult	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.wstart = lg.wstart;
+	r.wend = lg.wend;
+	r.nlat = lg.nlat;
+	r.done_total = lg.done_total;
+	r.err_connect = lg.err_connect;
+	r.err_timeout = lg.err_timeout;
+	r.err_closed = lg.err_closed;
+	r.err_tls = lg.err_tls;
+	r.err_resumed = lg.err_resumed;
+	r.misroutes = lg.misroutes;
+	write_all(lg.resultfd, &r, sizeof(r));
+	write_all(lg.resultfd, lg.lat, lg.nlat * sizeof(*lg.lat));
+}
+
+/* Adds the figures of one process of -j to this one's. */
+static void
+job_gather(int fd)
+{
+	struct jobresult	 r;
+
+	read_all(fd, &r, sizeof(r));
+	if (lg.nlat + r.nlat > lg.latcap) {
+		lg.latcap = lg.nlat + r.nlat;
+		if ((lg.lat = reallocarray(lg.lat, lg.latcap,
+		    sizeof(*lg.lat))) == NULL)
+			err(1, "reallocarray");
+	}
+	read_all(fd, lg.lat + lg.nlat, r.nlat * sizeof(*lg.lat));
+	lg.nlat += r.nlat;
+	/* The windows nearly coincide: their union is the one measured. */
+	if (lg.wstart == 0 || r.wstart < lg.wstart)
+		lg.wstart = r.wstart;
+	if (r.wend > lg.wend)
+		lg.wend = r.wend;
+	lg.done_total += r.done_total;
+	lg.err_connect += r.err_connect;
+	lg.err_timeout += r.err_timeout;
+	lg.err_closed += r.err_closed;
+	lg.err_tls += r.err_tls;
+	lg.err_resumed += r.err_resumed;
+	lg.misroutes += r.misroutes;
+}
+
+/*
+ * -j: one process cannot make enough TLS handshakes to keep a proxy
+ * busy, so procs processes, each with its own event loop, share the
+ * conc connections.  Returns 1 in each of them, with its share in
+ * nconns, and 0 in the parent once all have handed back their figures.
+ */
+static int
+jobs_run(int procs, size_t conc)
+{
+	pid_t	 pids[MAXJOBS];
+	int	 fds[MAXJOBS], p[2], i, j, status, failed = 0;
+
+	for (i = 0; i < procs; i++) {
+		if (pipe(p) == -1)
+			err(1, "pipe");
+		if ((pids[i] = fork()) == -1)
+			err(1, "fork");
+		if (pids[i] == 0) {
+			for (j = 0; j < i; j++)
+				close(fds[j]);
+			close(p[0]);
+			lg.resultfd = p[1];
+			lg.nconns = conc / procs + ((size_t)i < conc % procs);
+			return (1);
+		}
+		close(p[1]);
+		fds[i] = p[0];
+	}
+	for (i = 0; i < procs; i++) {
+		job_gather(fds[i]);
+		close(fds[i]);
+		if (waitpid(pids[i], &status, 0) == -1 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed = 1;
+	}
+	if (failed)
+		errx(1, "a job failed");
+	return (0);
+}
+
 static void
 raise_nofile(size_t want)
 {
@@ -703,8 +1038,12 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen -m probe|rate|stream|idle "
 	    "-H hello.bin -r sni=backend[:port] ...\n"
-	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-k conns]\n"
-	    "\t[-n streams] [-T seconds] [-u] [-w seconds]\n");
+	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-j procs]\n"
+	    "\t[-k conns] [-n streams] [-T seconds] [-u] [-w seconds]\n"
+	    "       loadgen -t -m probe|rate -r sni=backend[:port] ... "
+	    "[-a address]\n"
+	    "\t[-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]\n"
+	    "\t[-w seconds]\n");
 	exit(1);
 }
 
@@ -732,8 +1071,10 @@ main(int argc, char *argv[])
 	size_t		 i, nspecs = 0, tlen;
 	double		 duration = 5, warmup = 1, timeout = 5;
 	int		 ch, port = 0, conc = 64, streams = 1, k = 10000;
+	int		 tls = 0, jobs = 1;
 
-	while ((ch = getopt(argc, argv, "a:c:d:H:k:m:n:p:r:T:uw:")) != -1) {
+	lg.resultfd = -1;
+	while ((ch = getopt(argc, argv, "a:c:d:H:j:k:m:n:p:r:tT:uw:")) != -1) {
 		switch (ch) {
 		case 'a':
 			addr = optarg;
@@ -746,6 +1087,9 @@ main(int argc, char *argv[])
 			break;
 		case 'H':
 			hellofile = optarg;
+			break;
+		case 'j':
+			jobs = number(optarg, 1, MAXJOBS);
 			break;
 		case 'k':
 			k = number(optarg, 1, 1000000);
@@ -773,6 +1117,9 @@ main(int argc, char *argv[])
 				errx(1, "too many routes");
 			specs[nspecs++] = optarg;
 			break;
+		case 't':
+			tls = 1;
+			break;
 		case 'T':
 			timeout = number(optarg, 0.1, 3600);
 			break;
@@ -786,15 +1133,24 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (hellofile == NULL || nspecs == 0 || optind != argc)
+	if (nspecs == 0 || optind != argc || (jobs > 1 && lg.mode != M_RATE))
+		usage();
+	if (tls) {
+		if (hellofile != NULL ||
+		    (lg.mode != M_PROBE && lg.mode != M_RATE))
+			usage();
+		tls_setup();
+	} else if (hellofile == NULL)
 		usage();
 	for (i = 0; i < nspecs; i++)
 		add_route(specs[i], addr, port);
-	tmpl = read_file(hellofile, &tlen);
-	for (i = 0; i < lg.nroutes; i++)
-		lg.routes[i].hello = hello_with_sni(tmpl, tlen,
-		    lg.routes[i].sni, &lg.routes[i].hellolen);
-	free(tmpl);
+	if (!tls) {
+		tmpl = read_file(hellofile, &tlen);
+		for (i = 0; i < lg.nroutes; i++)
+			lg.routes[i].hello = hello_with_sni(tmpl, tlen,
+			    lg.routes[i].sni, &lg.routes[i].hellolen);
+		free(tmpl);
+	}
 	lg.timeout_ms = timeout * 1000;
 
 	switch (lg.mode) {
@@ -810,6 +1166,10 @@ main(int argc, char *argv[])
 	case M_IDLE:
 		lg.nconns = lg.k = k;
 		break;
+	}
+	if (jobs > 1 && !jobs_run(jobs < conc ? jobs : conc, conc)) {
+		report();
+		return (lg.misroutes > 0);
 	}
 	raise_nofile(lg.nconns);
 	signal(SIGPIPE, SIG_IGN);
@@ -858,6 +1218,10 @@ main(int argc, char *argv[])
 		break;
 	}
 	event_base_dispatch(lg.base);
+	if (lg.resultfd != -1) {
+		job_send();
+		return (0);
+	}
 	report();
 
 	/* A probe succeeds once every route answered right. */

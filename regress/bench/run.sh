@@ -16,7 +16,8 @@
 #
 # SNI passthrough benchmark: sniproxyd against haproxy, sslh, sniproxy and
 # nginx, with "direct" (the load generator straight to the backends) as
-# the physical limit.
+# the physical limit (parts 1 to 3); and TLS termination: sniproxyd
+# against haproxy and hitch, with ECDSA P-256 and RSA-2048 keys (part 4).
 #
 # usage: sh regress/bench/run.sh [path/to/sniproxyd]
 #
@@ -24,22 +25,35 @@
 # regress/bench/loadgen and regress/bench/backend built.  Every system
 # routes the same three names to three backends and anything else to a
 # fourth, on 127.0.0.1 only, each with one worker process or thread
-# (sniproxyd: prefork 1, which gives one worker per rule).  Every round
-# runs every system once, one after the other, and the table shows the
-# median over the rounds.
+# (sniproxyd: prefork 1, which gives one worker per rule).  hitch has
+# one backend only: it sends every name to the first.  Every round runs
+# every system once, one after the other, and the table shows the median
+# over the rounds.
+#
+# Part 4 makes a certificate for each key type at the start, self-signed
+# and holding every name, in the run's temporary directory.  Each of its
+# connections completes a full TLS 1.3 handshake (X25519; the client
+# offers no session to resume), sends a line, reads the backend's answer
+# through the proxy and closes.
 #
 # Environment:
 #   BENCH_QUICK=1     one round with short runs (under two minutes)
 #   BENCH_ROUNDS      rounds in full mode (default 3)
-#   BENCH_SYSTEMS     which systems, in order (default: all)
+#   BENCH_SYSTEMS     which systems, in order (default: all); parts 1 to 3
+#                     run all of them but hitch, part 4 only sniproxyd,
+#                     haproxy and hitch
 #   BENCH_IDLE        idle connections held in part 3 (default 10000,
 #                     1000 quick); lowered to what the file limit allows
-#   BENCH_CONC        concurrency of part 1 (default 64)
+#   BENCH_CONC        concurrency of parts 1 and 4 (default 64)
+#   BENCH_TLS_JOBS    load generator processes sharing part 4's
+#                     connections (default: one per core), as one
+#                     process makes fewer TLS handshakes than a proxy
 #   BENCH_PORT        first of the ports used (default 24400): backends
 #                     on the four after it, proxies on BENCH_PORT + 10
 #   BENCH_OUT         file for the report; in full mode it defaults to
 #                     regress/bench/RESULTS.md, in quick mode to none
 #   BENCH_INSTALL=0   do not apt-get install missing peers
+#                     (haproxy, sslh, sniproxy, nginx, hitch)
 #   BENCH_VERSION     what to call the sniproxyd binary in the report
 #                     (default: git describe of the tree)
 
@@ -59,6 +73,7 @@ if [ -n "$quick" ]; then
 	warm=0.5
 	rate_secs=2
 	stream_secs=2
+	tls_secs=2
 	idle_k=${BENCH_IDLE:-1000}
 	out=${BENCH_OUT:-}
 else
@@ -66,15 +81,17 @@ else
 	warm=1
 	rate_secs=6
 	stream_secs=4
+	tls_secs=4
 	idle_k=${BENCH_IDLE:-10000}
 	out=${BENCH_OUT-$bench/RESULTS.md}
 fi
-systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx}
+systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx hitch}
 conc=${BENCH_CONC:-64}
 port0=${BENCH_PORT:-24400}
 pport=$((port0 + 10))
 names="alpha beta gamma"
 other=other.example.net
+keytypes="ec rsa"
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 tmp=
@@ -188,20 +205,32 @@ routes() {
 		else
 			sni=$n.example.com
 		fi
-		if [ "$1" = direct ]; then
-			printf ' -r %s=%s:%d' "$sni" "$n" $((port0 + i))
-		else
-			printf ' -r %s=%s' "$sni" "$n"
-		fi
+		case $1 in
+		direct)
+			printf ' -r %s=%s:%d' "$sni" "$n" $((port0 + i)) ;;
+		hitch)
+			printf ' -r %s=%s' "$sni" "${names%% *}" ;;
+		*)
+			printf ' -r %s=%s' "$sni" "$n" ;;
+		esac
 		i=$((i + 1))
 	done
 }
 
+# The load generator for system $1: passthrough, then through TLS
+# terminated by the proxy.
 lg() {
 	sys=$1
 	shift
 	# shellcheck disable=SC2046
 	"$loadgen" -H "$hello" -p "$pport" $(routes "$sys") "$@"
+}
+
+tlg() {
+	sys=$1
+	shift
+	# shellcheck disable=SC2046
+	"$loadgen" -t -p "$pport" $(routes "$sys") "$@"
 }
 
 field() {
@@ -359,16 +388,115 @@ conf_nginx() {
 	    -g "'daemon off;'"
 }
 
+# Part 4: the same routes, each terminating TLS with the key type $1.
+# The certificate and key lie in $tmp/tls, below the configuration as
+# sniproxyd wants them when it runs as root.
+
+tconf_sniproxyd() {
+	d=$tmp/tls
+	mkdir -p "$tmp/empty"
+	chmod 755 "$tmp/empty"
+	{
+		if [ "$(id -u)" = 0 ]; then
+			echo 'user "nobody"'
+			echo "chroot \"$tmp/empty\""
+		fi
+		echo 'prefork 1'
+		echo 'timeout shutdown 1s'
+		echo 'keypair "bench" {'
+		echo "	certificate \"$d/$1.crt\""
+		echo "	key \"$d/$1.key\""
+		echo '}'
+		i=1
+		for n in $names default; do
+			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
+			i=$((i + 1))
+		done
+		echo "listen on 127.0.0.1 port $pport {"
+		for n in $names; do
+			printf '\tmatch tls sni "%s.example.com" ' "$n"
+			printf 'terminate tls keypair "bench" '
+			printf 'forward to <%s>\n' "$n"
+		done
+		printf '\tdefault terminate tls keypair "bench" '
+		printf 'forward to <default>\n'
+		echo '}'
+	} >"$d/sniproxyd-$1.conf"
+	echo "$daemon" -d -f "$d/sniproxyd-$1.conf"
+}
+
+tconf_haproxy() {
+	d=$tmp/tls
+	{
+		printf 'global\n\tnbthread 1\n\tmaxconn %d\n' \
+		    $(((nofile - 100) / 2))
+		printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
+		printf '\ttimeout client 10m\n\ttimeout server 10m\n'
+		printf 'frontend bench\n'
+		printf '\tbind 127.0.0.1:%d ssl crt %s\n' "$pport" "$d/$1.pem"
+		for n in $names; do
+			printf '\tuse_backend %s if { ssl_fc_sni -i %s }\n' \
+			    "$n" "$n.example.com"
+		done
+		printf '\tdefault_backend default\n'
+		i=1
+		for n in $names default; do
+			printf 'backend %s\n\tserver s 127.0.0.1:%d\n' "$n" \
+			    $((port0 + i))
+			i=$((i + 1))
+		done
+	} >"$d/haproxy-$1.cfg"
+	echo haproxy -db -f "$d/haproxy-$1.cfg"
+}
+
+tconf_hitch() {
+	d=$tmp/tls
+	{
+		echo "frontend = \"[127.0.0.1]:$pport\""
+		echo "backend = \"[127.0.0.1]:$((port0 + 1))\""
+		echo "pem-file = \"$d/$1.pem\""
+		echo 'workers = 1'
+		echo 'backlog = 4096'
+		echo 'daemon = off'
+		echo 'log-level = 1'
+		echo "ocsp-dir = \"$d\""
+		[ "$(id -u)" = 0 ] && echo 'user = "nobody"'
+	} >"$d/hitch-$1.conf"
+	echo hitch --config="$d/hitch-$1.conf"
+}
+
+# Makes the key of type $1 and a certificate for it in $tmp/tls: the
+# key, the certificate, and both in one file for haproxy and hitch.
+keypair() {
+	case $1 in
+	ec)
+		newkey="ec -pkeyopt ec_paramgen_curve:P-256" ;;
+	rsa)
+		newkey=rsa:2048 ;;
+	esac
+	san=
+	for n in $names; do
+		san="$san,DNS:$n.example.com"
+	done
+	san="${san#,},DNS:$other"
+	d=$tmp/tls
+	mkdir -p "$d"
+	# shellcheck disable=SC2086
+	timeout 60 openssl req -x509 -newkey $newkey -nodes -days 7 \
+	    -subj "/CN=${names%% *}.example.com" \
+	    -addext "subjectAltName=$san" \
+	    -keyout "$d/$1.key" -out "$d/$1.crt" >>"$tmp/openssl.log" 2>&1 &&
+	    cat "$d/$1.key" "$d/$1.crt" >"$d/$1.pem"
+}
+
 # --- running them --------------------------------------------------------
 
-# Starts system $1 and waits until it routes every name right.
-start_system() {
-	sys_pid=
-	[ "$1" = direct ] && return 0
-	cmd=$(conf_"$1")
-	eval "exec $cmd" >"$tmp/$1.log" 2>&1 &
+# Starts system $1 with the command $2 and waits until the client $3
+# finds that it routes every name right.
+launch() {
+	eval "exec $2" >"$tmp/$1.log" 2>&1 &
 	sys_pid=$!
-	if ! lg "$1" -m probe -T 10 >"$tmp/probe.out" 2>"$tmp/probe.log"
+	if ! "$3" "$1" -m probe -T 10 >"$tmp/probe.out" 2>"$tmp/probe.log"
 	then
 		say "$1 does not route right:"
 		sed 's/^/    /' "$tmp/probe.log" "$tmp/$1.log" | tail -20 >&2
@@ -376,7 +504,24 @@ start_system() {
 		sys_pid=
 		return 1
 	fi
+}
+
+start_system() {
+	sys_pid=
+	[ "$1" = direct ] && return 0
+	launch "$1" "$(conf_"$1")" lg || return 1
 	record "$1" misroutes "$(field misroutes "$(tail -1 "$tmp/probe.out")")"
+}
+
+# Starts system $1 terminating TLS with the key type $2, and notes the
+# TLS version and cipher it agreed on.
+start_tls() {
+	sys_pid=
+	launch "$1" "$(tconf_"$1" "$2")" tlg || return 1
+	p=$(tail -1 "$tmp/probe.out")
+	record "$1" "$2_misroutes" "$(field misroutes "$p")"
+	printf '%s %s %s\n' "$1" "$(field version "$p")" \
+	    "$(field cipher "$p")" >>"$tmp/tlsversions"
 }
 
 stop_system() {
@@ -388,22 +533,23 @@ sys_pids() {
 	[ -n "$sys_pid" ] && tree "$sys_pid"
 }
 
-# Runs the load generator with $2... for system $1 and prints its line,
-# with the proxy's CPU ticks over the run appended.
+# Runs the load generator $1 with $3... for system $2 and prints its
+# line, with the proxy's CPU ticks over the run appended.
 measure() {
-	sys=$1
-	shift
+	client=$1
+	sys=$2
+	shift 2
 	pids=$(sys_pids)
 	# shellcheck disable=SC2086
 	c0=$(cpu_ticks $pids)
-	line=$(lg "$sys" "$@" 2>>"$tmp/loadgen.log" | tail -1)
+	line=$("$client" "$sys" "$@" 2>>"$tmp/loadgen.log" | tail -1)
 	# shellcheck disable=SC2086
 	c1=$(cpu_ticks $pids)
 	printf '%s ticks=%d\n' "$line" $((c1 - c0))
 }
 
 bench_rate() {
-	r=$(measure "$1" -m rate -c "$conc" -w "$warm" -d "$rate_secs")
+	r=$(measure lg "$1" -m rate -c "$conc" -w "$warm" -d "$rate_secs")
 	record "$1" rate "$(field rate "$r")"
 	record "$1" p50 "$(field p50_ms "$r")"
 	record "$1" p99 "$(field p99_ms "$r")"
@@ -418,7 +564,7 @@ bench_rate() {
 }
 
 bench_stream() {
-	r=$(measure "$1" -m stream -n "$2" -w "$warm" -d "$stream_secs")
+	r=$(measure lg "$1" -m stream -n "$2" -w "$warm" -d "$stream_secs")
 	record "$1" "s$2_gbps" "$(field gbps "$r")"
 	record "$1" errors "$(field errors "$r")"
 	record "$1" misroutes "$(field misroutes "$r")"
@@ -427,6 +573,28 @@ bench_stream() {
 	if [ "$1" != direct ] && [ "${ticks:-0}" -gt 0 ]; then
 		record "$1" "s$2_gbcpu" "$(awk -v t="$ticks" -v b="$bytes" \
 		    -v hz="$hz" 'BEGIN { printf "%.3f", b / (t / hz) / 1e9 }')"
+	fi
+}
+
+# Part 4, system $1 with the key type $2: handshakes per second and the
+# proxy's CPU time per handshake, failed ones included.
+bench_tls() {
+	r=$(measure tlg "$1" -m rate -c "$conc" -j "$tls_jobs" -w "$warm" \
+	    -d "$tls_secs")
+	record "$1" "$2_procs" "$(sys_pids | grep -c .)"
+	record "$1" "$2_rate" "$(field rate "$r")"
+	record "$1" "$2_p50" "$(field p50_ms "$r")"
+	record "$1" "$2_p99" "$(field p99_ms "$r")"
+	record "$1" "$2_errors" "$(field errors "$r")"
+	record "$1" "$2_misroutes" "$(field misroutes "$r")"
+	handled=$(field handled "$r")
+	ticks=$(field ticks "$r")
+	if [ "${handled:-0}" -gt 0 ]; then
+		record "$1" "$2_cpu_us" "$(awk -v t="$ticks" -v n="$handled" \
+		    -v hz="$hz" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }')"
+		record "$1" "$2_client_us" "$(awk -v n="$handled" \
+		    -v c="$(field cpu_s "$r")" \
+		    'BEGIN { printf "%.2f", c * 1e6 / n }')"
 	fi
 }
 
@@ -488,7 +656,9 @@ bench_idle() {
 # --- the report --------------------------------------------------------
 
 report() {
-	awk -v systems="$systems" -v rounds="$rounds" -v k="$idle_k" '
+	awk -v systems="$systems" -v psystems="$psystems" \
+	    -v tsystems="$tsystems" -v keytypes="$keytypes" \
+	    -v rounds="$rounds" -v k="$idle_k" '
 	function median(key,    n, i, j, t, v) {
 		n = cnt[key]
 		if (n == 0)
@@ -523,20 +693,90 @@ report() {
 		key = $2 SUBSEP $3
 		if ($4 == "")
 			next
-		if ($3 == "errors" || $3 == "misroutes") {
+		# Summed, and summed over all parts for the notes.
+		if ($3 ~ /(^|_)errors$/) {
 			sum[key] += $4
-			seen[key] = 1
+			sum[$2, "all_errors"] += $4
+			next
+		}
+		if ($3 ~ /(^|_)misroutes$/) {
+			sum[key] += $4
+			sum[$2, "all_misroutes"] += $4
 			next
 		}
 		val[key, ++cnt[key]] = $4 + 0
 	}
 	END {
-		ns = split(systems, sy, " ")
+		ns = split(psystems, sy, " ")
 		split("procs rate p50 p99 cpu_us s1_gbps s1_gbcpu s4_gbps " \
 		    "s4_gbcpu idle_k rss_idle rss_conn slab_conn", ms, " ")
 		for (i = 1; i <= ns; i++)
 			for (j in ms)
 				med[sy[i], ms[j]] = median(sy[i] SUBSEP ms[j])
+		nt = split(tsystems, ty, " ")
+		nk = split(keytypes, kt, " ")
+		split("procs rate p50 p99 cpu_us client_us", ms, " ")
+		for (i = 1; i <= nt; i++)
+			for (h = 1; h <= nk; h++)
+				for (j in ms) {
+					m = kt[h] "_" ms[j]
+					med[ty[i], m] = median(ty[i] SUBSEP m)
+				}
+		keyname["ec"] = "ECDSA P-256"
+		keyname["rsa"] = "RSA-2048"
+		if (ns == 0)
+			print "Parts 1 to 3: none of the systems chosen."
+		else
+			passthrough()
+		print ""
+		print "### 4. TLS termination (full handshake, request, " \
+		    "answer, close)"
+		print ""
+		if (nt == 0)
+			print "Not measured: none of sniproxyd, haproxy and " \
+			    "hitch among the systems chosen."
+		else
+			termination()
+		ns = split(systems, sy, " ")
+		for (i = 1; i <= ns; i++) {
+			s = sy[i]
+			e = sum[s, "all_errors"]
+			r = sum[s, "all_misroutes"]
+			if (e + r == 0)
+				continue
+			if (!noted++)
+				print ""
+			printf "- %s: %d failed connections and %d misroutes " \
+			    "over all parts and rounds; they are not data " \
+			    "points\n", s, e, r
+		}
+	}
+	# A row of part 4: system s with the key type k.
+	function termrow(s, k,    m) {
+		m = k "_"
+		printf "| %s | %s | %s |%s%s%s%s %s | %d | %d |\n", s,
+		    keyname[k], fmt(med[s, m "procs"], "%d"),
+		    cell(s, m "rate", "%.0f", 0),
+		    cell(s, m "p50", "%.2f", 0),
+		    cell(s, m "p99", "%.2f", 0),
+		    cell(s, m "cpu_us", "%.1f", 0),
+		    fmt(med[s, m "client_us"], "%.1f"),
+		    sum[s, m "errors"], sum[s, m "misroutes"]
+	}
+	# Part 4, the rows of each key type together.
+	function termination(    h, i) {
+		print "| system | key | procs | handshakes/s | x haproxy " \
+		    "| p50 ms | x haproxy | p99 ms | x haproxy " \
+		    "| proxy CPU us/handshake | x haproxy " \
+		    "| client CPU us/handshake | errors | misroutes |"
+		print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:" \
+		    "|--:|"
+		for (h = 1; h <= nk; h++)
+			for (i = 1; i <= nt; i++)
+				termrow(ty[i], kt[h])
+	}
+	# Parts 1 to 3.
+	function passthrough(    i, s, mib) {
 		print "### 1. Connection rate (hello, answer, close)"
 		print ""
 		print "| system | procs | conn/s | x haproxy | x direct " \
@@ -588,16 +828,6 @@ report() {
 			    cell(s, "rss_conn", "%.2f", 0),
 			    cell(s, "slab_conn", "%.2f", 1)
 		}
-		for (i = 1; i <= ns; i++) {
-			s = sy[i]
-			if (sum[s, "errors"] + sum[s, "misroutes"] == 0)
-				continue
-			if (!noted++)
-				print ""
-			printf "- %s: %d failed connections and %d misroutes " \
-			    "over all parts and rounds; they are not data " \
-			    "points\n", s, sum[s, "errors"], sum[s, "misroutes"]
-		}
 	}' "$tmp/results"
 }
 
@@ -618,6 +848,8 @@ machine() {
 			    awk '{ print $2; exit }')" ;;
 		sniproxy)
 			v=$(sniproxy -V 2>&1 | awk '{ print $2; exit }') ;;
+		hitch)
+			v=$(hitch -V 2>&1 | awk '{ print $2; exit }') ;;
 		sniproxyd)
 			v=$version ;;
 		*)
@@ -640,12 +872,45 @@ params() {
 		printf ' (sslh-select: 450, its select(2) limit)' ;;
 	esac
 	echo
+	if [ -n "$tsystems" ]; then
+		printf -- '- part 4: concurrency %d, %d client processes, ' \
+		    "$conc" "$tls_jobs"
+		printf '%s s + %s s per key type; ' "$warm" "$tls_secs"
+		printf 'the client offers TLS 1.3 with X25519 only, and no '
+		printf 'session to resume; its own CPU per handshake, '
+		printf 'next to the proxy'"'"'s, shows where the rate is '
+		printf 'bound by the client\n'
+		v=$(negotiated)
+		[ -n "$v" ] && printf -- '- part 4 agreed on: %s\n' "$v"
+	fi
 	printf -- '- load generator, backends and proxy share the machine '
 	printf '(load average %s before the run); ' "$load0"
 	printf 'proxy CPU is utime+stime of all its processes\n'
 	printf -- '- ratios: "x haproxy" and "x direct" divide the figure '
 	printf 'by haproxy'"'"'s and direct'"'"'s; lower is better for '
 	printf 'latency, CPU and memory\n'
+}
+
+# The TLS version and cipher each system agreed on, said once if all
+# agree.
+negotiated() {
+	sort -u "$tmp/tlsversions" | awk '
+	{
+		line[NR] = $0
+		if (!(($2 " " $3) in seen))
+			n++
+		seen[$2 " " $3] = 1
+		one = $2 " " $3
+	}
+	END {
+		if (n == 1) {
+			print one ", every system"
+			exit
+		}
+		for (i = 1; i <= NR; i++)
+			out = out (i > 1 ? "; " : "") line[i]
+		print out
+	}'
 }
 
 # --- main ------------------------------------------------------------------
@@ -671,7 +936,7 @@ fi
 need=
 for s in $systems; do
 	case $s in
-	haproxy|nginx|sniproxy)
+	haproxy|nginx|sniproxy|hitch)
 		command -v "$s" >/dev/null 2>&1 || need="$need $s" ;;
 	sslh)
 		command -v sslh-ev >/dev/null 2>&1 ||
@@ -710,7 +975,7 @@ for s in $systems; do
 	sslh)
 		[ -x "$sslh" ] || command -v "$sslh" >/dev/null 2>&1 ||
 		    { say "sslh: not installed, left out"; continue; } ;;
-	haproxy|nginx|sniproxy)
+	haproxy|nginx|sniproxy|hitch)
 		command -v "$s" >/dev/null 2>&1 ||
 		    { say "$s: not installed, left out"; continue; } ;;
 	*)
@@ -719,6 +984,24 @@ for s in $systems; do
 	avail="$avail $s"
 done
 systems=${avail# }
+# Those of parts 1 to 3 (hitch only terminates TLS), and of part 4.
+psystems=
+tsystems=
+for s in $systems; do
+	case $s in
+	hitch) ;;
+	*) psystems="$psystems $s" ;;
+	esac
+	case $s in
+	sniproxyd|haproxy|hitch) tsystems="$tsystems $s" ;;
+	esac
+done
+psystems=${psystems# }
+tsystems=${tsystems# }
+if [ -n "$tsystems" ] && ! command -v openssl >/dev/null 2>&1; then
+	say "openssl: not installed, part 4 left out"
+	tsystems=
+fi
 
 for p in $((port0 + 1)) $((port0 + 2)) $((port0 + 3)) $((port0 + 4)) \
     "$pport"; do
@@ -732,6 +1015,7 @@ trap 'exit 129' HUP
 
 tmp=$(mktemp -d) || die "cannot make a temporary directory"
 : >"$tmp/results"
+: >"$tmp/tlsversions"
 
 # Every round runs the same binary, even if the tree is rebuilt meanwhile.
 version=${BENCH_VERSION:-$(git -C "$top" describe --always --dirty \
@@ -747,9 +1031,19 @@ for n in $names default; do
 done
 lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log" ||
     die "backends do not answer: $(cat "$tmp/probe.log" "$tmp/backend.log")"
+if [ -n "$tsystems" ]; then
+	for k in $keytypes; do
+		keypair "$k" ||
+		    die "cannot make the $k keypair: $(cat "$tmp/openssl.log")"
+	done
+fi
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 ncpu=$(getconf _NPROCESSORS_ONLN)
+tls_jobs=${BENCH_TLS_JOBS:-$ncpu}
+# The load generator's limit, and no process without a connection.
+[ "$tls_jobs" -gt 64 ] && tls_jobs=64
+[ "$tls_jobs" -gt "$conc" ] && tls_jobs=$conc
 if awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { exit !(l > n / 2) }'; then
 	say "load average $load0 on $ncpu cores: other work on this" \
 	    "machine will skew the figures"
@@ -757,7 +1051,7 @@ fi
 start=$(date +%s)
 round=1
 while [ "$round" -le "$rounds" ]; do
-	for s in $systems; do
+	for s in $psystems; do
 		say "round $round/$rounds: $s"
 		start_system "$s" || continue
 		bench_rate "$s"
@@ -766,23 +1060,26 @@ while [ "$round" -le "$rounds" ]; do
 		bench_idle "$s"
 		stop_system
 	done
+	for k in $keytypes; do
+		for s in $tsystems; do
+			say "round $round/$rounds: $s terminating TLS ($k)"
+			start_tls "$s" "$k" || continue
+			bench_tls "$s" "$k"
+			stop_system
+		done
+	done
 	round=$((round + 1))
 done
 say "done in $(($(date +%s) - start)) s"
 
 {
-	echo "## SNI passthrough benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "## SNI passthrough and TLS termination benchmark," \
+	    "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	machine
 	params
 	echo
 	report
-	echo
-	echo "### 4. TLS termination"
-	echo
-	echo "Not measured: this benchmark does not drive TLS termination" \
-	    "yet (full handshakes/s and CPU per handshake, ECDSA P-256 and" \
-	    "RSA-2048, against haproxy and hitch)."
 } >"$tmp/report.md"
 cat "$tmp/report.md"
 if [ -n "$out" ]; then
