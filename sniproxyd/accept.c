@@ -252,7 +252,8 @@ aconn_failed(const struct aconn *c)
 	return (err != 0);
 }
 
-static void
+/* Returns 1 while the connection waits for more, 0 once it is gone. */
+static int
 aconn_inspect(struct aconn *c, int final, int finalclass)
 {
 	struct verdict	 v;
@@ -266,7 +267,7 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			aconn_close(c, "reset");
-			return;
+			return (0);
 		}
 		n = 0;
 	} else if (n == 0) {
@@ -275,7 +276,7 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 	}
 	if (c->proxy_wait) {
 		if ((rv = aconn_proxy(c, n, final)) != 1)
-			return;
+			return (rv == 0);
 		/*
 		 * What followed the header came with it, and no new event
 		 * will say so; a close that came with it still counts.
@@ -292,20 +293,22 @@ aconn_inspect(struct aconn *c, int final, int finalclass)
 		 * nothing had happened: ask the socket, or a client could
 		 * hold its place until the inspect timeout for nothing.
 		 */
-		if (aconn_failed(c))
-			aconn_close(c, "reset");
-		return;
+		if (!aconn_failed(c))
+			return (1);
+		aconn_close(c, "reset");
+		return (0);
 	}
 	if (n == 0 && final)
 		v.class = finalclass;
 	aconn_decide(c, &v);
+	return (0);
 }
 
 static void
 aconn_readable(int fd, short events, void *arg)
 {
 	(void)fd;
-	aconn_inspect(arg, (events & EV_CLOSED) != 0, CLASS_EOF);
+	(void)aconn_inspect(arg, (events & EV_CLOSED) != 0, CLASS_EOF);
 }
 
 static void
@@ -313,7 +316,25 @@ aconn_timeout(int fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
-	aconn_inspect(arg, 1, CLASS_TIMEOUT);
+	(void)aconn_inspect(arg, 1, CLASS_TIMEOUT);
+}
+
+/*
+ * The address the client reached: the listener's own, unless it listens
+ * on every address, which costs a system call to find out.
+ */
+static void
+aconn_local(struct aconn *c)
+{
+	const struct listener	*l = c->l;
+	socklen_t		 sslen = sizeof(c->mc.local);
+
+	if (!sockaddr_is_any((const struct sockaddr *)&l->ss)) {
+		memcpy(&c->mc.local, &l->ss, l->sslen);
+		return;
+	}
+	if (getsockname(c->fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
+		memset(&c->mc.local, 0, sizeof(c->mc.local));
 }
 
 /* Said once a burst: a flood must not become a flood of log lines. */
@@ -334,7 +355,6 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 {
 	struct aconn	*c;
 	char		 peer[ADDRSTR_LEN];
-	socklen_t	 sslen = sizeof(c->mc.local);
 	struct limit_ref lim;
 	const char	*why;
 
@@ -358,8 +378,7 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	c->mc.listener = l->id;
 	c->mc.rule = RULE_NONE;
 	c->mc.start_ms = now_ms();
-	if (getsockname(fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
-		memset(&c->mc.local, 0, sizeof(c->mc.local));
+	aconn_local(c);
 	/*
 	 * Edge-triggered: bytes that are only peeked at stay in the socket,
 	 * and a level-triggered event would fire for them again and again.
@@ -382,9 +401,14 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 		aconn_timer(c, l->rs->timeout.proxy);
 	} else
 		aconn_timer(c, l->rs->timeout.inspect);
-	event_add(c->ev_read, NULL);
-	/* A rule that needs no bytes, such as a bare "from", decides now. */
-	aconn_inspect(c, 0, CLASS_UNKNOWN);
+	/*
+	 * Most clients send their first bytes with the handshake's last
+	 * packet, so most connections are decided here and never enter
+	 * the event loop.  Registered after the peek, an edge-triggered
+	 * event still fires for bytes that came in between.
+	 */
+	if (aconn_inspect(c, 0, CLASS_UNKNOWN) == 1)
+		event_add(c->ev_read, NULL);
 }
 
 static void
@@ -458,6 +482,22 @@ accept_listen_enable(int on)
 }
 
 static void
+accept_ended(const void *data, size_t len)
+{
+	uint64_t	 id;
+	size_t		 i;
+
+	if (len % sizeof(id) != 0) {
+		log_warnx("malformed connection end message");
+		return;
+	}
+	for (i = 0; i < len; i += sizeof(id)) {
+		memcpy(&id, (const uint8_t *)data + i, sizeof(id));
+		limits_ended(id);
+	}
+}
+
+static void
 accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
 	struct slot	*s = arg;
@@ -472,7 +512,7 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	if (m->fd != -1)
 		close(m->fd);
 	if (m->hdr.type == MSG_CONN_END)
-		limits_ended(m->hdr.id);
+		accept_ended(m->data, m->len);
 }
 
 /*

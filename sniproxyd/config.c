@@ -465,6 +465,19 @@ addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return (buf);
 }
 
+/* Is this the address of every interface, 0.0.0.0 or ::? */
+int
+sockaddr_is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY));
+	if (sa->sa_family == AF_INET6)
+		return (IN6_IS_ADDR_UNSPECIFIED(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr));
+	return (1);
+}
+
 /* ADDR or ADDR/PREFIX, IPv4 or IPv6. */
 int
 addrmask_parse(const char *s, struct addrmask *m)

@@ -29,13 +29,13 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	5
+#define MSG_VERSION	6
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
 	MSG_ACCEPT_CHAN,	/* priv -> worker: fd */
 	MSG_CONN,		/* accept -> worker: fd, struct msg_conn */
-	MSG_CONN_END,		/* worker -> accept: id is the connection's */
+	MSG_CONN_END,		/* worker -> accept: uint64_t ids that ended */
 	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
 	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
 	MSG_DRAIN,		/* priv -> accept, worker: newer config runs */

@@ -41,9 +41,17 @@
 #include "syscalls.h"
 #include "relay.h"
 
+/*
+ * An accept process that hands this worker connections, and is told
+ * when they end so that it can count them against its limits.  The
+ * ends of one pass of the event loop go in one message.
+ */
+#define ORIGIN_ENDS	256
 
 struct origin {
 	struct chan		*chan;
+	uint64_t		 ends[ORIGIN_ENDS];
+	size_t			 nends;
 	TAILQ_ENTRY(origin)	 entry;
 };
 
@@ -52,6 +60,39 @@ struct worker	 wk;
 static void	dir_readable(int, short, void *);
 static void	worker_stats(struct chan *, uint64_t);
 static void	dir_writable(int, short, void *);
+static void	origins_flush(int, short, void *);
+
+static void
+origin_flush(struct origin *o)
+{
+	if (o->nends == 0)
+		return;
+	chan_send(o->chan, MSG_CONN_END, 0, -1, o->ends,
+	    o->nends * sizeof(o->ends[0]));
+	o->nends = 0;
+}
+
+/* Runs after the other callbacks of this pass of the event loop. */
+static void
+origin_ended(struct origin *o, uint64_t id)
+{
+	if (o->nends == ORIGIN_ENDS)
+		origin_flush(o);
+	o->ends[o->nends++] = id;
+	event_active(wk.ev_ends, 0, 0);
+}
+
+static void
+origins_flush(int fd, short events, void *arg)
+{
+	struct origin	*o;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	TAILQ_FOREACH(o, &wk.origins, entry)
+		origin_flush(o);
+}
 
 static void
 dir_close(struct dir *d)
@@ -80,8 +121,10 @@ worker_done_check(void)
 	if (wk.draining && TAILQ_EMPTY(&wk.origins)) {
 		worker_stats(wk.priv, 0);
 		event_base_loopbreak(wk.base);
-	} else if (wk.quitting)
+	} else if (wk.quitting) {
+		origins_flush(-1, 0, NULL);
 		event_base_loopbreak(wk.base);
+	}
 }
 
 void
@@ -105,7 +148,7 @@ conn_end(struct conn *c, const char *reason)
 	if (c->bfd != -1)
 		close(c->bfd);
 	if (c->origin != NULL)
-		chan_send(c->origin, MSG_CONN_END, c->id, -1, NULL, 0);
+		origin_ended(c->origin, c->id);
 	if (c->connected)
 		wk.bal.active[c->hostidx]--;
 	TAILQ_REMOVE(&wk.conns, c, entry);
@@ -265,14 +308,21 @@ static void
 dir_finish(struct dir *d)
 {
 	struct conn	*c = d->conn;
+	struct dir	*other = d == &c->up ? &c->down : &c->up;
 
+	/*
+	 * The last direction to end needs no shutdown: both sides have
+	 * read to the end, and the close that follows sends the FIN.
+	 */
+	if (other->shut) {
+		conn_end(c, "eof");
+		return;
+	}
 	event_del(d->ev_read);
 	if (!d->shut) {
 		shutdown(d->dst, SHUT_WR);
 		d->shut = 1;
 	}
-	if (c->up.shut && c->down.shut)
-		conn_end(c, "eof");
 }
 
 static void
@@ -307,6 +357,13 @@ dir_readable(int fd, short events, void *arg)
 			event_add(d->ev_write, NULL);
 			return;
 		}
+		/*
+		 * A short read left the socket empty, and asking again
+		 * would only get EAGAIN; the event is level-triggered and
+		 * fires for whatever comes next.
+		 */
+		if ((size_t)n < (d->pipe[0] != -1 ? PIPE_CAP : COPYBUF))
+			break;
 	}
 }
 
@@ -375,7 +432,7 @@ conn_relay(struct conn *c)
 	c->ev_connect = NULL;
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
-	setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The client's socket has it from its listener. */
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
 		conn_end(c, "reset");
@@ -492,7 +549,7 @@ conn_connect_next(struct conn *c)
 }
 
 static void
-worker_conn(struct chan *ch, struct chan_msg *m)
+worker_conn(struct origin *o, struct chan_msg *m)
 {
 	struct conn	*c;
 
@@ -505,12 +562,12 @@ worker_conn(struct chan *ch, struct chan_msg *m)
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("%s", __func__);
 		close(m->fd);
-		chan_send(ch, MSG_CONN_END, m->hdr.id, -1, NULL, 0);
+		origin_ended(o, m->hdr.id);
 		return;
 	}
 	memcpy(&c->mc, m->data, sizeof(c->mc));
 	c->id = m->hdr.id;
-	c->origin = ch;
+	c->origin = o;
 	c->cfd = m->fd;
 	c->bfd = -1;
 	c->up.pipe[0] = c->up.pipe[1] = -1;
@@ -535,7 +592,7 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 
 	if (m == NULL) {
 		TAILQ_FOREACH(c, &wk.conns, entry)
-			if (c->origin == ch)
+			if (c->origin == o)
 				c->origin = NULL;
 		TAILQ_REMOVE(&wk.origins, o, entry);
 		chan_free(ch);
@@ -544,7 +601,7 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		return;
 	}
 	if (m->hdr.type == MSG_CONN && !wk.quitting)
-		worker_conn(ch, m);
+		worker_conn(o, m);
 	else if (m->fd != -1)
 		close(m->fd);
 }
@@ -713,9 +770,11 @@ worker_main(struct event_base *base, struct config *conf,
 	    NULL)) == NULL)
 		fatal("%s: chan_new", __func__);
 	wk.ev_shutdown = evtimer_new(base, worker_shutdown_expired, NULL);
+	wk.ev_ends = event_new(base, -1, 0, origins_flush, NULL);
 	ev_term = evsignal_new(base, SIGTERM, worker_quit, NULL);
 	ev_int = evsignal_new(base, SIGINT, worker_quit, NULL);
-	if (wk.ev_shutdown == NULL || ev_term == NULL || ev_int == NULL)
+	if (wk.ev_shutdown == NULL || wk.ev_ends == NULL || ev_term == NULL ||
+	    ev_int == NULL)
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);

@@ -63,7 +63,7 @@ struct dir {
 
 struct conn {
 	uint64_t		 id;
-	struct chan		*origin;	/* NULL once accept is gone */
+	struct origin		*origin;	/* NULL once accept is gone */
 	struct msg_conn		 mc;
 	const struct rule	*rule;
 	int			 cfd;
@@ -94,6 +94,7 @@ struct worker {
 	int			 quitting;
 	int			 draining;
 	struct event		*ev_shutdown;
+	struct event		*ev_ends;	/* sends MSG_CONN_END */
 	struct balance		 bal;
 	uint64_t		 total;		/* connections since start */
 	uint64_t		 errors;

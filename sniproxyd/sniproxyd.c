@@ -191,8 +191,11 @@ listener_bind(struct listener *l)
 		log_warn("%s:%d: socket", l->file, l->line);
 		return (-1);
 	}
+	/* Accepted sockets inherit TCP_NODELAY: no system call each. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    -1 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == -1 ||
+	    (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1 ||
 	    listen(fd, l->rs->backlog ? l->rs->backlog : SOMAXCONN) == -1) {
