@@ -72,7 +72,7 @@ origin_flush(struct origin *o)
 	o->nends = 0;
 }
 
-/* Runs after the other callbacks of this pass of the event loop. */
+/* Sent once the other callbacks of this pass of the event loop ran. */
 static void
 origin_ended(struct origin *o, uint64_t id)
 {

@@ -115,6 +115,17 @@ struct lconn {
 	struct event		*ev;
 };
 
+/* What a run counts, in one process or summed over those of -j. */
+struct counts {
+	uint64_t	 done_total;
+	uint64_t	 err_connect;
+	uint64_t	 err_timeout;
+	uint64_t	 err_closed;
+	uint64_t	 err_tls;
+	uint64_t	 err_resumed;
+	uint64_t	 misroutes;
+};
+
 static struct {
 	struct event_base	*base;
 	enum mode		 mode;
@@ -136,16 +147,10 @@ static struct {
 	uint32_t		*lat;
 	size_t			 nlat;
 	size_t			 latcap;
-	uint64_t		 done_total;
+	struct counts		 n;
 	uint64_t		 bytes_total;
 	uint64_t		 bytes_wstart;
 
-	uint64_t		 err_connect;
-	uint64_t		 err_timeout;
-	uint64_t		 err_closed;
-	uint64_t		 err_tls;
-	uint64_t		 err_resumed;
-	uint64_t		 misroutes;
 
 	int			 resultfd;	/* a process of -j */
 
@@ -325,8 +330,8 @@ cpu_secs(void)
 static uint64_t
 errors(void)
 {
-	return (lg.err_connect + lg.err_timeout + lg.err_closed + lg.err_tls +
-	    lg.err_resumed);
+	return (lg.n.err_connect + lg.n.err_timeout + lg.n.err_closed + lg.n.err_tls +
+	    lg.n.err_resumed);
 }
 
 static void
@@ -334,20 +339,20 @@ report(void)
 {
 	double	 secs = (lg.wend - lg.wstart) / 1e6;
 
-	if (errors() + lg.misroutes > 0)
+	if (errors() + lg.n.misroutes > 0)
 		fprintf(stderr, "loadgen: errors: connect %llu timeout %llu "
 		    "closed %llu tls %llu resumed %llu, misroutes %llu\n",
-		    (unsigned long long)lg.err_connect,
-		    (unsigned long long)lg.err_timeout,
-		    (unsigned long long)lg.err_closed,
-		    (unsigned long long)lg.err_tls,
-		    (unsigned long long)lg.err_resumed,
-		    (unsigned long long)lg.misroutes);
+		    (unsigned long long)lg.n.err_connect,
+		    (unsigned long long)lg.n.err_timeout,
+		    (unsigned long long)lg.n.err_closed,
+		    (unsigned long long)lg.n.err_tls,
+		    (unsigned long long)lg.n.err_resumed,
+		    (unsigned long long)lg.n.misroutes);
 	switch (lg.mode) {
 	case M_PROBE:
 		printf("mode=probe errors=%llu misroutes=%llu",
 		    (unsigned long long)errors(),
-		    (unsigned long long)lg.misroutes);
+		    (unsigned long long)lg.n.misroutes);
 		if (lg.tlscfg != NULL && lg.tlsversion[0] != '\0')
 			printf(" version=%s cipher=%s", lg.tlsversion,
 			    lg.tlscipher);
@@ -365,11 +370,11 @@ report(void)
 		    "misroutes=%llu\n",
 		    lg.nlat, secs, secs > 0 ? lg.nlat / secs : 0,
 		    pct_ms(50), pct_ms(99), cpu_secs(),
-		    (unsigned long long)(lg.done_total + lg.misroutes +
-		    lg.err_timeout + lg.err_closed + lg.err_tls +
-		    lg.err_resumed),
+		    (unsigned long long)(lg.n.done_total + lg.n.misroutes +
+		    lg.n.err_timeout + lg.n.err_closed + lg.n.err_tls +
+		    lg.n.err_resumed),
 		    (unsigned long long)errors(),
-		    (unsigned long long)lg.misroutes);
+		    (unsigned long long)lg.n.misroutes);
 		break;
 	case M_STREAM:
 		printf("mode=stream streams=%zu secs=%.3f gbps=%.3f "
@@ -378,13 +383,13 @@ report(void)
 		    (lg.bytes_total - lg.bytes_wstart) * 8 / secs / 1e9 : 0,
 		    (unsigned long long)lg.bytes_total,
 		    (unsigned long long)errors(),
-		    (unsigned long long)lg.misroutes);
+		    (unsigned long long)lg.n.misroutes);
 		break;
 	case M_IDLE:
 		printf("mode=idle established=%zu failed=%zu dropped=%zu "
 		    "errors=%llu misroutes=%llu\n", lg.established, lg.failed,
 		    lg.dropped, (unsigned long long)errors(),
-		    (unsigned long long)lg.misroutes);
+		    (unsigned long long)lg.n.misroutes);
 		break;
 	}
 	fflush(stdout);
@@ -495,14 +500,14 @@ conn_start(struct lconn *c)
 	c->t0 = now_us();
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
-		conn_fail(c, &lg.err_connect);
+		conn_fail(c, &lg.n.err_connect);
 		return;
 	}
 	if (connect(c->fd, (struct sockaddr *)&c->rt->sin,
 	    sizeof(c->rt->sin)) == -1 && errno != EINPROGRESS) {
 		close(c->fd);
 		c->fd = -1;
-		conn_fail(c, &lg.err_connect);
+		conn_fail(c, &lg.n.err_connect);
 		return;
 	}
 	c->state = CS_CONNECTING;
@@ -536,7 +541,7 @@ conn_answered(struct lconn *c)
 		finish();
 		break;
 	case M_RATE:
-		lg.done_total++;
+		lg.n.done_total++;
 		if (lg.measuring) {
 			if (lg.nlat == lg.latcap) {
 				lg.latcap = lg.latcap ? lg.latcap * 2 : 65536;
@@ -552,7 +557,7 @@ conn_answered(struct lconn *c)
 		break;
 	case M_STREAM:
 		if (send(c->fd, &cmd, 1, MSG_NOSIGNAL) != 1) {
-			conn_fail(c, &lg.err_closed);
+			conn_fail(c, &lg.n.err_closed);
 			return;
 		}
 		c->state = CS_STREAM;
@@ -587,7 +592,7 @@ reply_take(struct lconn *c, size_t n)
 	if ((nl = strchr(c->rbuf, '\n')) == NULL) {
 		if (c->rlen < sizeof(c->rbuf) - 1)
 			return (0);
-		conn_fail(c, &lg.misroutes);
+		conn_fail(c, &lg.n.misroutes);
 		return (1);
 	}
 	*nl = '\0';
@@ -595,7 +600,7 @@ reply_take(struct lconn *c, size_t n)
 		if (lg.mode == M_PROBE)
 			warnx("%s reached %s, not %s", c->rt->sni, c->rbuf,
 			    c->rt->expect);
-		conn_fail(c, &lg.misroutes);
+		conn_fail(c, &lg.n.misroutes);
 		return (1);
 	}
 	conn_answered(c);
@@ -608,14 +613,14 @@ conn_reply(struct lconn *c, short events)
 	ssize_t	 n;
 
 	if (events & EV_TIMEOUT) {
-		conn_fail(c, &lg.err_timeout);
+		conn_fail(c, &lg.n.err_timeout);
 		return;
 	}
 	n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - 1 - c->rlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_fail(c, &lg.err_closed);
+		conn_fail(c, &lg.n.err_closed);
 		return;
 	}
 	reply_take(c, n);
@@ -645,7 +650,7 @@ conn_tls(struct lconn *c, short events)
 	ssize_t	 n;
 
 	if (events & EV_TIMEOUT) {
-		conn_fail(c, &lg.err_timeout);
+		conn_fail(c, &lg.n.err_timeout);
 		return;
 	}
 	for (;;) {
@@ -672,14 +677,14 @@ conn_tls(struct lconn *c, short events)
 			if (lg.mode == M_PROBE)
 				warnx("%s: %s", c->rt->sni,
 				    tls_error(c->tls));
-			conn_fail(c, &lg.err_tls);
+			conn_fail(c, &lg.n.err_tls);
 			return;
 		}
 		switch (c->state) {
 		case CS_HANDSHAKE:
 			/* A resumed handshake would not be a data point. */
 			if (tls_conn_session_resumed(c->tls)) {
-				conn_fail(c, &lg.err_resumed);
+				conn_fail(c, &lg.n.err_resumed);
 				return;
 			}
 			c->state = CS_REQUEST;
@@ -692,7 +697,7 @@ conn_tls(struct lconn *c, short events)
 			break;
 		default:	/* CS_REPLY */
 			if (n == 0) {
-				conn_fail(c, &lg.err_closed);
+				conn_fail(c, &lg.n.err_closed);
 				return;
 			}
 			if (reply_take(c, n))
@@ -715,7 +720,7 @@ conn_tls_start(struct lconn *c)
 	    tls_connect_socket(c->tls, c->fd, c->rt->sni) == -1) {
 		if (lg.mode == M_PROBE)
 			warnx("%s: %s", c->rt->sni, tls_error(c->tls));
-		conn_fail(c, &lg.err_tls);
+		conn_fail(c, &lg.n.err_tls);
 		return;
 	}
 	c->state = CS_HANDSHAKE;
@@ -736,7 +741,7 @@ conn_stream(struct lconn *c)
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			conn_fail(c, &lg.err_closed);
+			conn_fail(c, &lg.n.err_closed);
 			return;
 		}
 		lg.bytes_total += n;
@@ -760,12 +765,12 @@ conn_event(int fd, short events, void *arg)
 		break;
 	case CS_CONNECTING:
 		if (events & EV_TIMEOUT) {
-			conn_fail(c, &lg.err_timeout);
+			conn_fail(c, &lg.n.err_timeout);
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1 ||
 		    soerr != 0) {
-			conn_fail(c, &lg.err_connect);
+			conn_fail(c, &lg.n.err_connect);
 			return;
 		}
 		if (lg.tlscfg != NULL) {
@@ -774,7 +779,7 @@ conn_event(int fd, short events, void *arg)
 		}
 		n = send(fd, c->rt->hello, c->rt->hellolen, MSG_NOSIGNAL);
 		if (n != (ssize_t)c->rt->hellolen) {
-			conn_fail(c, &lg.err_closed);
+			conn_fail(c, &lg.n.err_closed);
 			return;
 		}
 		c->state = CS_REPLY;
@@ -896,13 +901,7 @@ struct jobresult {
 	uint64_t	 wstart;
 	uint64_t	 wend;
 	uint64_t	 nlat;
-	uint64_t	 done_total;
-	uint64_t	 err_connect;
-	uint64_t	 err_timeout;
-	uint64_t	 err_closed;
-	uint64_t	 err_tls;
-	uint64_t	 err_resumed;
-	uint64_t	 misroutes;
+	struct counts	 n;
 };
 
 static void
@@ -936,13 +935,7 @@ job_send(void)
 	r.wstart = lg.wstart;
 	r.wend = lg.wend;
 	r.nlat = lg.nlat;
-	r.done_total = lg.done_total;
-	r.err_connect = lg.err_connect;
-	r.err_timeout = lg.err_timeout;
-	r.err_closed = lg.err_closed;
-	r.err_tls = lg.err_tls;
-	r.err_resumed = lg.err_resumed;
-	r.misroutes = lg.misroutes;
+	r.n = lg.n;
 	write_all(lg.resultfd, &r, sizeof(r));
 	write_all(lg.resultfd, lg.lat, lg.nlat * sizeof(*lg.lat));
 }
@@ -967,13 +960,13 @@ job_gather(int fd)
 		lg.wstart = r.wstart;
 	if (r.wend > lg.wend)
 		lg.wend = r.wend;
-	lg.done_total += r.done_total;
-	lg.err_connect += r.err_connect;
-	lg.err_timeout += r.err_timeout;
-	lg.err_closed += r.err_closed;
-	lg.err_tls += r.err_tls;
-	lg.err_resumed += r.err_resumed;
-	lg.misroutes += r.misroutes;
+	lg.n.done_total += r.n.done_total;
+	lg.n.err_connect += r.n.err_connect;
+	lg.n.err_timeout += r.n.err_timeout;
+	lg.n.err_closed += r.n.err_closed;
+	lg.n.err_tls += r.n.err_tls;
+	lg.n.err_resumed += r.n.err_resumed;
+	lg.n.misroutes += r.n.misroutes;
 }
 
 /*
@@ -1169,7 +1162,7 @@ main(int argc, char *argv[])
 	}
 	if (jobs > 1 && !jobs_run(jobs < conc ? jobs : conc, conc)) {
 		report();
-		return (lg.misroutes > 0);
+		return (lg.n.misroutes > 0);
 	}
 	raise_nofile(lg.nconns);
 	signal(SIGPIPE, SIG_IGN);
@@ -1233,5 +1226,5 @@ main(int argc, char *argv[])
 			}
 		return (0);
 	}
-	return (lg.misroutes > 0);
+	return (lg.n.misroutes > 0);
 }

@@ -271,14 +271,30 @@ conf_sniproxyd() {
 	echo "$daemon" -d -f "$d/sniproxyd.conf"
 }
 
+# What both haproxy configurations share: one thread, the limits, and
+# the four backends behind a frontend that ends with its default.
+haproxy_global() {
+	printf 'global\n\tnbthread 1\n\tmaxconn %d\n' \
+	    $(((nofile - 100) / 2))
+	printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
+	printf '\ttimeout client 10m\n\ttimeout server 10m\n'
+}
+
+haproxy_backends() {
+	printf '\tdefault_backend default\n'
+	i=1
+	for n in $names default; do
+		printf 'backend %s\n\tserver s 127.0.0.1:%d\n' "$n" \
+		    $((port0 + i))
+		i=$((i + 1))
+	done
+}
+
 conf_haproxy() {
 	d=$tmp/haproxy
 	mkdir -p "$d"
 	{
-		printf 'global\n\tnbthread 1\n\tmaxconn %d\n' \
-		    $(((nofile - 100) / 2))
-		printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
-		printf '\ttimeout client 10m\n\ttimeout server 10m\n'
+		haproxy_global
 		printf 'frontend bench\n\tbind 127.0.0.1:%d\n' "$pport"
 		printf '\ttcp-request inspect-delay 5s\n'
 		printf '\ttcp-request content accept if '
@@ -287,13 +303,7 @@ conf_haproxy() {
 			printf '\tuse_backend %s if { req.ssl_sni -i %s }\n' \
 			    "$n" "$n.example.com"
 		done
-		printf '\tdefault_backend default\n'
-		i=1
-		for n in $names default; do
-			printf 'backend %s\n\tserver s 127.0.0.1:%d\n' "$n" \
-			    $((port0 + i))
-			i=$((i + 1))
-		done
+		haproxy_backends
 	} >"$d/haproxy.cfg"
 	echo haproxy -db -f "$d/haproxy.cfg"
 }
@@ -428,23 +438,14 @@ tconf_sniproxyd() {
 tconf_haproxy() {
 	d=$tmp/tls
 	{
-		printf 'global\n\tnbthread 1\n\tmaxconn %d\n' \
-		    $(((nofile - 100) / 2))
-		printf 'defaults\n\tmode tcp\n\ttimeout connect 5s\n'
-		printf '\ttimeout client 10m\n\ttimeout server 10m\n'
+		haproxy_global
 		printf 'frontend bench\n'
 		printf '\tbind 127.0.0.1:%d ssl crt %s\n' "$pport" "$d/$1.pem"
 		for n in $names; do
 			printf '\tuse_backend %s if { ssl_fc_sni -i %s }\n' \
 			    "$n" "$n.example.com"
 		done
-		printf '\tdefault_backend default\n'
-		i=1
-		for n in $names default; do
-			printf 'backend %s\n\tserver s 127.0.0.1:%d\n' "$n" \
-			    $((port0 + i))
-			i=$((i + 1))
-		done
+		haproxy_backends
 	} >"$d/haproxy-$1.cfg"
 	echo haproxy -db -f "$d/haproxy-$1.cfg"
 }
