@@ -40,6 +40,8 @@
  * calls said they were waiting for.
  */
 #define TLSBUF		(16 * 1024)
+#define TLSIN		(4 * 1024)
+#define PUMP_ROUNDS	64
 
 struct tbuf {
 	uint8_t		 data[TLSBUF];
@@ -54,7 +56,13 @@ struct end {
 	int		 eof;		/* nothing more to read */
 	int		 shut;		/* our write side is closed */
 	short		 want;
+	short		 armed;		/* what ev waits for now */
 	struct event	*ev;
+	uint8_t		*in;		/* read ahead of libtls */
+	size_t		 inoff;
+	size_t		 inlen;
+	uint64_t	 taken;		/* bytes libtls took from in */
+	int		 drained;	/* the socket's last read came short */
 };
 
 struct tlsrelay {
@@ -269,6 +277,71 @@ end_close(struct end *e)
 		event_free(e->ev);
 	if (e->tls != NULL)
 		tls_free(e->tls);
+	free(e->in);
+}
+
+/*
+ * libtls reads each record's header and then its body: two system calls
+ * a record.  Reading whatever the socket holds into the end's own buffer
+ * takes one for all the records that came together.
+ */
+static ssize_t
+end_tls_read(struct tls *ctx, void *buf, size_t len, void *arg)
+{
+	struct end	*e = arg;
+	ssize_t		 n;
+
+	(void)ctx;
+	if (e->inlen == 0) {
+		/*
+		 * Most likely empty, and the event that level-triggered
+		 * epoll reports at once if not costs no more than the
+		 * read that would say so.
+		 */
+		if (e->drained)
+			return (TLS_WANT_POLLIN);
+		if (len >= TLSIN)
+			n = read(e->fd, buf, len);
+		else if ((n = read(e->fd, e->in, TLSIN)) > 0) {
+			e->inoff = 0;
+			e->inlen = n;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return (TLS_WANT_POLLIN);
+		if (n > 0 && (size_t)n < (len >= TLSIN ? len : TLSIN))
+			e->drained = 1;
+		if (n <= 0 || len >= TLSIN)
+			return (n);
+	}
+	n = len < e->inlen ? len : e->inlen;
+	memcpy(buf, e->in + e->inoff, n);
+	e->inoff += n;
+	e->inlen -= n;
+	e->taken += n;
+	return (n);
+}
+
+static ssize_t
+end_tls_write(struct tls *ctx, const void *buf, size_t len, void *arg)
+{
+	struct end	*e = arg;
+	ssize_t		 n;
+
+	(void)ctx;
+	n = send(e->fd, buf, len, MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (TLS_WANT_POLLOUT);
+	return (n);
+}
+
+static int
+end_tls_buffer(struct end *e)
+{
+	if ((e->in = malloc(TLSIN)) == NULL) {
+		log_warn("%s", __func__);
+		return (-1);
+	}
+	return (0);
 }
 
 void
@@ -290,9 +363,15 @@ tls_relay_free(struct conn *c)
 static void
 tls_ready(int fd, short events, void *arg)
 {
-	(void)fd;
+	struct conn	*c = arg;
+	struct tlsrelay	*t = c->tls;
+
 	(void)events;
-	tls_pump(arg);
+	if (fd == t->client.fd)
+		t->client.drained = 0;
+	else
+		t->backend.drained = 0;
+	tls_pump(c);
 }
 
 static const char *
@@ -315,17 +394,33 @@ tls_handshake_expired(int fd, short events, void *arg)
 }
 
 /*
+ * libtls says it waits to read after any record that needs no answer,
+ * such as a session ticket, even with the next records already in the
+ * end's buffer, which no socket event will announce: it has to be asked
+ * again while it takes bytes from there.
+ */
+static int
+end_tls_again(const struct end *e, ssize_t rv, uint64_t before)
+{
+	return (rv == TLS_WANT_POLLIN && e->inlen > 0 && e->taken != before);
+}
+
+/*
  * Returns the bytes moved, 0 at EOF, -1 when the end waits for an event
  * (recorded in e->want), -2 on error.
  */
 static ssize_t
 end_io(struct end *e, int reading, void *buf, size_t len)
 {
-	ssize_t	 n;
+	uint64_t	 before;
+	ssize_t		 n;
 
 	if (e->tls != NULL) {
-		n = reading ? tls_read(e->tls, buf, len) :
-		    tls_write(e->tls, buf, len);
+		do {
+			before = e->taken;
+			n = reading ? tls_read(e->tls, buf, len) :
+			    tls_write(e->tls, buf, len);
+		} while (end_tls_again(e, n, before));
 		if (n == TLS_WANT_POLLIN) {
 			e->want |= EV_READ;
 			return (-1);
@@ -336,8 +431,14 @@ end_io(struct end *e, int reading, void *buf, size_t len)
 		}
 		return (n < 0 ? -2 : n);
 	}
+	if (reading && e->drained) {
+		e->want |= EV_READ;
+		return (-1);
+	}
 	n = reading ? read(e->fd, buf, len) :
 	    send(e->fd, buf, len, MSG_NOSIGNAL);
+	if (reading && n > 0 && (size_t)n < len)
+		e->drained = 1;
 	if (n == -1) {
 		if (errno != EAGAIN && errno != EINTR)
 			return (-2);
@@ -351,11 +452,16 @@ end_io(struct end *e, int reading, void *buf, size_t len)
 static int
 end_handshake(struct end *e)
 {
-	int	 rv;
+	uint64_t	 before;
+	int		 rv;
 
 	if (e->tls == NULL || e->handshaken)
 		return (1);
-	if ((rv = tls_handshake(e->tls)) == 0) {
+	do {
+		before = e->taken;
+		rv = tls_handshake(e->tls);
+	} while (end_tls_again(e, rv, before));
+	if (rv == 0) {
 		e->handshaken = 1;
 		return (1);
 	}
@@ -368,15 +474,17 @@ end_handshake(struct end *e)
 	return (0);
 }
 
+/* last: the connection ends in this pass, and close(2) sends the FIN. */
 static void
-end_shutdown(struct end *e)
+end_shutdown(struct end *e, int last)
 {
 	if (e->shut)
 		return;
 	e->shut = 1;
 	if (e->tls != NULL)
 		tls_close(e->tls);
-	shutdown(e->fd, SHUT_WR);
+	if (!last)
+		shutdown(e->fd, SHUT_WR);
 }
 
 /*
@@ -385,7 +493,7 @@ end_shutdown(struct end *e)
  */
 static int
 tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
-    uint64_t *count)
+    int last, uint64_t *count)
 {
 	ssize_t	 n;
 	int	 moved = 0;
@@ -414,25 +522,30 @@ tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
 		}
 	}
 	if (src->eof && b->len == 0 && !dst->shut) {
-		end_shutdown(dst);
+		end_shutdown(dst, last);
 		moved = 1;
 	}
 	return (moved);
 }
 
+/*
+ * Persistent, and changed only when what the end waits for changes: a
+ * handshake or a stream mostly waits for the same thing again, and each
+ * change costs two epoll_ctl calls.
+ */
 static void
 end_arm(struct conn *c, struct end *e)
 {
 	short	 want = e->want;
 
-	if (e->fd == -1)
+	if (e->fd == -1 || want == e->armed)
 		return;
-	if (want == 0) {
+	if (e->armed != 0)
 		event_del(e->ev);
+	e->armed = want;
+	if (want == 0)
 		return;
-	}
-	event_del(e->ev);
-	event_assign(e->ev, wk.base, e->fd, want, tls_ready, c);
+	event_assign(e->ev, wk.base, e->fd, want | EV_PERSIST, tls_ready, c);
 	event_add(e->ev, NULL);
 }
 
@@ -487,15 +600,16 @@ tls_pump(struct conn *c)
 	struct tlsrelay	*t = c->tls;
 	int		 up, down, i, rv;
 
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < PUMP_ROUNDS; i++) {
 		t->client.want = t->backend.want = 0;
 		if ((rv = tls_handshakes(c)) == -1)
 			return;
 		if (rv == 0)
 			break;
-		up = tls_move(c, &t->client, &t->backend, &t->up, &c->up.bytes);
+		up = tls_move(c, &t->client, &t->backend, &t->up,
+		    t->backend.eof && t->down.len == 0, &c->up.bytes);
 		down = tls_move(c, &t->backend, &t->client, &t->down,
-		    &c->down.bytes);
+		    t->client.eof && t->up.len == 0, &c->down.bytes);
 		if (up == -1 || down == -1) {
 			conn_end(c, "reset");
 			return;
@@ -510,6 +624,12 @@ tls_pump(struct conn *c)
 	}
 	end_arm(c, &t->client);
 	end_arm(c, &t->backend);
+	/*
+	 * Cut short for the other connections' sake, maybe with bytes in
+	 * hand that no socket event will announce: carry on next pass.
+	 */
+	if (i == PUMP_ROUNDS)
+		event_active(t->client.ev, EV_READ, 1);
 }
 
 static int
@@ -551,9 +671,13 @@ tls_relay_new(struct conn *c)
 	if (r->terminate) {
 		t->server = tw.server;
 		t->server->refs++;
-		if (tls_accept_socket(tw.server->ctx, &t->client.tls,
-		    c->cfd) == -1) {
-			log_warnx("tls_accept_socket: %s",
+		if (end_tls_buffer(&t->client) == -1) {
+			conn_end(c, "reset");
+			return (-1);
+		}
+		if (tls_accept_cbs(tw.server->ctx, &t->client.tls,
+		    end_tls_read, end_tls_write, &t->client) == -1) {
+			log_warnx("tls_accept_cbs: %s",
 			    tls_error(tw.server->ctx));
 			conn_end(c, "handshake-failed");
 			return (-1);
@@ -587,12 +711,19 @@ tls_relay_connected(struct conn *c)
 		conn_end(c, "reset");
 		return;
 	}
+	/* Just connected: a server that speaks first gets an event. */
+	t->backend.drained = 1;
 	if (r->backend_tls) {
 		name = r->tls.servername != NULL ? r->tls.servername :
 		    c->mc.name[0] != '\0' ? c->mc.name : NULL;
+		if (end_tls_buffer(&t->backend) == -1) {
+			conn_end(c, "reset");
+			return;
+		}
 		if ((t->backend.tls = tls_client()) == NULL ||
 		    tls_configure(t->backend.tls, tw.client_cfg) == -1 ||
-		    tls_connect_socket(t->backend.tls, c->bfd, name) == -1) {
+		    tls_connect_cbs(t->backend.tls, end_tls_read,
+		    end_tls_write, &t->backend, name) == -1) {
 			log_warnx("%s: TLS to server: %s", c->backend,
 			    t->backend.tls ? tls_error(t->backend.tls) :
 			    "tls_client");
