@@ -26,9 +26,10 @@
 # routes the same three names to three backends and anything else to a
 # fourth, on 127.0.0.1 only, each with one worker process or thread
 # (sniproxyd: prefork 1, which gives one worker per rule).  hitch has
-# one backend only: it sends every name to the first.  Every round runs
-# every system once, one after the other, and the table shows the median
-# over the rounds.
+# one backend only: it sends every name to the first.  Part 4 runs
+# sniproxyd that way too, as "sniproxyd1": one rule, so one worker, for
+# every name.  Every round runs every system once, one after the other,
+# and the table shows the median over the rounds.
 #
 # Part 4 makes a certificate for each key type at the start, self-signed
 # and holding every name, in the run's temporary directory.  Each of its
@@ -40,8 +41,8 @@
 #   BENCH_QUICK=1     one round with short runs (under two minutes)
 #   BENCH_ROUNDS      rounds in full mode (default 3)
 #   BENCH_SYSTEMS     which systems, in order (default: all); parts 1 to 3
-#                     run all of them but hitch, part 4 only sniproxyd,
-#                     haproxy and hitch
+#                     run all of them but hitch, part 4 only sniproxyd
+#                     (and sniproxyd1 with it), haproxy and hitch
 #   BENCH_IDLE        idle connections held in part 3 (default 10000,
 #                     1000 quick); lowered to what the file limit allows
 #   BENCH_CONC        concurrency of parts 1 and 4 (default 64)
@@ -208,7 +209,7 @@ routes() {
 		case $1 in
 		direct)
 			printf ' -r %s=%s:%d' "$sni" "$n" $((port0 + i)) ;;
-		hitch)
+		hitch|sniproxyd1)
 			printf ' -r %s=%s' "$sni" "${names%% *}" ;;
 		*)
 			printf ' -r %s=%s' "$sni" "$n" ;;
@@ -402,6 +403,8 @@ conf_nginx() {
 # The certificate and key lie in $tmp/tls, below the configuration as
 # sniproxyd wants them when it runs as root.
 
+# sniproxyd terminating TLS with the key type $1; with $2 "one", one
+# rule that sends every name to the first backend, as hitch does.
 tconf_sniproxyd() {
 	d=$tmp/tls
 	mkdir -p "$tmp/empty"
@@ -423,16 +426,24 @@ tconf_sniproxyd() {
 			i=$((i + 1))
 		done
 		echo "listen on 127.0.0.1 port $pport {"
-		for n in $names; do
-			printf '\tmatch tls sni "%s.example.com" ' "$n"
-			printf 'terminate tls keypair "bench" '
-			printf 'forward to <%s>\n' "$n"
-		done
-		printf '\tdefault terminate tls keypair "bench" '
-		printf 'forward to <default>\n'
-		echo '}'
-	} >"$d/sniproxyd-$1.conf"
-	echo "$daemon" -d -f "$d/sniproxyd-$1.conf"
+		if [ "${2:-}" = one ]; then
+			printf '\tdefault terminate tls keypair "bench" '
+			printf 'forward to <%s>\n}\n' "${names%% *}"
+		else
+			for n in $names; do
+				printf '\tmatch tls sni "%s.example.com" ' "$n"
+				printf 'terminate tls keypair "bench" '
+				printf 'forward to <%s>\n' "$n"
+			done
+			printf '\tdefault terminate tls keypair "bench" '
+			printf 'forward to <default>\n}\n'
+		fi
+	} >"$d/sniproxyd-$1${2:-}.conf"
+	echo "$daemon" -d -f "$d/sniproxyd-$1${2:-}.conf"
+}
+
+tconf_sniproxyd1() {
+	tconf_sniproxyd "$1" one
 }
 
 tconf_haproxy() {
@@ -881,6 +892,13 @@ params() {
 		printf 'session to resume; its own CPU per handshake, '
 		printf 'next to the proxy'"'"'s, shows where the rate is '
 		printf 'bound by the client\n'
+		case " $tsystems " in
+		*" sniproxyd1 "*)
+			printf -- '- part 4, sniproxyd1: one rule, so one '
+			printf 'worker, sends every name to the first backend, '
+			printf 'as hitch does; sniproxyd has a rule and a '
+			printf 'worker for each of the four routes\n' ;;
+		esac
 		v=$(negotiated)
 		[ -n "$v" ] && printf -- '- part 4 agreed on: %s\n' "$v"
 	fi
@@ -994,7 +1012,8 @@ for s in $systems; do
 	*) psystems="$psystems $s" ;;
 	esac
 	case $s in
-	sniproxyd|haproxy|hitch) tsystems="$tsystems $s" ;;
+	sniproxyd) tsystems="$tsystems sniproxyd sniproxyd1" ;;
+	haproxy|hitch) tsystems="$tsystems $s" ;;
 	esac
 done
 psystems=${psystems# }
