@@ -45,6 +45,11 @@
 #                     (and sniproxyd1 with it), haproxy and hitch
 #   BENCH_IDLE        idle connections held in part 3 (default 10000,
 #                     1000 quick); lowered to what the file limit allows
+#   BENCH_HOLD        idle connections sniproxyd alone holds once the
+#                     rounds are over (default 50000, 2000 quick; 0:
+#                     none), spread over client processes and two
+#                     listening addresses to fit the file limit and the
+#                     ephemeral ports, and over workers with prefork
 #   BENCH_CONC        concurrency of parts 1 and 4 (default 64)
 #   BENCH_TLS_JOBS    load generator processes sharing part 4's
 #                     connections (default: one per core), as one
@@ -76,6 +81,8 @@ if [ -n "$quick" ]; then
 	stream_secs=2
 	tls_secs=2
 	idle_k=${BENCH_IDLE:-1000}
+	hold=${BENCH_HOLD:-2000}
+	hold_secs=5
 	out=${BENCH_OUT:-}
 else
 	rounds=${BENCH_ROUNDS:-3}
@@ -84,6 +91,8 @@ else
 	stream_secs=4
 	tls_secs=4
 	idle_k=${BENCH_IDLE:-10000}
+	hold=${BENCH_HOLD:-50000}
+	hold_secs=20
 	out=${BENCH_OUT-$bench/RESULTS.md}
 fi
 systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx hitch}
@@ -665,6 +674,140 @@ bench_idle() {
 	    'BEGIN { printf "%.2f", (b - a) / k }')"
 }
 
+# sniproxyd for the hold: prefork $1, listening on the addresses $2.
+conf_hold() {
+	d=$tmp/hold
+	mkdir -p "$d" "$tmp/empty"
+	chmod 755 "$tmp/empty"
+	{
+		if [ "$(id -u)" = 0 ]; then
+			echo 'user "nobody"'
+			echo "chroot \"$tmp/empty\""
+		fi
+		echo "prefork $1"
+		echo "maxconn $((hold + 1000))"
+		echo 'timeout shutdown 1s'
+		i=1
+		for n in $names default; do
+			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
+			i=$((i + 1))
+		done
+		for a in $2; do
+			echo "listen on $a port $pport {"
+			for n in $names; do
+				printf '\tmatch tls sni "%s.example.com" ' "$n"
+				printf 'forward to <%s>\n' "$n"
+			done
+			printf '\tdefault forward to <default>\n}\n'
+		done
+	} >"$d/sniproxyd.conf"
+	echo "$daemon" -d -f "$d/sniproxyd.conf"
+}
+
+# sniproxyd holds $hold idle connections: a client process holds at
+# most 12500 (or what its file limit allows), one address at most
+# 25000 (the ephemeral ports of one client address are about 28000),
+# and a worker holds two descriptors for each of its connections, those
+# of a rule (four rules an address) shared among the rule's workers.
+bench_hold() {
+	per=12500
+	[ "$per" -gt $((nofile - 100)) ] && per=$((nofile - 100))
+	jobs=$(((hold + per - 1) / per))
+	naddr=$(((hold + 24999) / 25000))
+	pf=$(((hold + 2 * naddr * (nofile - 300) - 1) /
+	    (2 * naddr * (nofile - 300))))
+	[ "$pf" -gt 32 ] && pf=32
+	addrs=
+	i=1
+	while [ "$i" -le "$naddr" ]; do
+		addrs="$addrs 127.0.0.$i"
+		i=$((i + 1))
+	done
+	say "hold: sniproxyd, $hold connections, prefork $pf," \
+	    "$jobs client processes"
+	launch sniproxyd "$(conf_hold "$pf" "$addrs")" lg || return 0
+	sleep 1
+	# shellcheck disable=SC2046
+	m0=$(rss_kb $(sys_pids))
+	set --
+	j=1
+	while [ "$j" -le "$jobs" ]; do
+		k=$((hold / jobs))
+		[ "$j" = "$jobs" ] && k=$((hold - (jobs - 1) * (hold / jobs)))
+		a=127.0.0.$(((j - 1) % naddr + 1))
+		: >"$tmp/hold.$j"
+		# shellcheck disable=SC2046
+		"$loadgen" -a "$a" -H "$hello" -p "$pport" \
+		    $(routes sniproxyd) -m idle -k "$k" -d 300 \
+		    >>"$tmp/hold.$j" 2>>"$tmp/loadgen.log" &
+		set -- "$@" "$!"
+		j=$((j + 1))
+	done
+	n=1500
+	while [ "$n" -gt 0 ] &&
+	    [ "$(cat "$tmp"/hold.* | grep -c '^ready')" -lt "$jobs" ]; do
+		for p in "$@"; do
+			alive "$p" || n=0
+		done
+		tick
+		n=$((n - 1))
+	done
+	sleep 1
+	pids=$(sys_pids)
+	hold_procs=$(printf '%s\n' "$pids" | grep -c .)
+	# shellcheck disable=SC2086
+	m1=$(rss_kb $pids)
+	sleep "$hold_secs"
+	# shellcheck disable=SC2046
+	m2=$(rss_kb $(sys_pids))
+	for p in "$@"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		wait_gone 50 "$p" || kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	stop_system
+	hold_held=0
+	hold_errors=0
+	j=1
+	while [ "$j" -le "$jobs" ]; do
+		r=$(tail -1 "$tmp/hold.$j")
+		hold_held=$((hold_held + $(field established "$r")))
+		hold_errors=$((hold_errors + $(field errors "$r") + \
+		    $(field misroutes "$r")))
+		j=$((j + 1))
+	done
+	hold_jobs=$jobs
+	hold_naddr=$naddr
+	hold_prefork=$pf
+	hold_rss_conn=$(awk -v a="$m0" -v b="$m1" -v k="$hold_held" \
+	    'BEGIN { if (k > 0) printf "%.2f", (b - a) / k }')
+	hold_growth=$((m2 - m1))
+}
+
+# The hold, as a section of the report.
+hold_report() {
+	[ -n "${hold_held:-}" ] || return 0
+	echo
+	echo "### 3b. sniproxyd alone: $hold idle connections held"
+	echo
+	echo "With a file limit of $nofile descriptors a process, the" \
+	    "clients are $hold_jobs processes connecting to $hold_naddr" \
+	    "listening addresses of sniproxyd, four rules each, and each" \
+	    "rule's connections are shared among its $hold_prefork" \
+	    "worker(s), two descriptors a connection. The RSS change is" \
+	    "that of all sniproxyd processes while the connections stay" \
+	    "open."
+	echo
+	echo "| conns held | procs | prefork | client processes" \
+	    "| RSS KiB/conn | RSS change over $hold_secs s, KiB" \
+	    "| errors and misroutes |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| $hold_held | $hold_procs | $hold_prefork | $hold_jobs" \
+	    "| $hold_rss_conn | $hold_growth | $hold_errors |"
+}
+
 # --- the report --------------------------------------------------------
 
 report() {
@@ -1090,6 +1233,10 @@ while [ "$round" -le "$rounds" ]; do
 	done
 	round=$((round + 1))
 done
+case " $systems " in
+*" sniproxyd "*)
+	[ "$hold" -gt 0 ] && bench_hold ;;
+esac
 say "done in $(($(date +%s) - start)) s"
 
 {
@@ -1100,6 +1247,7 @@ say "done in $(($(date +%s) - start)) s"
 	params
 	echo
 	report
+	hold_report
 } >"$tmp/report.md"
 cat "$tmp/report.md"
 if [ -n "$out" ]; then
