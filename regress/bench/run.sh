@@ -790,7 +790,7 @@ bench_hold() {
 hold_report() {
 	[ -n "${hold_held:-}" ] || return 0
 	echo
-	echo "### 3b. sniproxyd alone: $hold idle connections held"
+	echo "### 5. sniproxyd alone: $hold idle connections held"
 	echo
 	echo "With a file limit of $nofile descriptors a process, the" \
 	    "clients are $hold_jobs processes connecting to $hold_naddr" \
