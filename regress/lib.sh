@@ -515,6 +515,25 @@ expect_log() {
 	    fail "no log line matching /$1/ within ${2:-5} s"
 }
 
+# expect_log_bytes REGEX N: asserts the log line, and that it counts at
+# least N bytes up and N down.
+expect_log_bytes() {
+	expect_log "$1"
+	log_since_mark | grep -E -- "$1" | awk -v n="$2" '{
+		for (i = 1; i < NF; i++) {
+			if ($i == "up")
+				up = $(i + 1)
+			if ($i == "down")
+				down = $(i + 1)
+		}
+		if (up < n || down < n) {
+			printf "up %s down %s, fewer than %d bytes\n", up,
+			    down, n
+			exit 1
+		}
+	}' >"$T/count" || fail "byte counts of the log line: $(cat "$T/count")"
+}
+
 # fetch NAME PORT [ADDR]: GET /whoami over TLS with SNI NAME from
 # ADDR:PORT (127.0.0.1 by default), printing the body.  Extra curl
 # options go in FETCH_OPTS.

@@ -253,30 +253,41 @@ record() {
 
 # --- the peers' configurations ----------------------------------------
 
+# What each sniproxyd configuration begins with: prefork $1, maxconn
+# $2, and the four tables.
+sniproxyd_head() {
+	mkdir -p "$tmp/empty"
+	chmod 755 "$tmp/empty"
+	if [ "$(id -u)" = 0 ]; then
+		echo 'user "nobody"'
+		echo "chroot \"$tmp/empty\""
+	fi
+	echo "prefork $1"
+	echo "maxconn $2"
+	echo 'timeout shutdown 1s'
+	i=1
+	for n in $names default; do
+		echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
+		i=$((i + 1))
+	done
+}
+
+# A listener on the address $1 that passes TLS through by name.
+sniproxyd_listen() {
+	echo "listen on $1 port $pport {"
+	for n in $names; do
+		printf '\tmatch tls sni "%s.example.com" ' "$n"
+		printf 'forward to <%s>\n' "$n"
+	done
+	printf '\tdefault forward to <default>\n}\n'
+}
+
 conf_sniproxyd() {
 	d=$tmp/sniproxyd
-	mkdir -p "$d" "$tmp/empty"
-	chmod 755 "$tmp/empty"
+	mkdir -p "$d"
 	{
-		if [ "$(id -u)" = 0 ]; then
-			echo 'user "nobody"'
-			echo "chroot \"$tmp/empty\""
-		fi
-		echo 'prefork 1'
-		echo "maxconn $((idle_k + 1000))"
-		echo 'timeout shutdown 1s'
-		i=1
-		for n in $names default; do
-			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
-			i=$((i + 1))
-		done
-		echo "listen on 127.0.0.1 port $pport {"
-		for n in $names; do
-			printf '\tmatch tls sni "%s.example.com" ' "$n"
-			printf 'forward to <%s>\n' "$n"
-		done
-		printf '\tdefault forward to <default>\n'
-		echo '}'
+		sniproxyd_head 1 $((idle_k + 1000))
+		sniproxyd_listen 127.0.0.1
 	} >"$d/sniproxyd.conf"
 	echo "$daemon" -d -f "$d/sniproxyd.conf"
 }
@@ -416,24 +427,12 @@ conf_nginx() {
 # rule that sends every name to the first backend, as hitch does.
 tconf_sniproxyd() {
 	d=$tmp/tls
-	mkdir -p "$tmp/empty"
-	chmod 755 "$tmp/empty"
 	{
-		if [ "$(id -u)" = 0 ]; then
-			echo 'user "nobody"'
-			echo "chroot \"$tmp/empty\""
-		fi
-		echo 'prefork 1'
-		echo 'timeout shutdown 1s'
+		sniproxyd_head 1 10000
 		echo 'keypair "bench" {'
 		echo "	certificate \"$d/$1.crt\""
 		echo "	key \"$d/$1.key\""
 		echo '}'
-		i=1
-		for n in $names default; do
-			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
-			i=$((i + 1))
-		done
 		echo "listen on 127.0.0.1 port $pport {"
 		if [ "${2:-}" = one ]; then
 			printf '\tdefault terminate tls keypair "bench" '
@@ -677,28 +676,11 @@ bench_idle() {
 # sniproxyd for the hold: prefork $1, listening on the addresses $2.
 conf_hold() {
 	d=$tmp/hold
-	mkdir -p "$d" "$tmp/empty"
-	chmod 755 "$tmp/empty"
+	mkdir -p "$d"
 	{
-		if [ "$(id -u)" = 0 ]; then
-			echo 'user "nobody"'
-			echo "chroot \"$tmp/empty\""
-		fi
-		echo "prefork $1"
-		echo "maxconn $((hold + 1000))"
-		echo 'timeout shutdown 1s'
-		i=1
-		for n in $names default; do
-			echo "table <$n> { 127.0.0.1 port $((port0 + i)) }"
-			i=$((i + 1))
-		done
+		sniproxyd_head "$1" $((hold + 1000))
 		for a in $2; do
-			echo "listen on $a port $pport {"
-			for n in $names; do
-				printf '\tmatch tls sni "%s.example.com" ' "$n"
-				printf 'forward to <%s>\n' "$n"
-			done
-			printf '\tdefault forward to <default>\n}\n'
+			sniproxyd_listen "$a"
 		done
 	} >"$d/sniproxyd.conf"
 	echo "$daemon" -d -f "$d/sniproxyd.conf"

@@ -47,16 +47,4 @@ wait_exit "$(pid_of bulk)" 30 ||
 
 line=$(conn_line "127\\.0\\.0\\.1:$P" "$(rule_re "\"bulk.$DOMAIN\"")" \
     "$(tls_sni "bulk.$DOMAIN")" "127\\.0\\.0\\.1:$(port bulk)" eof)
-expect_log "$line"
-log_since_mark | grep -E -- "$line" | awk -v n="$N" '{
-	for (i = 1; i < NF; i++) {
-		if ($i == "up")
-			up = $(i + 1)
-		if ($i == "down")
-			down = $(i + 1)
-	}
-	if (up < n || down < n) {
-		printf "up %s down %s, fewer than %d bytes\n", up, down, n
-		exit 1
-	}
-}' >"$T/count" || fail "byte counts of the log line: $(cat "$T/count")"
+expect_log_bytes "$line" "$N"
