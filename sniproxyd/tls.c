@@ -73,6 +73,7 @@ struct tlsrelay {
 	struct tbuf	 up;
 	struct tbuf	 down;
 	struct event	*ev_handshake;
+	struct event	*ev_again;	/* a pump cut short goes on */
 };
 
 /*
@@ -289,7 +290,9 @@ static ssize_t
 end_tls_read(struct tls *ctx, void *buf, size_t len, void *arg)
 {
 	struct end	*e = arg;
+	size_t		 size;
 	ssize_t		 n;
+	int		 direct;
 
 	(void)ctx;
 	if (e->inlen == 0) {
@@ -300,18 +303,18 @@ end_tls_read(struct tls *ctx, void *buf, size_t len, void *arg)
 		 */
 		if (e->drained)
 			return (TLS_WANT_POLLIN);
-		if (len >= TLSIN)
-			n = read(e->fd, buf, len);
-		else if ((n = read(e->fd, e->in, TLSIN)) > 0) {
-			e->inoff = 0;
-			e->inlen = n;
-		}
+		/* A read as large as the buffer goes straight to libtls. */
+		direct = len >= TLSIN;
+		size = direct ? len : TLSIN;
+		n = read(e->fd, direct ? buf : e->in, size);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			return (TLS_WANT_POLLIN);
-		if (n > 0 && (size_t)n < (len >= TLSIN ? len : TLSIN))
+		if (n > 0 && (size_t)n < size)
 			e->drained = 1;
-		if (n <= 0 || len >= TLSIN)
+		if (n <= 0 || direct)
 			return (n);
+		e->inoff = 0;
+		e->inlen = n;
 	}
 	n = len < e->inlen ? len : e->inlen;
 	memcpy(buf, e->in + e->inoff, n);
@@ -356,6 +359,8 @@ tls_relay_free(struct conn *c)
 	server_unref(t->server);
 	if (t->ev_handshake != NULL)
 		event_free(t->ev_handshake);
+	if (t->ev_again != NULL)
+		event_free(t->ev_again);
 	freezero(t, sizeof(*t));
 	c->tls = NULL;
 }
@@ -371,6 +376,17 @@ tls_ready(int fd, short events, void *arg)
 		t->client.drained = 0;
 	else
 		t->backend.drained = 0;
+	tls_pump(c);
+}
+
+static void
+tls_again(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	c->tls->client.drained = c->tls->backend.drained = 0;
 	tls_pump(c);
 }
 
@@ -628,8 +644,14 @@ tls_pump(struct conn *c)
 	 * Cut short for the other connections' sake, maybe with bytes in
 	 * hand that no socket event will announce: carry on next pass.
 	 */
-	if (i == PUMP_ROUNDS)
-		event_active(t->client.ev, EV_READ, 1);
+	if (i < PUMP_ROUNDS)
+		return;
+	if (t->ev_again == NULL &&
+	    (t->ev_again = event_new(wk.base, -1, 0, tls_again, c)) == NULL) {
+		conn_end(c, "reset");
+		return;
+	}
+	event_active(t->ev_again, 0, 0);
 }
 
 static int

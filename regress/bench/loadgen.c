@@ -151,7 +151,6 @@ static struct {
 	uint64_t		 bytes_total;
 	uint64_t		 bytes_wstart;
 
-
 	int			 resultfd;	/* a process of -j */
 
 	size_t			 k;		/* idle */
@@ -330,8 +329,8 @@ cpu_secs(void)
 static uint64_t
 errors(void)
 {
-	return (lg.n.err_connect + lg.n.err_timeout + lg.n.err_closed + lg.n.err_tls +
-	    lg.n.err_resumed);
+	return (lg.n.err_connect + lg.n.err_timeout + lg.n.err_closed +
+	    lg.n.err_tls + lg.n.err_resumed);
 }
 
 static void
