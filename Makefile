@@ -36,10 +36,12 @@ endif
 ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
 PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c privsep/sandbox.c
-CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/check.c \
+CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/bundle.c \
+		sniproxyd/check.c sniproxyd/child.c \
 		sniproxyd/classify.c sniproxyd/config.c \
 		sniproxyd/control.c \
-		sniproxyd/connlog.c sniproxyd/hello.c sniproxyd/keypair.c \
+		sniproxyd/connlog.c sniproxyd/gen.c sniproxyd/hello.c \
+		sniproxyd/keypair.c sniproxyd/keys.c sniproxyd/listener.c \
 		sniproxyd/connlimit.c \
 		sniproxyd/log.c sniproxyd/probe.c sniproxyd/proxyproto.c \
 		sniproxyd/relay.c \
@@ -112,6 +114,7 @@ regress: $(PROGS) regress/tlspeer
 # The integration tests (or the CASES named) with every process of the
 # daemon under valgrind: an invalid access or a leak fails the case.
 VALGRIND_CMD =	valgrind --leak-check=full --num-callers=24 --vgdb=no \
+		--trace-children=yes \
 		--show-leak-kinds=definite,indirect \
 		--errors-for-leak-kinds=definite,indirect \
 		--suppressions=$(CURDIR)/regress/valgrind.supp

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,10 +49,15 @@ struct chan {
 	TAILQ_HEAD(, chan_out)	 outq;
 };
 
-/* Enough for one descriptor: each message carries at most one. */
+/*
+ * A message carries at most one descriptor.  The buffer takes more, so
+ * that a peer that sends two is caught, not cut short unseen.
+ */
+#define CHAN_MAXFDS	8
+
 union chan_cmsgbuf {
 	struct cmsghdr	 hdr;
-	char		 buf[CMSG_SPACE(sizeof(int))];
+	char		 buf[CMSG_SPACE(CHAN_MAXFDS * sizeof(int))];
 };
 
 static void	chan_dispatch(int, short, void *);
@@ -124,6 +130,34 @@ chan_free(struct chan *c)
 	free(c);
 }
 
+void
+chan_set_cb(struct chan *c, chan_cb cb, void *arg)
+{
+	c->cb = cb;
+	c->arg = arg;
+}
+
+/*
+ * Waits at most ms for the peer to say something and hands it to the
+ * callback: for the few answers the parent cannot go on without.
+ * Returns 0 when something was handled, -1 on time-out or error.
+ */
+int
+chan_wait(struct chan *c, int ms)
+{
+	struct pollfd	 pfd;
+	int		 rv;
+
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	while ((rv = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
+		;
+	if (rv <= 0)
+		return (-1);
+	chan_dispatch(c->fd, EV_READ, c);
+	return (0);
+}
+
 size_t
 chan_queued(const struct chan *c)
 {
@@ -157,7 +191,7 @@ chan_write(int sock, const struct chan_hdr *hdr, int fd, const void *data)
 	if (fd != -1) {
 		memset(&cm, 0, sizeof(cm));
 		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
+		mh.msg_controllen = CMSG_SPACE(sizeof(int));
 		cmsg = CMSG_FIRSTHDR(&mh);
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 		cmsg->cmsg_level = SOL_SOCKET;
@@ -241,22 +275,34 @@ chan_flush(struct chan *c)
 	return (0);
 }
 
+/* The one descriptor of a message; -2 when there were more. */
 static int
 chan_takefd(struct msghdr *mh)
 {
 	struct cmsghdr	*cmsg;
-	int		 fd = -1, f;
+	int		 fd = -1, f, extra = 0;
+	size_t		 i, n;
 
 	for (cmsg = CMSG_FIRSTHDR(mh); cmsg != NULL;
 	    cmsg = CMSG_NXTHDR(mh, cmsg)) {
 		if (cmsg->cmsg_level != SOL_SOCKET ||
 		    cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
-		memcpy(&f, CMSG_DATA(cmsg), sizeof(f));
-		if (fd == -1)
-			fd = f;
-		else
-			close(f);
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&f, CMSG_DATA(cmsg) + i * sizeof(int),
+			    sizeof(f));
+			if (fd == -1)
+				fd = f;
+			else {
+				close(f);
+				extra = 1;
+			}
+		}
+	}
+	if (extra && fd != -1) {
+		close(fd);
+		return (-2);
 	}
 	return (fd);
 }
@@ -285,7 +331,10 @@ chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
 		;
 	if (n == -1)
 		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
-	m->fd = chan_takefd(&mh);
+	if ((m->fd = chan_takefd(&mh)) == -2) {
+		errno = EPROTO;
+		return (-1);
+	}
 	if (n == 0 || (size_t)n < sizeof(m->hdr) ||
 	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		if (m->fd != -1)
@@ -321,7 +370,7 @@ chan_dispatch(int fd, short events, void *arg)
 	if (buf == NULL && (buf = malloc(CHAN_MAXMSG)) == NULL)
 		goto dead;
 	/* Bounded, so one busy peer cannot starve the others. */
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < 64 && c->cb != NULL; i++) {
 		if ((rv = chan_read(c, buf, &m)) == 0)
 			return;
 		if (rv == -1)
@@ -332,5 +381,6 @@ chan_dispatch(int fd, short events, void *arg)
  dead:
 	c->dead = 1;
 	event_del(c->ev);
-	c->cb(c, NULL, c->arg);
+	if (c->cb != NULL)
+		c->cb(c, NULL, c->arg);
 }

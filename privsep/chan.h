@@ -56,11 +56,18 @@ struct chan;
  */
 typedef void	(*chan_cb)(struct chan *, struct chan_msg *, void *);
 
+/*
+ * chan_set_cb() hands the channel to another callback; with none, what
+ * the peer sends waits in the socket until one is set.
+ */
+
 int		 chan_pair(int [2]);
 struct chan	*chan_new(struct event_base *, int, uint16_t, chan_cb, void *);
 void		 chan_free(struct chan *);
 int		 chan_send(struct chan *, uint16_t, uint64_t, int,
 		    const void *, size_t);
+void		 chan_set_cb(struct chan *, chan_cb, void *);
+int		 chan_wait(struct chan *, int);
 size_t		 chan_queued(const struct chan *);
 int		 chan_fd(const struct chan *);
 

@@ -17,6 +17,9 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,62 +31,121 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "chan.h"
+#include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 
 static TAILQ_HEAD(, proc_child) children = TAILQ_HEAD_INITIALIZER(children);
 
-/*
- * In the child, once the caller has let go of whatever else it shared
- * with the parent: forget every sibling, whose channel ends belong to
- * the parent only, and start from the default disposition for every
- * signal.
- */
-void
-proc_child_init(struct proc_child *self)
-{
-	struct proc_child	*c;
-	int			 sig;
+extern char	**environ;
 
-	while ((c = TAILQ_FIRST(&children)) != NULL) {
-		TAILQ_REMOVE(&children, c, entry);
-		if (c != self && c->fd != -1)
-			close(c->fd);
-	}
+/*
+ * In the new process: the channel to PROC_CHAN_FD, the descriptors
+ * passed after it, everything else closed, then the program again.
+ * Each is first moved above the range, so that none is overwritten
+ * before it is moved down.
+ */
+static void
+proc_exec(const char *path, const char *role, int chan, const int *fds,
+    size_t nfds)
+{
+	char	*argv[4];
+	int	 top = PROC_CHAN_FD + 1 + (int)nfds, high[PROC_MAXFDS + 1];
+	int	 sig;
+	size_t	 i;
+
+	if (nfds > PROC_MAXFDS)
+		_exit(127);
+	for (i = 0; i <= nfds; i++)
+		if ((high[i] = fcntl(i == 0 ? chan : fds[i - 1], F_DUPFD,
+		    top)) == -1)
+			_exit(127);
+	for (i = 0; i <= nfds; i++)
+		if (dup2(high[i], PROC_CHAN_FD + i) == -1)
+			_exit(127);
+	closefrom(top);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
+	argv[0] = (char *)getprogname();
+	argv[1] = "-P";
+	argv[2] = (char *)role;
+	argv[3] = NULL;
+	execve(path, argv, environ);
+	_exit(127);
 }
 
 /*
- * Forks a child with a fresh channel.  Returns the pid in the parent,
- * which keeps c->fd; returns 0 in the child with its own end in
- * *childfd.  The child then calls proc_child_init().
+ * Starts path as a child in the given role, with a channel to it and
+ * the descriptors fds.  Returns its pid; c->fd is the parent's end.
  */
 pid_t
-proc_spawn(struct proc_child *c, int *childfd)
+proc_spawn(struct proc_child *c, const char *path, const char *role,
+    const int *fds, size_t nfds)
 {
+	sigset_t	 all, old;
 	int		 sv[2];
 	pid_t		 pid;
 
 	if (chan_pair(sv) == -1)
 		return (-1);
-	switch (pid = fork()) {
-	case -1:
-		close(sv[0]);
-		close(sv[1]);
-		return (-1);
-	case 0:
-		close(sv[0]);
-		*childfd = sv[1];
-		return (0);
-	default:
-		close(sv[1]);
-		c->pid = pid;
-		c->fd = sv[0];
-		clock_gettime(CLOCK_MONOTONIC, &c->started);
-		TAILQ_INSERT_TAIL(&children, c, entry);
-		return (pid);
+	/* No signal handler of the parent may run in the child. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		proc_exec(path, role, sv[1], fds, nfds);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sv[1]);
+	if (pid == -1) {
+		close(sv[0]);
+		return (-1);
+	}
+	c->pid = pid;
+	c->fd = sv[0];
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	TAILQ_INSERT_TAIL(&children, c, entry);
+	return (pid);
+}
+
+/*
+ * The title says what a process is in ps(1).  On Linux the short name
+ * the kernel keeps says it too: it is what top(1) and the kernel's own
+ * messages, a seccomp kill among them, show.
+ */
+void
+proc_title(const char *title)
+{
+	setproctitle("%s", title);
+#ifdef __linux__
+	prctl(PR_SET_NAME, title, 0, 0, 0);
+#endif
+}
+
+void
+proc_run(const struct proc_role *role, const char *title,
+    const struct proc_user *u, struct event_base *base, struct chan *chan,
+    void *arg)
+{
+	size_t	 n;
+
+	proc_title(title);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (!role->keep_root && proc_drop(u) == -1)
+		fatal("%s: cannot drop privileges", title);
+	role->init(base, chan, arg);
+	for (n = 0; role->syscalls[n] != -1; n++)
+		;
+	if (sandbox_syscalls(role->syscalls, n) == -1)
+		fatal("%s: sandbox", title);
+	event_base_dispatch(base);
+	log_debug("%s: exiting", title);
+	exit(0);
 }
 
 void

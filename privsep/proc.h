@@ -22,20 +22,26 @@
 
 #include <time.h>
 
+struct event_base;
+struct chan;
+
 /*
- * A child process as its parent sees it.  The parent keeps one end of a
- * channel pair for each child; every child closes the parent's ends of
- * its siblings' channels, so that a sibling's death is seen as EOF.
+ * A child is started by fork and exec of the program itself: it begins
+ * with a fresh address space and holds only what is passed on purpose,
+ * its channel to the parent at PROC_CHAN_FD and the descriptors given
+ * to proc_spawn() from PROC_CHAN_FD + 1 on.
  */
+#define PROC_CHAN_FD	3
+#define PROC_MAXFDS	1024
+
 struct proc_child {
 	pid_t			 pid;
 	int			 fd;		/* parent's end */
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
-	void			*arg;		/* the owner's */
 	TAILQ_ENTRY(proc_child)	 entry;
 };
 
-/* Who a dropped process becomes, looked up once before any chroot. */
+/* Who a dropped process becomes, looked up once by the parent. */
 struct proc_user {
 	uid_t		 uid;
 	gid_t		 gid;
@@ -43,8 +49,25 @@ struct proc_user {
 	int		 privileged;	/* started as root: drop for real */
 };
 
-pid_t			 proc_spawn(struct proc_child *, int *);
-void			 proc_child_init(struct proc_child *);
+/*
+ * One row per kind of child.  proc_run() does what every child does
+ * before its main loop: title, privileges, the role's own set-up, the
+ * system call filter; then it runs the loop and exits.  A role that
+ * keeps root confines itself in init.
+ */
+struct proc_role {
+	const char	*name;
+	int		 keep_root;
+	const int	*syscalls;	/* ends with -1 */
+	void		(*init)(struct event_base *, struct chan *, void *);
+};
+
+pid_t			 proc_spawn(struct proc_child *, const char *,
+			    const char *, const int *, size_t);
+void			 proc_run(const struct proc_role *, const char *,
+			    const struct proc_user *, struct event_base *,
+			    struct chan *, void *) __attribute__((__noreturn__));
+void			 proc_title(const char *);
 void			 proc_forget(struct proc_child *);
 struct proc_child	*proc_find(pid_t);
 int			 proc_count(void);

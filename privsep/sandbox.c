@@ -26,6 +26,7 @@
 #if defined(__linux__)
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <fcntl.h>
@@ -150,10 +151,12 @@ sandbox_syscalls(const int *allow, size_t n)
 	LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM)
 
 int
-sandbox_readonly(const char *dir)
+sandbox_readonly(const char *const *paths, size_t n)
 {
 	struct landlock_ruleset_attr	 attr;
 	struct landlock_path_beneath_attr beneath;
+	struct stat			 st;
+	size_t				 i;
 	int				 rs, rv = -1;
 
 	memset(&attr, 0, sizeof(attr));
@@ -161,17 +164,26 @@ sandbox_readonly(const char *dir)
 	if ((rs = syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr),
 	    0)) == -1)
 		return ((errno == ENOSYS || errno == EOPNOTSUPP) ? 0 : -1);
-	memset(&beneath, 0, sizeof(beneath));
-	beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
-	    LANDLOCK_ACCESS_FS_READ_DIR;
-	if ((beneath.parent_fd = open(dir, O_PATH | O_CLOEXEC)) == -1)
-		goto done;
-	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH,
-	    &beneath, 0) == 0 &&
-	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	for (i = 0; i < n; i++) {
+		memset(&beneath, 0, sizeof(beneath));
+		/* A path that is not there has nothing to allow. */
+		if ((beneath.parent_fd = open(paths[i], O_PATH |
+		    O_CLOEXEC)) == -1)
+			continue;
+		beneath.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_EXECUTE;
+		if (fstat(beneath.parent_fd, &st) == 0 && S_ISDIR(st.st_mode))
+			beneath.allowed_access |= LANDLOCK_ACCESS_FS_READ_DIR;
+		if (syscall(SYS_landlock_add_rule, rs,
+		    LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) == -1) {
+			close(beneath.parent_fd);
+			goto done;
+		}
+		close(beneath.parent_fd);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
 	    syscall(SYS_landlock_restrict_self, rs, 0) == 0)
 		rv = 1;
-	close(beneath.parent_fd);
  done:
 	close(rs);
 	return (rv);
@@ -180,9 +192,54 @@ sandbox_readonly(const char *dir)
 #else
 
 int
-sandbox_readonly(const char *dir)
+sandbox_readonly(const char *const *paths, size_t n)
 {
-	(void)dir;
+	(void)paths;
+	(void)n;
+	return (0);
+}
+
+#endif
+
+#if defined(__linux__)
+
+#include <linux/capability.h>
+
+/*
+ * Keeps the capabilities named and gives up every other, for this
+ * process and, through the bounding set, for every program it execs.
+ */
+int
+sandbox_caps(const int *keep, size_t n)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[2];
+	size_t				 i;
+	int				 cap, kept;
+
+	memset(data, 0, sizeof(data));
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		for (i = 0, kept = 0; i < n; i++)
+			if (keep[i] == cap)
+				kept = 1;
+		if (kept) {
+			data[cap / 32].effective |= 1U << (cap % 32);
+			data[cap / 32].permitted |= 1U << (cap % 32);
+		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return (-1);
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
+}
+
+#else
+
+int
+sandbox_caps(const int *keep, size_t n)
+{
+	(void)keep;
+	(void)n;
 	return (0);
 }
 

@@ -43,10 +43,18 @@
 int	sandbox_syscalls(const int *, size_t);
 
 /*
- * Leaves the calling process (and its children) able to read files
- * below dir and to do nothing else with the file system.  Returns 1
- * when applied, 0 where the kernel cannot, -1 on error.
+ * Leaves the calling process (and its children, exec'd or not) able to
+ * read and execute the files named and those below the directories
+ * named, and to do nothing else with the file system.  Returns 1 when
+ * applied, 0 where the kernel cannot, -1 on error.
  */
-int	sandbox_readonly(const char *);
+int	sandbox_readonly(const char *const *, size_t);
+
+/*
+ * Keeps the capabilities named (CAP_* numbers) and drops every other,
+ * for good, for the calling process and every program it execs.  Does
+ * nothing where the system has no capabilities.
+ */
+int	sandbox_caps(const int *, size_t);
 
 #endif /* PRIVSEP_SANDBOX_H */

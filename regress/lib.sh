@@ -417,10 +417,10 @@ start_daemon() {
 	    fail "sniproxyd -n rejects the configuration: $(cat "$T/check.out")"
 	log_mark
 	if [ -n "${VALGRIND:-}" ]; then
-		# Through a descriptor: the processes fork in chroots where
-		# no log file path leads.
-		$VALGRIND --log-fd=9 "$SNIPROXYD" -d -f "$CONF" </dev/null \
-		    2>>"$DAEMON_LOG" 9>>"$T/valgrind.log" &
+		# A file per process: each is exec'd, and valgrind opens
+		# its file then, before the process chroots.
+		$VALGRIND --log-file="$T/valgrind.%p.log" "$SNIPROXYD" -d \
+		    -f "$CONF" </dev/null 2>>"$DAEMON_LOG" &
 	else
 		"$SNIPROXYD" -d -f "$CONF" </dev/null 2>>"$DAEMON_LOG" &
 	fi

@@ -496,24 +496,35 @@ serial_of() {
 	printf '%X\n' "$1"
 }
 
-# certbot_install NAME NUMBER: lays out $T/etc/archive/NAME and
-# $T/etc/live/NAME as a Let's Encrypt client does, with pair NUMBER.
-# certbot_renew NAME NUMBER: a renewal to pair NUMBER: new files in
-# archive/, then each link of live/ switched by renaming a new link
+# certbot_install NAME NUMBER [abs]: lays out $LE/archive/NAME and
+# $LE/live/NAME ($LE is $T/etc unless set) as a Let's Encrypt client
+# does, with pair NUMBER; the links are relative, as certbot makes them,
+# or with "abs" absolute, as other clients and many admins make them.
+# certbot_renew NAME NUMBER [abs]: a renewal to pair NUMBER: new files
+# in archive/, then each link of live/ switched by renaming a new link
 # over it, in the order certbot uses (cert, privkey, chain, fullchain).
 certbot_install() {
-	mkdir -p "$T/etc/archive/$1" "$T/etc/live/$1" ||
+	_le=${LE:-$T/etc}
+	mkdir -p "$_le/archive/$1" "$_le/live/$1" ||
 	    fail "cannot make the certbot directories"
-	chmod 700 "$T/etc/archive" "$T/etc/live"
+	chmod 700 "$_le/archive" "$_le/live"
 	certbot_files "$1" "$2"
 	for _k in cert privkey chain fullchain; do
-		ln -s "../../archive/$1/$_k$2.pem" "$T/etc/live/$1/$_k.pem" ||
-		    fail "cannot link live/$1/$_k.pem"
+		ln -s "$(certbot_target "$1" "$_k$2" "${3:-}")" \
+		    "$_le/live/$1/$_k.pem" || fail "cannot link live/$1/$_k.pem"
 	done
 }
 
+certbot_target() {
+	if [ "$3" = abs ]; then
+		echo "${LE:-$T/etc}/archive/$1/$2.pem"
+	else
+		echo "../../archive/$1/$2.pem"
+	fi
+}
+
 certbot_files() {
-	_a=$T/etc/archive/$1
+	_a=${LE:-$T/etc}/archive/$1
 	_d=$T/pairs/$2
 	if ! cp "$_d/cert.pem" "$_a/cert$2.pem" ||
 	    ! cp "$PKI/ca.pem" "$_a/chain$2.pem" ||
@@ -526,9 +537,9 @@ certbot_files() {
 certbot_renew() {
 	certbot_files "$1" "$2"
 	for _k in cert privkey chain fullchain; do
-		_l=$T/etc/live/$1/$_k.pem
-		if ! ln -s "../../archive/$1/$_k$2.pem" "$_l.new" ||
-		    ! mv -f "$_l.new" "$_l"; then
+		_l=${LE:-$T/etc}/live/$1/$_k.pem
+		if ! ln -s "$(certbot_target "$1" "$_k$2" "${3:-}")" \
+		    "$_l.new" || ! mv -f "$_l.new" "$_l"; then
 			fail "cannot switch $_l"
 		fi
 	done

@@ -192,6 +192,10 @@ for f in "$cases"/*.sh; do
 
 	# Under make check-valgrind: an error or a leak in any process
 	# fails the case.  Every process that ends prints its summary.
+	if [ -n "${VALGRIND:-}" ]; then
+		cat "$dir"/valgrind.*.log >"$dir/valgrind.log" 2>/dev/null
+		[ -s "$dir/valgrind.log" ] || rm -f "$dir/valgrind.log"
+	fi
 	if [ -n "${VALGRIND:-}" ] && [ -e "$dir/valgrind.log" ]; then
 		if grep -qE 'ERROR SUMMARY: [1-9]' "$dir/valgrind.log"; then
 			echo "valgrind: $(grep -cE 'ERROR SUMMARY: [1-9]' \

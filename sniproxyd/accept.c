@@ -38,7 +38,6 @@
 #include "proxyproto.h"
 #include "sniproxyd.h"
 #include "proc.h"
-#include "sandbox.h"
 #include "syscalls.h"
 
 /* A connection while its first bytes are being looked at. */
@@ -611,6 +610,9 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		chan_free(ch);
 		fatalx("lost the parent process");
 	}
+	/* priv sends nothing else: anything else is a broken parent. */
+	if (m->fd != -1 && m->hdr.type != MSG_WORKER_CHAN)
+		fatalx("unexpected descriptor from the parent");
 	switch (m->hdr.type) {
 	case MSG_DRAIN:
 		accept_drain();
@@ -619,23 +621,19 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		accept_stats(ch, m->hdr.id);
 		return;
 	case MSG_VERBOSE:
-		if (m->len == sizeof(int))
-			log_setverbose(*(const int *)m->data);
+		if (m->len != sizeof(int))
+			fatalx("malformed verbose message");
+		log_setverbose(*(const int *)m->data);
 		return;
 	}
 	if (m->hdr.type != MSG_WORKER_CHAN || m->fd == -1 ||
-	    m->len != sizeof(mw)) {
-		log_warnx("unexpected message %u from parent", m->hdr.type);
-		if (m->fd != -1)
-			close(m->fd);
-		return;
-	}
+	    m->len != sizeof(mw))
+		fatalx("unexpected message %u from the parent", m->hdr.type);
 	memcpy(&mw, m->data, sizeof(mw));
 	if (mw.route >= ac.conf->nroutes ||
-	    mw.slot >= (uint32_t)ac.conf->prefork) {
-		close(m->fd);
-		return;
-	}
+	    mw.slot >= (uint32_t)ac.conf->prefork)
+		fatalx("worker channel for route %u slot %u", mw.route,
+		    mw.slot);
 	s = &ac.slots[mw.route * ac.conf->prefork + mw.slot];
 	if (s->chan != NULL)
 		chan_free(s->chan);
@@ -659,15 +657,22 @@ accept_quit(int sig, short events, void *arg)
  * All the accept process does once running: take connections, peek and
  * read from them, and hand them on.
  */
-static const int accept_syscalls[] = {
+const int accept_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt
+	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt, -1
 };
 
 void
-accept_main(struct event_base *base, struct config *conf, int privfd)
+accept_init(struct event_base *base, struct chan *priv, void *arg)
 {
-	struct timeval	 start_wait = { 1, 0 };
+	struct child_ctx *ctx = arg;
+	struct config	*conf = ctx->conf;
+	/*
+	 * Without every worker: the old generation serves meanwhile, and
+	 * at start the listeners' queues hold the first clients.  Only a
+	 * worker that cannot start at all is waited for this long.
+	 */
+	struct timeval	 start_wait = { 10, 0 };
 	struct listener	*l;
 	struct event	*ev_term, *ev_int;
 
@@ -683,9 +688,8 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 	    (ac.peekbuf = malloc(HELLO_MAXBYTES)) == NULL ||
 	    limits_init(conf) == -1)
 		fatal("%s", __func__);
-	if ((ac.priv = chan_new(base, privfd, MSG_VERSION, accept_priv_msg,
-	    NULL)) == NULL)
-		fatal("%s: chan_new", __func__);
+	ac.priv = priv;
+	chan_set_cb(priv, accept_priv_msg, NULL);
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		if ((ac.ev_listen[l->id] = event_new(base, l->fd,
 		    EV_READ | EV_PERSIST, accept_ready, l)) == NULL)
@@ -702,11 +706,5 @@ accept_main(struct event_base *base, struct config *conf, int privfd)
 	evsignal_add(ev_int, NULL);
 	evtimer_add(ac.ev_start, &start_wait);
 	accept_start();
-	if (sandbox_syscalls(accept_syscalls, sizeof(accept_syscalls) /
-	    sizeof(accept_syscalls[0])) == -1)
-		fatal("sandbox");
-
-	event_base_dispatch(base);
-	log_debug("accept: exiting");
-	exit(0);
+	child_ready(priv);
 }

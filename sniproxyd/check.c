@@ -31,7 +31,6 @@
 #include "chan.h"
 #include "log.h"
 #include "msg.h"
-#include "sandbox.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 
@@ -267,12 +266,9 @@ check_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		chan_free(ch);
 		fatalx("lost the parent process");
 	}
-	if (m->fd != -1)
-		close(m->fd);
-	if (m->hdr.type == MSG_DRAIN || m->hdr.type == MSG_STATS_REQ)
-		return;
-	if (m->hdr.type == MSG_VERBOSE && m->len == sizeof(int))
-		log_setverbose(*(const int *)m->data);
+	if (m->fd != -1 || m->hdr.type != MSG_VERBOSE || m->len != sizeof(int))
+		fatalx("unexpected message %u from the parent", m->hdr.type);
+	log_setverbose(*(const int *)m->data);
 }
 
 static void
@@ -297,14 +293,16 @@ check_wanted(const struct config *conf)
 }
 
 /* The check process connects, talks a little, and closes. */
-static const int check_syscalls[] = {
+const int check_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_getsockopt, SYS_setsockopt, SYS_shutdown
+	SYS_getsockopt, SYS_setsockopt, SYS_shutdown, -1
 };
 
 void
-check_main(struct event_base *base, struct config *conf, int privfd)
+check_init(struct event_base *base, struct chan *priv, void *arg)
 {
+	struct child_ctx	*ctx = arg;
+	struct config		*conf = ctx->conf;
 	struct probe_state	*p;
 	const struct rule	*r;
 	struct event		*ev_term, *ev_int;
@@ -314,8 +312,9 @@ check_main(struct event_base *base, struct config *conf, int privfd)
 	memset(&ck, 0, sizeof(ck));
 	ck.base = base;
 	ck.conf = conf;
-	if ((ck.priv = chan_new(base, privfd, MSG_VERSION, check_priv_msg,
-	    NULL)) == NULL || (ck.tlscfg = tls_config_new()) == NULL)
+	ck.priv = priv;
+	chan_set_cb(priv, check_priv_msg, NULL);
+	if ((ck.tlscfg = tls_config_new()) == NULL)
 		fatal("%s", __func__);
 	/* A check asks whether TLS is spoken, not whom to trust. */
 	tls_config_insecure_noverifycert(ck.tlscfg);
@@ -346,9 +345,4 @@ check_main(struct event_base *base, struct config *conf, int privfd)
 		fatal("%s", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
-	if (sandbox_syscalls(check_syscalls, sizeof(check_syscalls) /
-	    sizeof(check_syscalls[0])) == -1)
-		fatal("sandbox");
-	event_base_dispatch(base);
-	exit(0);
 }

@@ -32,76 +32,6 @@
 #include "log.h"
 #include "sniproxyd.h"
 
-/*
- * As root, priv lives chrooted in the directory of its configuration
- * file, and reads every file again from there: absolute paths under
- * that directory are taken from the new root.
- */
-static char	 conf_root[PATH_MAX];
-static int	 conf_will_chroot;
-static int	 conf_chrooted;
-
-/* Before the first parse: where priv will live, if it will chroot. */
-void
-config_root(const char *root, int will_chroot)
-{
-	strlcpy(conf_root, root, sizeof(conf_root));
-	conf_will_chroot = will_chroot;
-}
-
-void
-config_chrooted(void)
-{
-	conf_chrooted = 1;
-}
-
-/*
- * A file that priv must read again on a reload has to be where priv
- * will still see it: below the root, symlinks followed.  A file that
- * does not exist is let through, for open(2) to report.
- */
-int
-config_path_inside(const char *path)
-{
-	char	 real[PATH_MAX];
-	size_t	 len = strlen(conf_root);
-
-	if (!conf_will_chroot || conf_chrooted || len <= 1)
-		return (1);
-	if (realpath(path, real) == NULL)
-		return (1);
-	return (strncmp(real, conf_root, len) == 0 && real[len] == '/');
-}
-
-const char *
-config_path(const char *path)
-{
-	size_t	 len = strlen(conf_root);
-
-	if (!conf_chrooted || path[0] != '/')
-		return (path);
-	if (len == 1)
-		return (path);
-	if (strncmp(path, conf_root, len) == 0 && path[len] == '/')
-		return (path + len);
-	return (path);
-}
-
-/*
- * The system's CAs, read once at start: after the chroot they are out
- * of sight.
- */
-static uint8_t	*system_ca;
-static size_t	 system_calen;
-
-void
-config_load_system_ca(void)
-{
-	if (system_ca == NULL)
-		system_ca = tls_load_file(tls_default_ca_cert_file(),
-		    &system_calen, NULL);
-}
-
 struct config *
 config_new(void)
 {
@@ -154,8 +84,7 @@ config_rule_free(struct rule *r)
 	tlsopts_free(&r->tls);
 	free(r->check.send);
 	free(r->check.expect);
-	if (r->ca != NULL)
-		tls_unload_file(r->ca, r->calen);
+	free(r->ca);
 	strings_free(r->sni, r->nsni);
 	strings_free(r->alpn, r->nalpn);
 	strings_free(r->host, r->nhost);
@@ -237,9 +166,11 @@ inherit_str(char **v, const char *from)
 
 /*
  * A TLS backend is verified against the system's CAs unless told
- * otherwise.  They are read now, while the file system is in view:
- * workers are chrooted.
+ * otherwise.  They are read with the configuration, so that the
+ * workers, which can read no file, get them with it.
  */
+#define CA_MAX	(4 * 1024 * 1024)
+
 static int
 rule_load_ca(struct rule *r)
 {
@@ -247,22 +178,8 @@ rule_load_ca(struct rule *r)
 
 	if (!r->backend_tls || r->tls.noverify == 1)
 		return (0);
-	if (r->tls.ca == NULL && system_ca != NULL) {
-		if ((r->ca = malloc(system_calen)) == NULL)
-			return (-1);
-		memcpy(r->ca, system_ca, system_calen);
-		r->calen = system_calen;
-		return (0);
-	}
 	path = r->tls.ca != NULL ? r->tls.ca : tls_default_ca_cert_file();
-	if (!config_path_inside(path)) {
-		log_warnx("%s:%d: CA file %s is outside %s, where sniproxyd "
-		    "is chrooted: it could not be read again", r->file,
-		    r->line, path, conf_root);
-		return (-1);
-	}
-	if ((r->ca = tls_load_file(config_path(path), &r->calen, NULL)) ==
-	    NULL) {
+	if (bundle_file(path, CA_MAX, &r->ca, &r->calen) == -1) {
 		log_warn("%s:%d: CA file %s", r->file, r->line, path);
 		return (-1);
 	}
@@ -466,6 +383,13 @@ addr_str(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /* Is this the address of every interface, 0.0.0.0 or ::? */
+socklen_t
+sockaddr_len(const struct sockaddr_storage *ss)
+{
+	return (ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+}
+
 int
 sockaddr_is_any(const struct sockaddr *sa)
 {

@@ -358,23 +358,6 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 /*
- * In a new child: the control sockets are priv's alone.  A child that
- * kept a client's socket open would hold back the EOF its reply ends
- * with.  Only the descriptors go; the event structures died with
- * priv's event base in the child.
- */
-void
-control_child_cleanup(void)
-{
-	struct ctl_conn	*cc;
-
-	if (ctl.listener != NULL)
-		close(evconnlistener_get_fd(ctl.listener));
-	TAILQ_FOREACH(cc, &ctl.conns, entry)
-		close(bufferevent_getfd(cc->bev));
-}
-
-/*
  * A socket that still answers belongs to a running sniproxyd; one that
  * does not is left over and can go.
  */

@@ -40,7 +40,6 @@ struct ctl_ops {
 
 int	control_init(struct event_base *, const char *,
 	    const struct ctl_ops *);
-void	control_child_cleanup(void);
 void	control_retired(const void *, size_t, const char *);
 void	control_stats(uint64_t, int, const void *, size_t, const char *);
 

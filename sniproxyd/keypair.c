@@ -18,10 +18,10 @@
 #include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,175 @@ struct keymem {
 	uint8_t		 data[];	/* cert, key, ocsp */
 };
 
+/*
+ * Where the keypair files are looked for: root is the directory that
+ * holds all of them and whatever their links lead to; once the keys
+ * helper is chrooted there, prefix is empty, else it is root.
+ */
+static struct {
+	char	 root[PATH_MAX];
+	char	 prefix[PATH_MAX];
+} kf = { "/", "" };
+
+void
+keypair_root(const char *root, int chrooted)
+{
+	strlcpy(kf.root, root, sizeof(kf.root));
+	strlcpy(kf.prefix, chrooted || strcmp(root, "/") == 0 ? "" : root,
+	    sizeof(kf.prefix));
+}
+
+/* The part of path below the root, with its slash; NULL if none. */
+static const char *
+below_root(const char *path)
+{
+	size_t	 len = strlen(kf.root);
+
+	if (strcmp(kf.root, "/") == 0)
+		return (path[0] == '/' ? path : NULL);
+	if (strncmp(path, kf.root, len) != 0)
+		return (NULL);
+	if (path[len] == '\0')
+		return ("/");
+	return (path[len] == '/' ? path + len : NULL);
+}
+
+/*
+ * Follows a keypair file's links by hand, as the keys helper, chrooted
+ * at the root, must: the kernel would take an absolute link from the
+ * new root, where its target is not.  An absolute link is taken from
+ * the root when it leads below it; a link, relative or not, that leads
+ * outside is refused with its name.  real gets the path to open.
+ */
+int
+keypair_resolve(const char *path, char *real, size_t len, char *why,
+    size_t whylen)
+{
+	char		 cur[PATH_MAX], rest[PATH_MAX], tmp[PATH_MAX];
+	char		 target[PATH_MAX], *comp, *slash;
+	const char	*sub;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 links = 0;
+
+	if ((sub = below_root(path)) == NULL) {
+		snprintf(why, whylen, "not below %s", kf.root);
+		return (-1);
+	}
+	cur[0] = '\0';
+	strlcpy(rest, sub, sizeof(rest));
+	while (rest[0] != '\0') {
+		comp = rest + strspn(rest, "/");
+		if ((slash = strchr(comp, '/')) != NULL)
+			*slash++ = '\0';
+		strlcpy(tmp, comp, sizeof(tmp));
+		memmove(rest, slash ? slash : comp + strlen(comp),
+		    strlen(slash ? slash : comp + strlen(comp)) + 1);
+		if (tmp[0] == '\0' || strcmp(tmp, ".") == 0)
+			continue;
+		if (strcmp(tmp, "..") == 0) {
+			if (cur[0] == '\0') {
+				snprintf(why, whylen, "leads above %s",
+				    kf.root);
+				return (-1);
+			}
+			*strrchr(cur, '/') = '\0';
+			continue;
+		}
+		if (strlcat(cur, "/", sizeof(cur)) >= sizeof(cur) ||
+		    strlcat(cur, tmp, sizeof(cur)) >= sizeof(cur))
+			goto toolong;
+		snprintf(real, len, "%s%s", kf.prefix, cur);
+		if (lstat(real, &st) == -1 || !S_ISLNK(st.st_mode))
+			continue;
+		if (++links > 32 || (n = readlink(real, target,
+		    sizeof(target) - 1)) == -1) {
+			snprintf(why, whylen, "%s: too many links", real);
+			return (-1);
+		}
+		target[n] = '\0';
+		*strrchr(cur, '/') = '\0';
+		if (target[0] == '/') {
+			if ((sub = below_root(target)) == NULL) {
+				snprintf(why, whylen, "the link %s%s leads to "
+				    "%s, outside %s", kf.prefix[0] ? "" :
+				    kf.root, real, target, kf.root);
+				return (-1);
+			}
+			cur[0] = '\0';
+		} else
+			sub = target;
+		if (snprintf(tmp, sizeof(tmp), "%s/%s", sub, rest) >=
+		    (int)sizeof(tmp))
+			goto toolong;
+		strlcpy(rest, tmp, sizeof(rest));
+	}
+	if (snprintf(real, len, "%s%s", kf.prefix, cur[0] ? cur : "/") >=
+	    (int)len)
+		goto toolong;
+	return (0);
+ toolong:
+	snprintf(why, whylen, "path too long");
+	return (-1);
+}
+
+/*
+ * The deepest directory that holds every file of every keypair and
+ * every file their links lead to: the keys helper's root.
+ */
+static void
+common_dir(char *dir, const char *path)
+{
+	size_t	 i, last = 0;
+
+	if (dir[0] == '\0') {
+		strlcpy(dir, path, PATH_MAX);
+		*strrchr(dir, '/') = '\0';
+		return;
+	}
+	for (i = 0; dir[i] != '\0' && dir[i] == path[i]; i++)
+		if (dir[i] == '/')
+			last = i;
+	if (dir[i] == '\0' && (path[i] == '/' || path[i] == '\0'))
+		return;
+	dir[last] = '\0';
+}
+
+void
+keypair_common_root(const struct config *conf, char *root, size_t len)
+{
+	const struct keypair	*kp;
+	const char		*paths[3];
+	char			 real[PATH_MAX], dir[PATH_MAX], *base;
+	char			 abs[PATH_MAX];
+	size_t			 i;
+
+	root[0] = '\0';
+	TAILQ_FOREACH(kp, &conf->keypairs, entry) {
+		paths[0] = kp->cert_path;
+		paths[1] = kp->key_path;
+		paths[2] = kp->ocsp_path;
+		for (i = 0; i < 3; i++) {
+			if (paths[i] == NULL)
+				continue;
+			/* Where the name itself is, links of the way taken. */
+			strlcpy(dir, paths[i], sizeof(dir));
+			if ((base = strrchr(dir, '/')) != NULL) {
+				*base++ = '\0';
+				if (realpath(dir[0] ? dir : "/", real) != NULL &&
+				    snprintf(abs, sizeof(abs), "%s/%s",
+				    strcmp(real, "/") ? real : "", base) <
+				    (int)sizeof(abs))
+					common_dir(root, abs);
+			}
+			if (realpath(paths[i], real) != NULL)
+				common_dir(root, real);
+		}
+	}
+	if (root[0] == '\0')
+		strlcpy(root, "/", len);
+}
+
 static void
 kp_error(const struct keypair *kp, const char *fmt, const char *arg,
     const char *why)
@@ -69,18 +238,17 @@ static ssize_t
 file_size(const struct keypair *kp, const char *path, int *fd)
 {
 	struct stat	 st;
+	char		 real[PATH_MAX], why[PATH_MAX + 64];
 
-	if (path == NULL) {
-		*fd = -1;
+	*fd = -1;
+	if (path == NULL)
 		return (0);
-	}
-	if (!config_path_inside(path)) {
-		kp_error(kp, "%s is outside the directory of the "
-		    "configuration, where sniproxyd is chrooted", path, NULL);
-		*fd = -1;
+	if (keypair_resolve(path, real, sizeof(real), why, sizeof(why)) ==
+	    -1) {
+		kp_error(kp, "%s", path, why);
 		return (-1);
 	}
-	if ((*fd = open(config_path(path), O_RDONLY | O_CLOEXEC)) == -1 ||
+	if ((*fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
 	    fstat(*fd, &st) == -1) {
 		kp_error(kp, "%s", path, strerror(errno));
 		if (*fd != -1)
@@ -108,10 +276,12 @@ file_stamp(const char *path)
 	uint64_t	 h = 1469598103934665603ULL;
 	uint64_t	 v[5];
 	size_t		 i;
+	char		 real[PATH_MAX], why[PATH_MAX + 64];
 
 	if (path == NULL)
 		return (0);
-	if (stat(config_path(path), &st) == -1)
+	if (keypair_resolve(path, real, sizeof(real), why, sizeof(why)) ==
+	    -1 || stat(real, &st) == -1)
 		return (1);
 	v[0] = st.st_dev;
 	v[1] = st.st_ino;
@@ -227,17 +397,6 @@ keymem_read(const struct keypair *kp)
 	return (m);
 }
 
-/* From here on, a child forked off this process sees only zeros. */
-static int
-keymem_seal(struct keymem *m)
-{
-#ifdef __OpenBSD__
-	return (minherit(m, m->size, MAP_INHERIT_ZERO));
-#else
-	return (madvise(m, m->size, MADV_WIPEONFORK));
-#endif
-}
-
 static void
 cert_sans(X509 *x, char *buf, size_t len)
 {
@@ -292,102 +451,67 @@ cert_describe(struct keypair *kp)
 }
 
 /*
- * Whether libtls takes the pair (a key that does not belong to the
- * certificate is refused) is asked in a child, so that none of what
- * libtls and libcrypto make of the key stays in this process.
- */
-static const char *
-keymem_tls_error(const struct keymem *m)
-{
-	struct tls_config	*cfg;
-	struct tls		*ctx;
-
-	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
-		return ("out of memory");
-	if (tls_config_set_keypair_ocsp_mem(cfg, m->data, m->certlen,
-	    m->data + m->certlen, m->keylen, m->ocsplen ?
-	    m->data + m->certlen + m->keylen : NULL, m->ocsplen) == -1)
-		return (tls_config_error(cfg));
-	if (tls_configure(ctx, cfg) == -1)
-		return (tls_error(ctx));
-	return (NULL);
-}
-
-/*
- * The child says why through a pipe, so that the parent logs it: the
- * parent's log may be copied to whoever asked for a reload.
+ * Whether libtls takes the pair: a key that does not belong to the
+ * certificate is refused.  Only the keys helper and sniproxyd -n get
+ * here, and both hold the key anyway.
  */
 static int
 keymem_try(const struct keypair *kp)
 {
-	const char	*err;
-	char		 why[256];
-	int		 fds[2], status;
-	ssize_t		 n;
-	pid_t		 pid;
+	struct tls_config	*cfg;
+	struct tls		*ctx = NULL;
+	const struct keymem	*m = kp->mem;
+	const char		*why = NULL;
 
-	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		kp_error(kp, "%s", "fork", strerror(errno));
-		return (-1);
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		if ((err = keymem_tls_error(kp->mem)) == NULL)
-			_exit(0);
-		(void)write(fds[1], err, strlen(err));
-		_exit(1);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], why, sizeof(why) - 1)) == -1 &&
-	    errno == EINTR)
-		;
-	close(fds[0]);
-	why[n > 0 ? n : 0] = '\0';
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return (-1);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return (0);
-	kp_error(kp, "%s", "cannot use", why[0] ? why :
-	    "no reason given");
-	return (-1);
+	if ((cfg = tls_config_new()) == NULL || (ctx = tls_server()) == NULL)
+		why = "out of memory";
+	else if (tls_config_set_keypair_ocsp_mem(cfg, m->data, m->certlen,
+	    m->data + m->certlen, m->keylen, m->ocsplen ?
+	    m->data + m->certlen + m->keylen : NULL, m->ocsplen) == -1)
+		why = tls_config_error(cfg);
+	else if (tls_configure(ctx, cfg) == -1)
+		why = tls_error(ctx);
+	if (why != NULL)
+		kp_error(kp, "%s", "cannot use", why);
+	if (cfg != NULL)
+		tls_config_clear_keys(cfg);
+	tls_free(ctx);
+	tls_config_free(cfg);
+	return (why != NULL ? -1 : 0);
 }
 
-/*
- * Loads a keypair's files, checks that they make a usable pair, then
- * marks the memory so that children forked later see only zeros.
- */
+/* Loads a keypair's files and checks that they make a usable pair. */
 int
 keypair_load(struct keypair *kp)
 {
-	time_t		 now = time(NULL), na;
-	struct tm	 tm;
-	char		 date[32];
-
 	keypair_changed(kp);
 	if ((kp->mem = keymem_read(kp)) == NULL)
 		return (-1);
-	if (cert_describe(kp) == -1 || keymem_try(kp) == -1)
-		goto fail;
-	if (keymem_seal(kp->mem) == -1) {
-		kp_error(kp, "%s", "madvise", strerror(errno));
-		goto fail;
+	if (cert_describe(kp) == -1 || keymem_try(kp) == -1) {
+		keymem_free(kp->mem);
+		kp->mem = NULL;
+		return (-1);
 	}
-	na = kp->notafter;
+	return (0);
+}
+
+/* One line for a keypair loaded, and a warning when it expires soon. */
+void
+keypair_log(const struct keypair *kp, const char *what)
+{
+	time_t		 now = time(NULL), na = kp->notafter;
+	struct tm	 tm;
+	char		 date[32];
+
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC",
 	    gmtime_r(&na, &tm));
-	log_info("keypair %s: subject %s, names %s, not after %s", kp->name,
-	    kp->subject, kp->sans[0] ? kp->sans : "-", date);
+	log_info("keypair %s: %ssubject %s, names %s, not after %s", kp->name,
+	    what, kp->subject, kp->sans[0] ? kp->sans : "-", date);
 	if (kp->notafter < now)
 		log_warnx("keypair %s: certificate has expired", kp->name);
 	else if (kp->notafter - now < EXPIRY_WARN)
 		log_warnx("keypair %s: certificate expires in %lld hours",
 		    kp->name, (long long)(kp->notafter - now) / 3600);
-	return (0);
- fail:
-	keymem_free(kp->mem);
-	kp->mem = NULL;
-	return (-1);
 }
 
 void

@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	6
+#define MSG_VERSION	7
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -43,7 +43,46 @@ enum msg_type {
 	MSG_STATS,		/* accept, worker -> priv: struct msg_stats */
 	MSG_CONNS,		/* worker -> priv: text, a line a connection */
 	MSG_VERBOSE,		/* priv -> accept, worker: log_setverbose int */
-	MSG_HOST_STATE		/* check -> priv -> workers: msg_host_state */
+	MSG_HOST_STATE,		/* check -> priv -> workers: msg_host_state */
+	MSG_BOOT,		/* priv -> child: struct msg_boot */
+	MSG_BOOT_CONF,		/* priv -> child: a part of the bundle */
+	MSG_BOOT_DONE,		/* priv -> child: fd of the root, or none */
+	MSG_READY,		/* child -> priv: its version, as text */
+	MSG_KEYS_WORKER,	/* priv -> keys: fd, struct msg_worker */
+	MSG_KEYS_CHAN,		/* priv -> TLS worker: fd */
+	MSG_KEYS_RESULT,	/* keys -> priv: uint32_t ok, then text */
+	MSG_CERT_INFO		/* keys -> priv: struct msg_cert_info */
+};
+
+enum proc_roles {
+	ROLE_ACCEPT,
+	ROLE_WORKER,
+	ROLE_CHECK,
+	ROLE_KEYS,
+	ROLE_COUNT
+};
+
+/* What a child is and who it becomes; the bundle follows. */
+struct msg_boot {
+	uint32_t	 role;		/* enum proc_roles */
+	uint32_t	 route;
+	uint32_t	 slot;
+	uint32_t	 gen;
+	int32_t		 debug;
+	int32_t		 verbose;
+	uint32_t	 uid;
+	uint32_t	 gid;
+	uint32_t	 privileged;
+	uint32_t	 nlisteners;	/* inherited from fd 4 on */
+	uint64_t	 conflen;	/* bytes of the bundle */
+};
+
+struct msg_cert_info {
+	uint32_t	 id;
+	uint32_t	 pad;
+	int64_t		 notafter;
+	char		 subject[256];
+	char		 sans[512];
 };
 
 struct msg_host_state {

@@ -105,6 +105,7 @@ static struct tlsopts	*tlsopts;
 static int		 new_keypair(const char *);
 static int		 end_keypair(void);
 static int		 keypair_path(char **, char *);
+static char		*conf_relative(char *);
 static int		 tls_opt(char **, char *);
 static struct keypair	*config_keypair(const char *);
 
@@ -163,13 +164,6 @@ grammar		: /* empty */
 include		: INCLUDE string		{
 			struct file	*nfile;
 
-			if (!config_path_inside($2)) {
-				yyerror("%s is outside the directory of the "
-				    "configuration, where sniproxyd is "
-				    "chrooted", $2);
-				free($2);
-				YYERROR;
-			}
 			if ((nfile = pushfile($2)) == NULL) {
 				yyerror("failed to include file %s", $2);
 				free($2);
@@ -385,7 +379,7 @@ tlsopt		: PROTOCOLS STRING		{
 				YYERROR;
 		}
 		| CA STRING			{
-			if (tls_opt(&tlsopts->ca, $2) == -1)
+			if (tls_opt(&tlsopts->ca, conf_relative($2)) == -1)
 				YYERROR;
 		}
 		| SERVERNAME STRING		{
@@ -1182,33 +1176,27 @@ top:
 }
 
 /*
- * The file is read whole and parsed from memory: keypairs are checked in
- * a forked child, which must not share a file offset with the parser.
+ * The file is read whole and parsed from memory: in priv, from what was
+ * just read and is kept for the children; in a child, from that copy.
  */
 #define CONF_MAX	(4 * 1024 * 1024)
 
 static int
 read_file(struct file *f)
 {
-	struct stat	 st;
-	FILE		*fp;
-	size_t		 len;
+	uint8_t	*text;
+	size_t	 len;
 
-	if ((fp = fopen(config_path(f->name), "r")) == NULL) {
-		log_warn("%s", f->name);
+	if (bundle_file(f->name, CONF_MAX, &text, &len) == -1) {
+		if (errno == EFBIG)
+			log_warnx("%s: not a file of at most %d bytes",
+			    f->name, CONF_MAX);
+		else
+			log_warn("%s", f->name);
 		return (-1);
 	}
-	if (fstat(fileno(fp), &st) == -1 || st.st_size > CONF_MAX) {
-		log_warnx("%s: unreadable, or larger than %d bytes", f->name,
-		    CONF_MAX);
-		fclose(fp);
-		return (-1);
-	}
+	f->text = (char *)text;
 	/* An empty file reads as one empty line: fmemopen wants a byte. */
-	if ((f->text = malloc(st.st_size + 1)) == NULL)
-		fatal("%s", __func__);
-	len = fread(f->text, 1, st.st_size, fp);
-	fclose(fp);
 	if (len == 0)
 		f->text[len++] = '\n';
 	if ((f->stream = fmemopen(f->text, len, "r")) == NULL)
@@ -1230,6 +1218,7 @@ pushfile(const char *name)
 		free(nfile);
 		return (NULL);
 	}
+	nfile->name = conf_relative(nfile->name);
 	if (read_file(nfile) == -1) {
 		free(nfile->name);
 		free(nfile);
@@ -1285,6 +1274,12 @@ parse_config(const char *filename)
 	if ((conf = config_new()) == NULL)
 		fatal("%s", __func__);
 	errors = 0;
+	topfile = NULL;
+	if (filename == NULL && (filename = bundle_main()) == NULL) {
+		log_warnx("no configuration was given");
+		config_free(conf);
+		return (NULL);
+	}
 	if ((file = pushfile(filename)) == NULL) {
 		config_free(conf);
 		return (NULL);
@@ -1428,27 +1423,15 @@ add_table(const char *name, struct host *hosts, size_t nhosts)
 }
 
 static int
-resolve(const char *name, in_port_t port, int passive, struct addrinfo **res)
+resolve(const char *name, in_port_t port, int passive,
+    struct sockaddr_storage **ss, size_t *n)
 {
-	struct addrinfo	 hints;
-	char		 portstr[6];
-	int		 error;
+	const char	*why;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
-	snprintf(portstr, sizeof(portstr), "%u", port);
 	if (passive && strcmp(name, "*") == 0)
 		name = NULL;
-	error = getaddrinfo(name, portstr, &hints, res);
-	if (error == EAI_NONAME && name != NULL) {
-		hints.ai_flags &= ~AI_NUMERICHOST;
-		error = getaddrinfo(name, portstr, &hints, res);
-	}
-	if (error) {
-		yyerror("cannot resolve %s: %s", name ? name : "*",
-		    gai_strerror(error));
+	if (bundle_resolve(name, port, passive, ss, n, &why) == -1) {
+		yyerror("cannot resolve %s: %s", name ? name : "*", why);
 		return (-1);
 	}
 	return (0);
@@ -1458,39 +1441,41 @@ static int
 add_hosts(const char *name, in_port_t port, struct host **hosts,
     size_t *nhosts)
 {
-	struct addrinfo	*res, *ai;
-	struct host	*h;
+	struct sockaddr_storage	*ss;
+	struct host		*h;
+	size_t			 i, n;
 
-	if (resolve(name, port, 0, &res) == -1)
+	if (resolve(name, port, 0, &ss, &n) == -1)
 		return (-1);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (i = 0; i < n; i++) {
 		if ((h = reallocarray(*hosts, *nhosts + 1, sizeof(*h))) ==
 		    NULL)
 			fatal("%s", __func__);
 		*hosts = h;
 		h += *nhosts;
 		memset(h, 0, sizeof(*h));
-		memcpy(&h->ss, ai->ai_addr, ai->ai_addrlen);
-		h->sslen = ai->ai_addrlen;
+		h->ss = ss[i];
+		h->sslen = sockaddr_len(&ss[i]);
 		(*nhosts)++;
 	}
-	freeaddrinfo(res);
+	free(ss);
 	return (0);
 }
 
 static int
 add_listeners(const char *name, in_port_t port)
 {
-	struct addrinfo	*res, *ai;
-	struct listener	*l, *o;
+	struct sockaddr_storage	*ss;
+	struct listener		*l, *o;
+	size_t			 i, n;
 
-	if (resolve(name, port, 1, &res) == -1)
+	if (resolve(name, port, 1, &ss, &n) == -1)
 		return (-1);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (i = 0; i < n; i++) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			fatal("%s", __func__);
-		memcpy(&l->ss, ai->ai_addr, ai->ai_addrlen);
-		l->sslen = ai->ai_addrlen;
+		l->ss = ss[i];
+		l->sslen = sockaddr_len(&ss[i]);
 		l->fd = -1;
 		l->file = file_name_keep(file->name);
 		l->line = yylval.lineno;
@@ -1503,12 +1488,12 @@ add_listeners(const char *name, in_port_t port)
 			yyerror("%s is already listened on at %s:%d",
 			    l->name, o->file, o->line);
 			free(l);
-			freeaddrinfo(res);
+			free(ss);
 			return (-1);
 		}
 		TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	}
-	freeaddrinfo(res);
+	free(ss);
 	return (0);
 }
 
@@ -1804,8 +1789,8 @@ new_keypair(const char *name)
 }
 
 /*
- * The files are read here, at parse time, so that a keypair that does
- * not load is an error of the configuration like any other.
+ * The files are not read here: only the keys helper, and sniproxyd -n,
+ * ever read a key (keys.c).
  */
 static int
 end_keypair(void)
@@ -1819,14 +1804,30 @@ end_keypair(void)
 		keypair_free(kp);
 		return (-1);
 	}
-	if (keypair_load(kp) == -1) {
-		errors++;
-		keypair_free(kp);
-		return (-1);
-	}
 	kp->id = conf->nkeypairs++;
 	TAILQ_INSERT_TAIL(&conf->keypairs, kp, entry);
 	return (0);
+}
+
+/*
+ * A relative file name is taken from the directory of the main file,
+ * wherever sniproxyd was started: the name then means the same file at
+ * start and on every reload.  Takes path.
+ */
+static char *
+conf_relative(char *path)
+{
+	const char	*slash;
+	char		*abs;
+
+	if (path[0] == '/' || topfile == NULL ||
+	    (slash = strrchr(topfile->name, '/')) == NULL)
+		return (path);
+	if (asprintf(&abs, "%.*s/%s", (int)(slash - topfile->name),
+	    topfile->name, path) == -1)
+		fatal("%s", __func__);
+	free(path);
+	return (abs);
 }
 
 static int
@@ -1837,7 +1838,7 @@ keypair_path(char **dst, char *path)
 		free(path);
 		return (-1);
 	}
-	*dst = path;
+	*dst = conf_relative(path);
 	return (0);
 }
 

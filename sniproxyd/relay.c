@@ -36,7 +36,6 @@
 #include "log.h"
 #include "msg.h"
 #include "proxyproto.h"
-#include "sandbox.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 #include "relay.h"
@@ -551,9 +550,13 @@ conn_connect_next(struct conn *c)
 static void
 worker_conn(struct origin *o, struct chan_msg *m)
 {
-	struct conn	*c;
+	const struct msg_conn	*mc = m->data;
+	struct conn		*c;
 
-	if (m->fd == -1 || m->len != sizeof(c->mc)) {
+	/* The accept process faces the network: trust none of its text. */
+	if (m->fd == -1 || m->len != sizeof(c->mc) ||
+	    memchr(mc->name, '\0', sizeof(mc->name)) == NULL ||
+	    memchr(mc->alpn, '\0', sizeof(mc->alpn)) == NULL) {
 		log_warnx("malformed connection message");
 		if (m->fd != -1)
 			close(m->fd);
@@ -657,16 +660,20 @@ worker_stats(struct chan *ch, uint64_t id)
 	free(buf);
 }
 
+/*
+ * Keypairs come from the keys helper; the first full set makes the
+ * worker ready for connections, a later one is a renewal.
+ */
 static void
-worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
+worker_keys_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
-	struct origin	*o;
-
 	(void)arg;
 	if (m == NULL) {
 		chan_free(ch);
-		fatalx("lost the parent process");
+		return;
 	}
+	if (m->fd != -1)
+		fatalx("descriptor from the keys helper");
 	switch (m->hdr.type) {
 	case MSG_KEYPAIR:
 		if (tls_worker_keypair(m->data, m->len) == -1)
@@ -675,9 +682,35 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		explicit_bzero((void *)m->data, m->len);
 		return;
 	case MSG_TLS_READY:
-		if (tls_worker_ready() == -1)
+		if (m->len != 0 || tls_worker_ready() == -1)
 			fatalx("cannot set up TLS");
+		if (!wk.ready) {
+			wk.ready = 1;
+			child_ready(wk.priv);
+		}
 		return;
+	default:
+		fatalx("unexpected message %u from the keys helper",
+		    m->hdr.type);
+	}
+}
+
+/* A message from priv that is not what priv sends ends this process. */
+static void
+worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct origin	*o;
+	struct chan	*kc;
+
+	(void)arg;
+	if (m == NULL) {
+		chan_free(ch);
+		fatalx("lost the parent process");
+	}
+	if (m->fd != -1 && m->hdr.type != MSG_ACCEPT_CHAN &&
+	    m->hdr.type != MSG_KEYS_CHAN)
+		fatalx("unexpected descriptor from the parent");
+	switch (m->hdr.type) {
 	case MSG_DRAIN:
 		wk.draining = 1;
 		worker_done_check();
@@ -689,18 +722,23 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		worker_stats(ch, m->hdr.id);
 		return;
 	case MSG_VERBOSE:
-		if (m->len == sizeof(int))
-			log_setverbose(*(const int *)m->data);
+		if (m->len != sizeof(int))
+			fatalx("malformed verbose message");
+		log_setverbose(*(const int *)m->data);
+		return;
+	case MSG_KEYS_CHAN:
+		if (m->fd == -1 || m->len != 0 || !wk.route->terminate)
+			fatalx("malformed keys channel message");
+		if ((kc = chan_new(wk.base, m->fd, MSG_VERSION,
+		    worker_keys_msg, NULL)) == NULL)
+			fatal("%s", __func__);
 		return;
 	case MSG_ACCEPT_CHAN:
-		if (m->fd != -1)
-			break;
-		/* FALLTHROUGH */
+		if (m->fd == -1 || m->len != 0)
+			fatalx("malformed accept channel message");
+		break;
 	default:
-		log_warnx("unexpected message %u from parent", m->hdr.type);
-		if (m->fd != -1)
-			close(m->fd);
-		return;
+		fatalx("unexpected message %u from the parent", m->hdr.type);
 	}
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    (o->chan = chan_new(wk.base, m->fd, MSG_VERSION,
@@ -746,29 +784,28 @@ worker_quit(int sig, short events, void *arg)
  * A route worker connects to servers and moves bytes: through pipes
  * with splice(2), or through libtls.
  */
-static const int worker_syscalls[] = {
+const int worker_syscalls[] = {
 	SYSCALLS_COMMON,
 	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
-	SYS_splice, SYS_pipe2
+	SYS_splice, SYS_pipe2, -1
 };
 
 void
-worker_main(struct event_base *base, struct config *conf,
-    const struct rule *route, int privfd)
+worker_init(struct event_base *base, struct chan *priv, void *arg)
 {
-	struct event	*ev_term, *ev_int;
+	struct child_ctx	*ctx = arg;
+	struct event		*ev_term, *ev_int;
 
 	memset(&wk, 0, sizeof(wk));
 	wk.base = base;
-	wk.conf = conf;
-	wk.route = route;
+	wk.conf = ctx->conf;
+	wk.route = ctx->conf->routes[ctx->route];
 	TAILQ_INIT(&wk.conns);
 	TAILQ_INIT(&wk.origins);
-	if (balance_init(&wk.bal, route->table) == -1)
+	if (balance_init(&wk.bal, wk.route->table) == -1)
 		fatal("%s", __func__);
-	if ((wk.priv = chan_new(base, privfd, MSG_VERSION, worker_priv_msg,
-	    NULL)) == NULL)
-		fatal("%s: chan_new", __func__);
+	wk.priv = priv;
+	chan_set_cb(priv, worker_priv_msg, NULL);
 	wk.ev_shutdown = evtimer_new(base, worker_shutdown_expired, NULL);
 	wk.ev_ends = event_new(base, -1, 0, origins_flush, NULL);
 	ev_term = evsignal_new(base, SIGTERM, worker_quit, NULL);
@@ -778,10 +815,11 @@ worker_main(struct event_base *base, struct config *conf,
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
-	if (sandbox_syscalls(worker_syscalls, sizeof(worker_syscalls) /
-	    sizeof(worker_syscalls[0])) == -1)
-		fatal("sandbox");
-
-	event_base_dispatch(base);
-	exit(0);
+	/* A terminating worker is ready once it has its keypairs. */
+	if (wk.route->terminate)
+		return;
+	if (wk.route->backend_tls && tls_worker_ready() == -1)
+		fatalx("cannot set up TLS");
+	wk.ready = 1;
+	child_ready(priv);
 }

@@ -93,6 +93,7 @@ struct worker {
 	const struct rule	*route;
 	int			 quitting;
 	int			 draining;
+	int			 ready;		/* told priv so */
 	struct event		*ev_shutdown;
 	struct event		*ev_ends;	/* sends MSG_CONN_END */
 	struct balance		 bal;

@@ -234,17 +234,44 @@ struct config {
 };
 
 struct event_base;
+struct chan;
 
-/* accept.c */
-void		 accept_main(struct event_base *, struct config *, int)
-		    __attribute__((__noreturn__));
+/* What a child knows of itself once started (child.c). */
+struct child_ctx {
+	struct config	*conf;
+	uint32_t	 route;
+	uint32_t	 slot;
+	unsigned int	 gen;
+};
 
-/* relay.c */
-void		 worker_main(struct event_base *, struct config *,
-		    const struct rule *, int) __attribute__((__noreturn__));
+/* child.c */
+void		 child_main(const char *) __attribute__((__noreturn__));
+const char	*proc_role_name(unsigned int);
+struct event_base *event_base_new_features(int);
+void		 child_ready(struct chan *);
+
+/*
+ * The roles' set-up, before their system call filter (-1 ends each
+ * list) is applied and their loop runs.
+ */
+extern const int accept_syscalls[];
+extern const int worker_syscalls[];
+extern const int check_syscalls[];
+extern const int keys_syscalls[];
+void		 accept_init(struct event_base *, struct chan *, void *);
+void		 worker_init(struct event_base *, struct chan *, void *);
+void		 check_init(struct event_base *, struct chan *, void *);
+void		 keys_init(struct event_base *, struct chan *, void *);
+
+/* keys.c */
+int		 keys_load_all(struct config *, char *, size_t);
 
 /* keypair.c */
+void		 keypair_root(const char *, int);
+int		 keypair_resolve(const char *, char *, size_t, char *, size_t);
+void		 keypair_common_root(const struct config *, char *, size_t);
 int		 keypair_load(struct keypair *);
+void		 keypair_log(const struct keypair *, const char *);
 void		 keypair_free(struct keypair *);
 const uint8_t	*keypair_cert(const struct keypair *, size_t *);
 const uint8_t	*keypair_key(const struct keypair *, size_t *);
@@ -254,8 +281,15 @@ int		 keypair_reload(struct keypair *);
 
 /* check.c */
 int		 check_wanted(const struct config *);
-void		 check_main(struct event_base *, struct config *, int)
-		    __attribute__((__noreturn__));
+
+/* bundle.c */
+void		 bundle_record(void);
+uint8_t		*bundle_take(size_t *);
+int		 bundle_replay(const uint8_t *, size_t);
+const char	*bundle_main(void);
+int		 bundle_file(const char *, size_t, uint8_t **, size_t *);
+int		 bundle_resolve(const char *, in_port_t, int,
+		    struct sockaddr_storage **, size_t *, const char **);
 
 /* parse.y */
 struct config	*parse_config(const char *);
@@ -264,11 +298,6 @@ int		 cmdline_symset(const char *);
 /* config.c */
 struct config	*config_new(void);
 void		 config_free(struct config *);
-void		 config_root(const char *, int);
-void		 config_chrooted(void);
-int		 config_path_inside(const char *);
-const char	*config_path(const char *);
-void		 config_load_system_ca(void);
 int		 config_finish(struct config *);
 void		 config_rule_free(struct rule *);
 struct table	*config_table(struct config *, const char *);
@@ -276,6 +305,7 @@ int		 parse_duration(const char *, int64_t *);
 int		 pattern_valid(const char *);
 int		 pattern_match(const char *, const char *);
 const char	*addr_str(const struct sockaddr *, char *, size_t);
+socklen_t	 sockaddr_len(const struct sockaddr_storage *);
 int		 sockaddr_is_any(const struct sockaddr *);
 int		 addrmask_parse(const char *, struct addrmask *);
 int		 addrmask_match(const struct addrmask *,

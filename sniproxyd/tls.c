@@ -257,7 +257,7 @@ tls_worker_ready(void)
 	if (rv == 0 && !again && r->backend_tls && tls_client_setup(r) == -1)
 		rv = -1;
 	if (again && rv == 0)
-		log_info("route %s: new keypairs in place", r->table->name);
+		log_debug("route %s: new keypairs in place", r->table->name);
 	else if (again) {
 		log_warnx("route %s: keeping the keypairs in use",
 		    r->table->name);

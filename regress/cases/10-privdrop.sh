@@ -15,17 +15,19 @@
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
 # Started as root, every process but the parent runs as the unprivileged
-# user in the empty chroot; the parent stays root in the directory of
-# its configuration.
+# user in the empty chroot; the parent stays root, confined by what it
+# may read rather than by a chroot.  Every child is the binary exec'd
+# anew: its program is mapped where the parent's is not.
 #
 # client:	curl, to show the tree at work
 # sniproxyd:	user nobody (or _sniproxyd), chroot to an empty directory,
 #		prefork 2, one route
 # servers:	openssl s_server "web"
-# expect:	/proc shows the parent as uid 0 with its root at the
-#		configuration's directory, the accept process and both
-#		workers with the user's uid and gid and their root at the
-#		empty directory
+# expect:	/proc shows the parent as uid 0 with its root at / and
+#		no_new_privs set (Landlock needs it), the accept process
+#		and both workers with the user's uid and gid, their root at
+#		the empty directory, and the binary mapped at an address
+#		other than the parent's
 
 is_root || skip "needs root"
 
@@ -56,7 +58,23 @@ ids() {
 
 assert_eq priv "$(role "$DAEMON_PID")" "parent's title"
 assert_eq "0 0 0 0" "$(ids "$DAEMON_PID" Uid)" "parent's uids"
-assert_eq "$T/etc" "$(readlink "/proc/$DAEMON_PID/root")" "parent's root"
+assert_eq "/" "$(readlink "/proc/$DAEMON_PID/root")" "parent's root"
+assert_eq 1 "$(awk '$1 == "NoNewPrivs:" { print $2 }' \
+    "/proc/$DAEMON_PID/status")" "parent's no_new_privs"
+# Kept: dac_read_search, kill, setgid, setuid, net_bind_service and
+# sys_chroot; the bounding set passes no other on to what it execs.
+for set in CapEff CapBnd; do
+	assert_eq 00000000000404e4 "$(awk -v k="$set:" '$1 == k { print $2 }' \
+	    "/proc/$DAEMON_PID/status")" "parent's $set"
+done
+
+# Where the program's first page is mapped in a process.
+exe_at() {
+	awk -v exe="$(readlink "/proc/$1/exe")" \
+	    '$6 == exe { split($1, a, "-"); print a[1]; exit }' "/proc/$1/maps"
+}
+priv_at=$(exe_at "$DAEMON_PID")
+[ -n "$priv_at" ] || fail "cannot find the parent's program in its maps"
 
 kids=$(children "$DAEMON_PID")
 assert_eq 3 "$(echo "$kids" | wc -w)" "processes below the parent"
@@ -72,6 +90,10 @@ for k in $kids; do
 	assert_eq "$uid $uid $uid $uid" "$(ids "$k" Uid)" "uids of $t"
 	assert_eq "$gid $gid $gid $gid" "$(ids "$k" Gid)" "gids of $t"
 	assert_eq "$T/empty" "$(readlink "/proc/$k/root")" "root of $t"
+	at=$(exe_at "$k")
+	[ -n "$at" ] || fail "cannot find the program in the maps of $t"
+	[ "$at" != "$priv_at" ] ||
+	    fail "$t has the program at $at, as the parent: not exec'd"
 	groups=$(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$k/status")
 	for g in $groups; do
 		[ "$g" = "$gid" ] || fail "$t keeps supplementary group $g"

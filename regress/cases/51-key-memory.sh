@@ -16,8 +16,9 @@
 #
 # timeout 90
 #
-# The private key stays out of the accept process and the plain
-# workers, and no worker can open its file.  The memory of each process
+# The private key stays out of the parent, the accept process and the
+# plain workers: only the keys helper and the TLS worker hold it, and
+# no worker can open its file.  The memory of each process
 # is read through /proc while a terminated and a passed-through
 # connection are open.
 #
@@ -30,9 +31,9 @@
 # servers:	Python line server "tlsb"; openssl s_server -rev "plainb"
 # expect:	no base64 line of the key's PEM body, none of its DER
 #		forms (PKCS#8, SEC1) and not its private scalar in the
-#		memory of the accept process or the plain worker; what is
-#		found in the TLS worker and in the parent is printed, not
-#		judged; the TLS worker runs as the unprivileged user with
+#		memory of the parent, the accept process or the plain
+#		worker; the scan finds the key in the keys helper and the
+#		TLS worker, which shows that it can; the TLS worker runs as the unprivileged user with
 #		its root at the empty directory, where the key's path does
 #		not exist, and holds no descriptor of a file of the
 #		configuration's directory
@@ -71,9 +72,10 @@ client_expect p "rekrow nialp eht hguorht"
 acc=$(accept_pid)
 tw=$(worker_of tlsb)
 pw=$(worker_of plainb)
-if [ -z "$acc" ] || [ -z "$tw" ] || [ -z "$pw" ]; then
+kh=$(procs_titled "$DAEMON_PID" keys)
+if [ -z "$acc" ] || [ -z "$tw" ] || [ -z "$pw" ] || [ -z "$kh" ]; then
 	fail "processes not found: accept '$acc', TLS worker '$tw'," \
-	    "plain worker '$pw'"
+	    "plain worker '$pw', keys '$kh'"
 fi
 
 # The needles: every full base64 line of the PEM body, the DER of the
@@ -138,22 +140,22 @@ scan() {
 	timeout 60 python3 "$T/scan.py" "$KEY" "$T/key.p8.der" \
 	    "$T/key.sec1.der" "$T/key.priv.hex" "$@"
 }
-# First a process that must hold the key, to show the scan finds it.
-scan "$tw" "$DAEMON_PID" >"$T/scan.keyholders" 2>&1 ||
+# First the processes that must hold the key, to show the scan finds it.
+scan "$tw" "$kh" >"$T/scan.keyholders" 2>&1 ||
     fail "cannot scan: $(cat "$T/scan.keyholders")"
-scan "$acc" "$pw" >"$T/scan.others" 2>&1 ||
+scan "$DAEMON_PID" "$acc" "$pw" >"$T/scan.others" 2>&1 ||
     fail "cannot scan: $(cat "$T/scan.others")"
-echo "TLS worker and parent (reported, not judged):"
+echo "TLS worker and keys helper:"
 sed 's/^/  /' "$T/scan.keyholders"
-echo "accept process and plain worker:"
+echo "parent, accept process and plain worker:"
 sed 's/^/  /' "$T/scan.others"
 grep -q '^[0-9]* scanned=[1-9]' "$T/scan.others" ||
     fail "the scan read nothing: $(cat "$T/scan.others")"
-grep -q "^$DAEMON_PID .*scalar-" "$T/scan.keyholders" ||
-    grep -q "^$DAEMON_PID .*der=" "$T/scan.keyholders" ||
-    grep -q "^$DAEMON_PID .*pem-line=" "$T/scan.keyholders" ||
-    fail "the scan does not find the key even in the parent process," \
-    "which loaded it: $(cat "$T/scan.keyholders")"
+for p in "$tw" "$kh"; do
+	grep -Eq "^$p .*(scalar-|der=|pem-line=)" "$T/scan.keyholders" ||
+	    fail "the scan does not find the key even in $(title "$p")," \
+	    "which holds it: $(cat "$T/scan.keyholders")"
+done
 while read -r pid _ what; do
 	[ "$what" = nothing ] ||
 	    fail "the key is in the memory of $(title "$pid") ($pid): $what"

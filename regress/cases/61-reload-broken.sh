@@ -133,5 +133,5 @@ replace "$K/site.key" "$T/pairs/102/key.pem"
 took=$(wait_serial "app.$DOMAIN" "$P" "$(serial_of 102)" 1300) || exit 1
 echo "certificate 102 served $took ms after its key arrived"
 served 102
-expect_log "keypair site: subject /CN=cert-102\\.$DOMAIN"
+expect_log "keypair site: files changed, now serving subject /CN=cert-102\\.$DOMAIN"
 check_later

@@ -26,6 +26,7 @@ Suite	*probe_suite(void);
 Suite	*proxyproto_suite(void);
 Suite	*balance_suite(void);
 Suite	*sandbox_suite(void);
+Suite	*chan_suite(void);
 
 struct config;
 

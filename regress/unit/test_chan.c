@@ -1,0 +1,158 @@
+/*
+ * Copyright (c) 2026 The sniproxyd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "suites.h"
+
+/*
+ * A channel as a broken or compromised peer would use it: what it must
+ * not send ends the channel, and no descriptor it sent is left open.
+ */
+static struct {
+	int	 msgs;
+	int	 dead;
+	int	 fd;
+} got;
+
+static void
+record(struct chan *c, struct chan_msg *m, void *arg)
+{
+	(void)arg;
+	if (m == NULL) {
+		got.dead = 1;
+		chan_free(c);
+		return;
+	}
+	got.msgs++;
+	got.fd = m->fd;
+}
+
+/* Sends a header and the descriptors fds by hand, as a peer could. */
+static void
+raw_send(int sock, uint16_t version, const int *fds, int nfds)
+{
+	struct chan_hdr	 hdr;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	char		 cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct cmsghdr	*cmsg;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = 1;
+	hdr.version = version;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &hdr;
+	iov.iov_len = sizeof(hdr);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cmsg = CMSG_FIRSTHDR(&mh);
+		cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), (ssize_t)sizeof(hdr));
+}
+
+/* How many descriptors this process has open. */
+static int
+open_fds(void)
+{
+	int	 fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return (n);
+}
+
+static void
+run_one(uint16_t version, int nfds)
+{
+	struct event_base	*base;
+	int			 sv[2], p[2], fds[2], before;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(chan_pair(sv), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	fds[0] = p[0];
+	fds[1] = p[1];
+	ck_assert_ptr_nonnull(chan_new(base, sv[0], 7, record, NULL));
+	raw_send(sv[1], version, fds, nfds);
+	close(p[0]);
+	close(p[1]);
+	before = open_fds();
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	if (got.msgs == 1 && got.fd != -1)
+		close(got.fd);
+	/* No copy is left open; a dead channel has closed its socket. */
+	ck_assert_int_eq(open_fds(), before - (got.dead ? 1 : 0));
+	close(sv[1]);
+	while (!got.dead)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_base_free(base);
+}
+
+START_TEST(test_one_fd)
+{
+	run_one(7, 1);
+	ck_assert_int_eq(got.msgs, 1);
+}
+END_TEST
+
+START_TEST(test_two_fds_end_the_channel)
+{
+	run_one(7, 2);
+	ck_assert_int_eq(got.msgs, 0);
+	ck_assert_int_eq(got.dead, 1);
+}
+END_TEST
+
+START_TEST(test_other_version_ends_the_channel)
+{
+	run_one(6, 1);
+	ck_assert_int_eq(got.msgs, 0);
+	ck_assert_int_eq(got.dead, 1);
+}
+END_TEST
+
+Suite *
+chan_suite(void)
+{
+	Suite	*s = suite_create("chan");
+	TCase	*tc = tcase_create("peer");
+
+	tcase_add_test(tc, test_one_fd);
+	tcase_add_test(tc, test_two_fds_end_the_channel);
+	tcase_add_test(tc, test_other_version_ends_the_channel);
+	suite_add_tcase(s, tc);
+	return (s);
+}
