@@ -132,7 +132,8 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	strlcpy(c->mc.name, v->name, sizeof(c->mc.name));
 	strlcpy(c->mc.alpn, v->alpn, sizeof(c->mc.alpn));
 	if (r == NULL) {
-		aconn_close(c, "no-rule");
+		aconn_close(c, v->class == CLASS_INVALID ? "invalid" :
+		    "no-rule");
 		return;
 	}
 	c->mc.rule = r->id;

@@ -136,8 +136,25 @@ probe_payload(const struct payload *p, const uint8_t *buf, size_t len)
 	return (n == p->len ? PROBE_YES : PROBE_MORE);
 }
 
+/*
+ * A TLS handshake record from its first byte: what follows is a hello
+ * or malformed, and never bytes of another protocol.
+ */
+static int
+looks_tls(const struct sniff *s)
+{
+	return (s->len > 0 && s->buf[0] == 22 && (s->len < 2 ||
+	    s->buf[1] == 3));
+}
+
+/*
+ * A hello that was started but will never be finished (final) is as
+ * good as malformed: taken for something else, its missing bytes would
+ * come after the decision, unseen by the rules.
+ */
 static enum probe
-rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
+rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa,
+    int final)
 {
 	enum probe	 p;
 
@@ -146,12 +163,15 @@ rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
 	switch (r->cond) {
 	case COND_ANY:
 		return (PROBE_YES);
+	case COND_INVALID:
+		return (PROBE_NO);
 	case COND_TLS:
 		switch (sniff_tls(s)) {
 		case HELLO_NEED_MORE:
-			return (PROBE_MORE);
+			return (final && s->len > 0 ? PROBE_INVALID :
+			    PROBE_MORE);
 		case HELLO_BAD:
-			return (PROBE_NO);
+			return (looks_tls(s) ? PROBE_INVALID : PROBE_NO);
 		default:
 			return (match_patterns(r->sni, r->nsni, s->hello.sni) &&
 			    match_alpn(r, &s->hello) ? PROBE_YES : PROBE_NO);
@@ -159,7 +179,12 @@ rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
 	case COND_SSH:
 		return (probe_ssh(s->buf, s->len));
 	case COND_HTTP:
-		if ((p = sniff_http(s)) != PROBE_YES)
+		p = sniff_http(s);
+		/* The request line is all there: only headers are missing. */
+		if (p == PROBE_MORE && final &&
+		    memchr(s->buf, '\n', s->len) != NULL)
+			return (PROBE_INVALID);
+		if (p != PROBE_YES)
 			return (p);
 		return (match_patterns(r->host, r->nhost, s->host) ?
 		    PROBE_YES : PROBE_NO);
@@ -195,8 +220,29 @@ describe(struct sniff *s, const struct rule *r, struct verdict *v)
 		v->class = CLASS_OPENVPN;
 	else if (cond == COND_PAYLOAD)
 		v->class = CLASS_PAYLOAD;
+	else if (cond == COND_INVALID)
+		v->class = CLASS_INVALID;
 	else
 		v->class = CLASS_UNKNOWN;
+}
+
+/*
+ * Bytes that some rule had to read and could not are decided by no rule
+ * about names and never by the default: only a "match invalid" rule
+ * takes them, and without one they are closed.
+ */
+static void
+invalid(const struct ruleset *rs, const struct sockaddr *client,
+    struct verdict *v)
+{
+	const struct rule	*r;
+
+	TAILQ_FOREACH(r, &rs->rules, entry)
+		if (r->cond == COND_INVALID && match_from(r, client)) {
+			v->rule = r;
+			break;
+		}
+	v->class = CLASS_INVALID;
 }
 
 /*
@@ -218,7 +264,10 @@ classify(const struct ruleset *rs, const struct sockaddr *client,
 	s.buf = buf;
 	s.len = len;
 	TAILQ_FOREACH(r, &rs->rules, entry) {
-		switch (rule_probe(r, &s, client)) {
+		switch (rule_probe(r, &s, client, final)) {
+		case PROBE_INVALID:
+			invalid(rs, client, v);
+			return;
 		case PROBE_YES:
 			v->rule = r;
 			describe(&s, r, v);

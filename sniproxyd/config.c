@@ -406,7 +406,8 @@ parse_duration(const char *s, int64_t *ms)
 
 /*
  * A server name pattern is a host name, optionally with a leading "*."
- * that stands for one or more labels.
+ * that stands for one or more labels, and optionally fully qualified
+ * with a trailing dot.
  */
 int
 pattern_valid(const char *p)
@@ -416,7 +417,10 @@ pattern_valid(const char *p)
 	if (strncmp(p, "*.", 2) == 0)
 		p += 2;
 	len = strlen(p);
-	if (len == 0 || len > 253 || *p == '.')
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253 || *p == '.' || p[len - 1] == '.' ||
+	    strstr(p, "..") != NULL)
 		return (0);
 	for (; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
@@ -425,20 +429,33 @@ pattern_valid(const char *p)
 	return (1);
 }
 
-/* pat is lower case already; name is compared without regard to case. */
+/* The length of a name without its one trailing dot. */
+static size_t
+name_len(const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return (len > 0 && s[len - 1] == '.' ? len - 1 : len);
+}
+
+/*
+ * Both sides compare in the form of name_canon() whatever the caller
+ * passes: without regard to case or to one trailing dot.
+ */
 int
 pattern_match(const char *pat, const char *name)
 {
 	size_t	 plen, nlen;
 
+	plen = name_len(pat);
+	nlen = name_len(name);
 	if (strncmp(pat, "*.", 2) != 0)
-		return (strcasecmp(pat, name) == 0);
+		return (plen == nlen && strncasecmp(pat, name, nlen) == 0);
 	pat++;		/* ".rest" must end the name, after a label */
-	plen = strlen(pat);
-	nlen = strlen(name);
+	plen--;
 	if (nlen <= plen || name[0] == '.')
 		return (0);
-	return (strcasecmp(name + nlen - plen, pat) == 0);
+	return (strncasecmp(name + nlen - plen, pat, plen) == 0);
 }
 
 const char *

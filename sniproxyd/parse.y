@@ -128,7 +128,7 @@ typedef struct {
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
-%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG
+%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -593,6 +593,7 @@ condopt		: /* empty */
 			rule->cond = COND_HTTP;
 		} httpopts
 		| OPENVPN			{ rule->cond = COND_OPENVPN; }
+		| INVALID			{ rule->cond = COND_INVALID; }
 		| PAYLOAD offset payloadkind STRING	{
 			rule->cond = COND_PAYLOAD;
 			if (rule_payload($2, $3, $4) == -1) {
@@ -813,6 +814,7 @@ lookup(char *s)
 		{ "include",		INCLUDE },
 		{ "inspect",		INSPECT },
 		{ "interval",		INTERVAL },
+		{ "invalid",		INVALID },
 		{ "key",		KEY },
 		{ "keypair",		KEYPAIR },
 		{ "listen",		LISTEN },
@@ -1608,12 +1610,11 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* Server name and host patterns, kept in lower case; takes v. */
+/* Server name and host patterns, kept as name_canon() has them; takes v. */
 static int
 rule_patterns(char ***dst, size_t *ndst, char **v, size_t n)
 {
 	size_t	 i;
-	char	*s;
 
 	if (*dst != NULL) {
 		yyerror("pattern list given twice");
@@ -1621,13 +1622,11 @@ rule_patterns(char ***dst, size_t *ndst, char **v, size_t n)
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
-		if (!pattern_valid(v[i])) {
+		if (!pattern_valid(v[i]) || name_canon(v[i]) == -1) {
 			yyerror("invalid name pattern \"%s\"", v[i]);
 			strv_free(v, n);
 			return (-1);
 		}
-		for (s = v[i]; *s; s++)
-			*s = tolower((unsigned char)*s);
 	}
 	*dst = v;
 	*ndst = n;

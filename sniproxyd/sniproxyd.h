@@ -124,7 +124,8 @@ enum rule_cond {
 	COND_SSH,
 	COND_HTTP,
 	COND_OPENVPN,
-	COND_PAYLOAD
+	COND_PAYLOAD,
+	COND_INVALID		/* only for a malformed or oversized hello */
 };
 
 struct addrmask {
@@ -153,11 +154,11 @@ struct rule {
 	enum rule_cond		 cond;
 	struct addrmask		*from;
 	size_t			 nfrom;
-	char			**sni;		/* lower case patterns */
+	char			**sni;		/* patterns, name_canon() */
 	size_t			 nsni;
 	char			**alpn;
 	size_t			 nalpn;
-	char			**host;		/* lower case patterns */
+	char			**host;		/* patterns, name_canon() */
 	size_t			 nhost;
 	struct payload		 payload;
 	enum rule_action	 action;

@@ -478,6 +478,11 @@ START_TEST(test_patterns)
 	ck_assert(!pattern_valid("*example.com"));
 	ck_assert(!pattern_valid(".example.com"));
 	ck_assert(!pattern_valid("exa mple.com"));
+	ck_assert(pattern_valid("example.com."));
+	ck_assert(pattern_valid("*.example.com."));
+	ck_assert(!pattern_valid("example.com.."));
+	ck_assert(!pattern_valid("a..example.com"));
+	ck_assert(!pattern_valid("*.."));
 
 	ck_assert(pattern_match("example.com", "example.com"));
 	ck_assert(pattern_match("example.com", "EXAMPLE.com"));
@@ -489,6 +494,12 @@ START_TEST(test_patterns)
 	ck_assert(!pattern_match("*.example.com", ".example.com"));
 	ck_assert(!pattern_match("*.example.com", "aexample.com"));
 	ck_assert(!pattern_match("*.example.com", "a.example.com.evil"));
+	/* One canonical form: case and one trailing dot do not count. */
+	ck_assert(pattern_match("example.com", "example.com."));
+	ck_assert(pattern_match("example.com.", "EXAMPLE.com"));
+	ck_assert(pattern_match("*.example.com", "a.example.com."));
+	ck_assert(!pattern_match("example.com", "example.com.."));
+	ck_assert(!pattern_match("*.example.com", "a.example.com.."));
 }
 END_TEST
 
