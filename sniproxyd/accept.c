@@ -336,6 +336,7 @@ aconn_local(struct aconn *c)
 	}
 	if (getsockname(c->fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
 		memset(&c->mc.local, 0, sizeof(c->mc.local));
+	sockaddr_unmap(&c->mc.local);
 }
 
 /* Said once a burst: a flood must not become a flood of log lines. */
@@ -466,6 +467,8 @@ accept_ready(int lfd, short events, void *arg)
 			return;
 		}
 		ac.total++;
+		/* A dual-stack socket's IPv4 clients count as IPv4. */
+		sockaddr_unmap(&ss);
 		aconn_new(fd, l, &ss);
 	}
 }

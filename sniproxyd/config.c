@@ -495,7 +495,34 @@ sockaddr_is_any(const struct sockaddr *sa)
 	return (1);
 }
 
-/* ADDR or ADDR/PREFIX, IPv4 or IPv6. */
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it
+ * carries: rewritten as such, port kept, so that rules, limits, logs and
+ * onward headers see one address, not two.  Returns 1 when it rewrote.
+ */
+int
+sockaddr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET6)
+		return (0);
+	memcpy(&sin6, ss, sizeof(sin6));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return (0);
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12],
+	    sizeof(sin->sin_addr));
+	return (1);
+}
+
+/*
+ * ADDR or ADDR/PREFIX, IPv4 or IPv6.  A mapped network is the IPv4 one
+ * it stands for, as the addresses it is matched against are.
+ */
 int
 addrmask_parse(const char *s, struct addrmask *m)
 {
@@ -521,6 +548,13 @@ addrmask_parse(const char *s, struct addrmask *m)
 		m->prefix = strtonum(slash, 0, max, &errstr);
 		if (errstr != NULL)
 			return (-1);
+	}
+	if (m->af == AF_INET6 && m->prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)m->addr)) {
+		memmove(m->addr, m->addr + 12, 4);
+		memset(m->addr + 4, 0, 12);
+		m->af = AF_INET;
+		m->prefix -= 96;
 	}
 	return (0);
 }

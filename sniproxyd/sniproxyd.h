@@ -278,6 +278,7 @@ int		 pattern_valid(const char *);
 int		 pattern_match(const char *, const char *);
 const char	*addr_str(const struct sockaddr *, char *, size_t);
 int		 sockaddr_is_any(const struct sockaddr *);
+int		 sockaddr_unmap(struct sockaddr_storage *);
 int		 addrmask_parse(const char *, struct addrmask *);
 int		 addrmask_match(const struct addrmask *,
 		    const struct sockaddr *);

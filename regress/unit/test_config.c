@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -467,6 +468,49 @@ START_TEST(test_durations)
 }
 END_TEST
 
+START_TEST(test_unmap)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct addrmask		 m;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(4242);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:10.1.2.3",
+	    &sin6->sin6_addr), 1);
+	ck_assert_int_eq(sockaddr_unmap(&ss), 1);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(sin->sin_port), 4242);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	/* IPv4 stays as it is, and so does IPv6 that is not mapped. */
+	ck_assert_int_eq(sockaddr_unmap(&ss), 0);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::a01:203", &sin6->sin6_addr),
+	    1);
+	ck_assert_int_eq(sockaddr_unmap(&ss), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+
+	/* A rule written with a mapped network is the IPv4 one. */
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(0x0a010203);
+	ck_assert_int_eq(addrmask_parse("::ffff:10.0.0.0/104", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET);
+	ck_assert_int_eq(m.prefix, 8);
+	ck_assert(addrmask_match(&m, (struct sockaddr *)&ss));
+	ck_assert_int_eq(addrmask_parse("::ffff:10.1.2.3", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET);
+	ck_assert_int_eq(m.prefix, 32);
+	ck_assert(addrmask_match(&m, (struct sockaddr *)&ss));
+	ck_assert_int_eq(addrmask_parse("::ffff:0:0/95", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET6);
+}
+END_TEST
+
 START_TEST(test_patterns)
 {
 	ck_assert(pattern_valid("example.com"));
@@ -528,6 +572,7 @@ config_suite(void)
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_patterns);
+	tcase_add_test(tc, test_unmap);
 	suite_add_tcase(s, tc);
 	return (s);
 }
