@@ -18,7 +18,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <regex.h>
 #include <string.h>
 
 #include "hello.h"
@@ -107,6 +106,37 @@ match_from(const struct rule *r, const struct sockaddr *client)
 }
 
 /*
+ * The most a regex may cost on one look: a bound on backtracking steps
+ * and on nesting, so that no pattern and no input hold the accept
+ * process for more than a few milliseconds, whatever else it serves.
+ */
+#define REGEX_MATCH_LIMIT	100000
+#define REGEX_DEPTH_LIMIT	1000
+#define REGEX_HEAP_LIMIT	256	/* KiB */
+
+static enum probe
+probe_regex(pcre2_code *re, const uint8_t *buf, size_t len)
+{
+	static pcre2_match_context	*mctx;
+	static pcre2_match_data		*md;
+	int				 rc;
+
+	if (md == NULL) {
+		if ((md = pcre2_match_data_create(1, NULL)) == NULL ||
+		    (mctx = pcre2_match_context_create(NULL)) == NULL)
+			return (PROBE_INVALID);
+		pcre2_set_match_limit(mctx, REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(mctx, REGEX_DEPTH_LIMIT);
+		pcre2_set_heap_limit(mctx, REGEX_HEAP_LIMIT);
+	}
+	rc = pcre2_match(re, buf, len, 0, 0, md, mctx);
+	if (rc >= 0)
+		return (PROBE_YES);
+	/* Over a limit: undecided for good, which a block must not miss. */
+	return (rc == PCRE2_ERROR_NOMATCH ? PROBE_NO : PROBE_INVALID);
+}
+
+/*
  * Fixed bytes at an offset are decided as soon as they differ or are
  * all there.  A regex is tried on whatever has arrived: it cannot know
  * what later bytes would do, so it waits only for the first ones.
@@ -114,22 +144,14 @@ match_from(const struct rule *r, const struct sockaddr *client)
 static enum probe
 probe_payload(const struct payload *p, const uint8_t *buf, size_t len)
 {
-	static char	 text[HELLO_MAXBYTES + 1];
-	regmatch_t	 m;
 	size_t		 n;
 
 	if (len <= p->offset)
 		return (PROBE_MORE);
 	buf += p->offset;
 	len -= p->offset;
-	if (p->re != NULL) {
-		memcpy(text, buf, len);
-		text[len] = '\0';
-		m.rm_so = 0;
-		m.rm_eo = len;
-		return (regexec(p->re, text, 1, &m, REG_STARTEND) == 0 ?
-		    PROBE_YES : PROBE_NO);
-	}
+	if (p->re != NULL)
+		return (probe_regex(p->re, buf, len));
 	n = len < p->len ? len : p->len;
 	if (memcmp(buf, p->bytes, n) != 0)
 		return (PROBE_NO);

@@ -161,10 +161,7 @@ config_rule_free(struct rule *r)
 	strings_free(r->host, r->nhost);
 	free(r->from);
 	free(r->payload.bytes);
-	if (r->payload.re != NULL) {
-		regfree(r->payload.re);
-		free(r->payload.re);
-	}
+	pcre2_code_free(r->payload.re);
 	free(r);
 }
 

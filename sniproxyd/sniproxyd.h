@@ -23,7 +23,8 @@
 
 #include <netinet/in.h>
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -138,7 +139,7 @@ struct payload {
 	size_t			 offset;
 	uint8_t			*bytes;		/* NULL for a regex */
 	size_t			 len;
-	regex_t			*re;
+	pcre2_code		*re;
 };
 
 enum rule_action {

@@ -468,6 +468,50 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* Constructs whose cost has no bound are refused where they are. */
+START_TEST(test_regex_unbounded)
+{
+	static const struct {
+		const char	*re;
+		const char	*what;
+	} bad[] = {
+		{ "(a*)\\\\1b", "backreference" },
+		{ "(?<n>a)\\\\k<n>", "backreference" },
+		{ "(a)\\\\g1", "backreference" },
+		{ "(?P<n>a)(?P=n)", "backreference" },
+		{ "a(?R)?b", "recursion" },
+		{ "(a)(?1)", "recursion" },
+		{ "(a)(?-1)", "recursion" },
+		{ "(?<n>a)(?&n)", "recursion" },
+		{ "(?P<n>a)(?P>n)", "subroutine" },
+		{ "a(?C1)b", "callout" }
+	};
+	static const char *const good[] = {
+		"(a|aa)*b", "^(HELO|EHLO) ", "[\\\\1]x", "(?i)abc", "(?-i)x",
+		"(?P<n>a)b", "a\\\\d+"
+	};
+	char		 text[512], want[128];
+	struct config	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), LISTEN "\n"
+		    "match payload regex \"%s\" block\n}\n", bad[i].re);
+		snprintf(want, sizeof(want), "4: regex \"");
+		assert_error(text, want);
+		ck_assert_msg(strstr(unit_errs, bad[i].what) != NULL,
+		    "%s: %s", bad[i].re, unit_errs);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), LISTEN
+		    "match payload regex \"%s\" block\n}\n", good[i]);
+		c = unit_parse(text);
+		ck_assert_msg(c != NULL, "%s: %s", good[i], unit_errs);
+		config_free(c);
+	}
+}
+END_TEST
+
 START_TEST(test_unmap)
 {
 	struct sockaddr_storage	 ss;
@@ -573,6 +617,7 @@ config_suite(void)
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_patterns);
 	tcase_add_test(tc, test_unmap);
+	tcase_add_test(tc, test_regex_unbounded);
 	suite_add_tcase(s, tc);
 	return (s);
 }
