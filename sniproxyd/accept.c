@@ -165,19 +165,10 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 static int
 proxy_trusted(const struct ruleset *rs, const struct sockaddr *sa)
 {
-	static const struct addrmask	 loopback[] = {
-		{ AF_INET, { 127 }, 8 },
-		{ AF_INET6, { [15] = 1 }, 128 }
-	};
-	const struct addrmask		*m = rs->proxy_from;
-	size_t				 i, n = rs->nproxy_from;
+	size_t	 i;
 
-	if (m == NULL) {
-		m = loopback;
-		n = sizeof(loopback) / sizeof(loopback[0]);
-	}
-	for (i = 0; i < n; i++)
-		if (addrmask_match(&m[i], sa))
+	for (i = 0; i < rs->nproxy_from; i++)
+		if (addrmask_match(&rs->proxy_from[i], sa))
 			return (1);
 	return (0);
 }

@@ -491,7 +491,12 @@ listen		: LISTEN ON STRING PORT port	{
 		;
 
 acceptproxy	: /* empty */
-		| ACCEPT PROXY			{ ruleset->accept_proxy = 1; }
+		| ACCEPT PROXY			{
+			yyerror("accept proxy needs \"from\" and the "
+			    "addresses of the senders: nobody is trusted "
+			    "unless listed");
+			YYERROR;
+		}
 		| ACCEPT PROXY FROM strlist	{
 			ruleset->accept_proxy = 1;
 			if (addrmasks(&ruleset->proxy_from,

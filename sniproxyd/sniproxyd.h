@@ -191,7 +191,7 @@ struct ruleset {
 	struct timeouts		 timeout;
 	struct tlsopts		 tls;
 	int			 accept_proxy;
-	struct addrmask		*proxy_from;	/* NULL: loopback only */
+	struct addrmask		*proxy_from;	/* the only trusted senders */
 	size_t			 nproxy_from;
 	TAILQ_ENTRY(ruleset)	 entry;
 };

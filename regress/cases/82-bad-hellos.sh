@@ -31,7 +31,7 @@
 #		header claiming 65,535 bytes; a good v1 header and a cut
 #		hello, then closed; a good v2 header and a 16 MiB claim
 # sniproxyd:	listener 1: match tls sni "ok", match tls sni "openssl"
-#		block; listener 2: accept proxy, the same "ok" rule;
+#		block; listener 2: accept proxy from 127.0.0.1, the same "ok" rule;
 #		timeout inspect and proxy 10s
 # servers:	openssl s_server "ok"
 # expect:	the cut hello held 1 s is still open; everything that
@@ -62,7 +62,7 @@ listen on 127.0.0.1 port $P1 {
 	match tls sni "ok.$DOMAIN" forward to <ok>
 	match tls sni "openssl.$DOMAIN" block
 }
-listen on 127.0.0.1 port $P2 accept proxy {
+listen on 127.0.0.1 port $P2 accept proxy from 127.0.0.1 {
 	timeout proxy 10s
 	timeout inspect 10s
 	match tls sni "ok.$DOMAIN" forward to <ok>

@@ -468,6 +468,23 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* Nobody may send a PROXY header unless listed, not even loopback. */
+START_TEST(test_accept_proxy_from)
+{
+	struct config	*c;
+
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 accept proxy {\n"
+	    "default forward to <t>\n}\n", "2: accept proxy needs \"from\"");
+	c = unit_parse("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 accept proxy from \"::1\" {\n"
+	    "default forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_uint_eq(TAILQ_FIRST(&c->rulesets)->nproxy_from, 1);
+	config_free(c);
+}
+END_TEST
+
 /* Constructs whose cost has no bound are refused where they are. */
 START_TEST(test_regex_unbounded)
 {
@@ -618,6 +635,7 @@ config_suite(void)
 	tcase_add_test(tc, test_patterns);
 	tcase_add_test(tc, test_unmap);
 	tcase_add_test(tc, test_regex_unbounded);
+	tcase_add_test(tc, test_accept_proxy_from);
 	suite_add_tcase(s, tc);
 	return (s);
 }
