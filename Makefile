@@ -19,10 +19,10 @@ WARNINGS =	-Wall -Wextra -Werror \
 CFLAGS ?=	-O2 -g
 CPPFLAGS +=	-D_GNU_SOURCE -Isniproxyd -Iprivsep \
 		$(shell $(PKG_CONFIG) --cflags libbsd-overlay libtls libevent \
-		libcrypto)
+		libcrypto libpcre2-8)
 # libcrypto only reads certificates for the log: libtls cannot.
 LIBS =		$(shell $(PKG_CONFIG) --libs libbsd-overlay libtls libevent \
-		libcrypto)
+		libcrypto libpcre2-8)
 CHECK_CFLAGS =	$(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS =	$(shell $(PKG_CONFIG) --libs check)
 

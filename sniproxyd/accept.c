@@ -131,7 +131,8 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	strlcpy(c->mc.name, v->name, sizeof(c->mc.name));
 	strlcpy(c->mc.alpn, v->alpn, sizeof(c->mc.alpn));
 	if (r == NULL) {
-		aconn_close(c, "no-rule");
+		aconn_close(c, v->class == CLASS_INVALID ? "invalid" :
+		    "no-rule");
 		return;
 	}
 	c->mc.rule = r->id;
@@ -163,19 +164,10 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 static int
 proxy_trusted(const struct ruleset *rs, const struct sockaddr *sa)
 {
-	static const struct addrmask	 loopback[] = {
-		{ AF_INET, { 127 }, 8 },
-		{ AF_INET6, { [15] = 1 }, 128 }
-	};
-	const struct addrmask		*m = rs->proxy_from;
-	size_t				 i, n = rs->nproxy_from;
+	size_t	 i;
 
-	if (m == NULL) {
-		m = loopback;
-		n = sizeof(loopback) / sizeof(loopback[0]);
-	}
-	for (i = 0; i < n; i++)
-		if (addrmask_match(&m[i], sa))
+	for (i = 0; i < rs->nproxy_from; i++)
+		if (addrmask_match(&rs->proxy_from[i], sa))
 			return (1);
 	return (0);
 }
@@ -334,6 +326,7 @@ aconn_local(struct aconn *c)
 	}
 	if (getsockname(c->fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
 		memset(&c->mc.local, 0, sizeof(c->mc.local));
+	sockaddr_unmap(&c->mc.local);
 }
 
 /* Said once a burst: a flood must not become a flood of log lines. */
@@ -464,6 +457,8 @@ accept_ready(int lfd, short events, void *arg)
 			return;
 		}
 		ac.total++;
+		/* A dual-stack socket's IPv4 clients count as IPv4. */
+		sockaddr_unmap(&ss);
 		aconn_new(fd, l, &ss);
 	}
 }

@@ -18,7 +18,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <regex.h>
 #include <string.h>
 
 #include "hello.h"
@@ -107,6 +106,37 @@ match_from(const struct rule *r, const struct sockaddr *client)
 }
 
 /*
+ * The most a regex may cost on one look: a bound on backtracking steps
+ * and on nesting, so that no pattern and no input hold the accept
+ * process for more than a few milliseconds, whatever else it serves.
+ */
+#define REGEX_MATCH_LIMIT	100000
+#define REGEX_DEPTH_LIMIT	1000
+#define REGEX_HEAP_LIMIT	256	/* KiB */
+
+static enum probe
+probe_regex(pcre2_code *re, const uint8_t *buf, size_t len)
+{
+	static pcre2_match_context	*mctx;
+	static pcre2_match_data		*md;
+	int				 rc;
+
+	if (md == NULL) {
+		if ((md = pcre2_match_data_create(1, NULL)) == NULL ||
+		    (mctx = pcre2_match_context_create(NULL)) == NULL)
+			return (PROBE_INVALID);
+		pcre2_set_match_limit(mctx, REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(mctx, REGEX_DEPTH_LIMIT);
+		pcre2_set_heap_limit(mctx, REGEX_HEAP_LIMIT);
+	}
+	rc = pcre2_match(re, buf, len, 0, 0, md, mctx);
+	if (rc >= 0)
+		return (PROBE_YES);
+	/* Over a limit: undecided for good, which a block must not miss. */
+	return (rc == PCRE2_ERROR_NOMATCH ? PROBE_NO : PROBE_INVALID);
+}
+
+/*
  * Fixed bytes at an offset are decided as soon as they differ or are
  * all there.  A regex is tried on whatever has arrived: it cannot know
  * what later bytes would do, so it waits only for the first ones.
@@ -114,30 +144,39 @@ match_from(const struct rule *r, const struct sockaddr *client)
 static enum probe
 probe_payload(const struct payload *p, const uint8_t *buf, size_t len)
 {
-	static char	 text[HELLO_MAXBYTES + 1];
-	regmatch_t	 m;
 	size_t		 n;
 
 	if (len <= p->offset)
 		return (PROBE_MORE);
 	buf += p->offset;
 	len -= p->offset;
-	if (p->re != NULL) {
-		memcpy(text, buf, len);
-		text[len] = '\0';
-		m.rm_so = 0;
-		m.rm_eo = len;
-		return (regexec(p->re, text, 1, &m, REG_STARTEND) == 0 ?
-		    PROBE_YES : PROBE_NO);
-	}
+	if (p->re != NULL)
+		return (probe_regex(p->re, buf, len));
 	n = len < p->len ? len : p->len;
 	if (memcmp(buf, p->bytes, n) != 0)
 		return (PROBE_NO);
 	return (n == p->len ? PROBE_YES : PROBE_MORE);
 }
 
+/*
+ * A TLS handshake record from its first byte: what follows is a hello
+ * or malformed, and never bytes of another protocol.
+ */
+static int
+looks_tls(const struct sniff *s)
+{
+	return (s->len > 0 && s->buf[0] == 22 && (s->len < 2 ||
+	    s->buf[1] == 3));
+}
+
+/*
+ * A hello that was started but will never be finished (final) is as
+ * good as malformed: taken for something else, its missing bytes would
+ * come after the decision, unseen by the rules.
+ */
 static enum probe
-rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
+rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa,
+    int final)
 {
 	enum probe	 p;
 
@@ -146,12 +185,15 @@ rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
 	switch (r->cond) {
 	case COND_ANY:
 		return (PROBE_YES);
+	case COND_INVALID:
+		return (PROBE_NO);
 	case COND_TLS:
 		switch (sniff_tls(s)) {
 		case HELLO_NEED_MORE:
-			return (PROBE_MORE);
+			return (final && s->len > 0 ? PROBE_INVALID :
+			    PROBE_MORE);
 		case HELLO_BAD:
-			return (PROBE_NO);
+			return (looks_tls(s) ? PROBE_INVALID : PROBE_NO);
 		default:
 			return (match_patterns(r->sni, r->nsni, s->hello.sni) &&
 			    match_alpn(r, &s->hello) ? PROBE_YES : PROBE_NO);
@@ -159,7 +201,12 @@ rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa)
 	case COND_SSH:
 		return (probe_ssh(s->buf, s->len));
 	case COND_HTTP:
-		if ((p = sniff_http(s)) != PROBE_YES)
+		p = sniff_http(s);
+		/* The request line is all there: only headers are missing. */
+		if (p == PROBE_MORE && final &&
+		    memchr(s->buf, '\n', s->len) != NULL)
+			return (PROBE_INVALID);
+		if (p != PROBE_YES)
 			return (p);
 		return (match_patterns(r->host, r->nhost, s->host) ?
 		    PROBE_YES : PROBE_NO);
@@ -195,8 +242,29 @@ describe(struct sniff *s, const struct rule *r, struct verdict *v)
 		v->class = CLASS_OPENVPN;
 	else if (cond == COND_PAYLOAD)
 		v->class = CLASS_PAYLOAD;
+	else if (cond == COND_INVALID)
+		v->class = CLASS_INVALID;
 	else
 		v->class = CLASS_UNKNOWN;
+}
+
+/*
+ * Bytes that some rule had to read and could not are decided by no rule
+ * about names and never by the default: only a "match invalid" rule
+ * takes them, and without one they are closed.
+ */
+static void
+invalid(const struct ruleset *rs, const struct sockaddr *client,
+    struct verdict *v)
+{
+	const struct rule	*r;
+
+	TAILQ_FOREACH(r, &rs->rules, entry)
+		if (r->cond == COND_INVALID && match_from(r, client)) {
+			v->rule = r;
+			break;
+		}
+	v->class = CLASS_INVALID;
 }
 
 /*
@@ -218,7 +286,10 @@ classify(const struct ruleset *rs, const struct sockaddr *client,
 	s.buf = buf;
 	s.len = len;
 	TAILQ_FOREACH(r, &rs->rules, entry) {
-		switch (rule_probe(r, &s, client)) {
+		switch (rule_probe(r, &s, client, final)) {
+		case PROBE_INVALID:
+			invalid(rs, client, v);
+			return;
 		case PROBE_YES:
 			v->rule = r;
 			describe(&s, r, v);

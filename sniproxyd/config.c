@@ -90,10 +90,7 @@ config_rule_free(struct rule *r)
 	strings_free(r->host, r->nhost);
 	free(r->from);
 	free(r->payload.bytes);
-	if (r->payload.re != NULL) {
-		regfree(r->payload.re);
-		free(r->payload.re);
-	}
+	pcre2_code_free(r->payload.re);
 	free(r);
 }
 
@@ -323,7 +320,8 @@ parse_duration(const char *s, int64_t *ms)
 
 /*
  * A server name pattern is a host name, optionally with a leading "*."
- * that stands for one or more labels.
+ * that stands for one or more labels, and optionally fully qualified
+ * with a trailing dot.
  */
 int
 pattern_valid(const char *p)
@@ -333,7 +331,10 @@ pattern_valid(const char *p)
 	if (strncmp(p, "*.", 2) == 0)
 		p += 2;
 	len = strlen(p);
-	if (len == 0 || len > 253 || *p == '.')
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253 || *p == '.' || p[len - 1] == '.' ||
+	    strstr(p, "..") != NULL)
 		return (0);
 	for (; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' &&
@@ -342,20 +343,33 @@ pattern_valid(const char *p)
 	return (1);
 }
 
-/* pat is lower case already; name is compared without regard to case. */
+/* The length of a name without its one trailing dot. */
+static size_t
+name_len(const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return (len > 0 && s[len - 1] == '.' ? len - 1 : len);
+}
+
+/*
+ * Both sides compare in the form of name_canon() whatever the caller
+ * passes: without regard to case or to one trailing dot.
+ */
 int
 pattern_match(const char *pat, const char *name)
 {
 	size_t	 plen, nlen;
 
+	plen = name_len(pat);
+	nlen = name_len(name);
 	if (strncmp(pat, "*.", 2) != 0)
-		return (strcasecmp(pat, name) == 0);
+		return (plen == nlen && strncasecmp(pat, name, nlen) == 0);
 	pat++;		/* ".rest" must end the name, after a label */
-	plen = strlen(pat);
-	nlen = strlen(name);
+	plen--;
 	if (nlen <= plen || name[0] == '.')
 		return (0);
-	return (strcasecmp(name + nlen - plen, pat) == 0);
+	return (strncasecmp(name + nlen - plen, pat, plen) == 0);
 }
 
 const char *
@@ -402,7 +416,34 @@ sockaddr_is_any(const struct sockaddr *sa)
 	return (1);
 }
 
-/* ADDR or ADDR/PREFIX, IPv4 or IPv6. */
+/*
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it
+ * carries: rewritten as such, port kept, so that rules, limits, logs and
+ * onward headers see one address, not two.  Returns 1 when it rewrote.
+ */
+int
+sockaddr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET6)
+		return (0);
+	memcpy(&sin6, ss, sizeof(sin6));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return (0);
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12],
+	    sizeof(sin->sin_addr));
+	return (1);
+}
+
+/*
+ * ADDR or ADDR/PREFIX, IPv4 or IPv6.  A mapped network is the IPv4 one
+ * it stands for, as the addresses it is matched against are.
+ */
 int
 addrmask_parse(const char *s, struct addrmask *m)
 {
@@ -428,6 +469,13 @@ addrmask_parse(const char *s, struct addrmask *m)
 		m->prefix = strtonum(slash, 0, max, &errstr);
 		if (errstr != NULL)
 			return (-1);
+	}
+	if (m->af == AF_INET6 && m->prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)m->addr)) {
+		memmove(m->addr, m->addr + 12, 4);
+		memset(m->addr + 4, 0, 12);
+		m->af = AF_INET;
+		m->prefix -= 96;
 	}
 	return (0);
 }

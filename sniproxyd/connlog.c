@@ -59,6 +59,9 @@ class_str(const struct msg_conn *mc, char *buf, size_t len)
 	case CLASS_EOF:
 		strlcpy(buf, "eof", len);
 		break;
+	case CLASS_INVALID:
+		strlcpy(buf, "invalid", len);
+		break;
 	default:
 		strlcpy(buf, "unknown", len);
 		break;

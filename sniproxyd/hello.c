@@ -177,11 +177,29 @@ skip_vec8(struct cursor *c, size_t min, size_t max)
 	return (take(c, NULL, n));
 }
 
+int
+name_canon(char *s)
+{
+	size_t	 i, len;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	len = i;
+	if (len > 0 && s[len - 1] == '.')
+		s[--len] = '\0';
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.' ||
+	    strstr(s, "..") != NULL)
+		return (-1);
+	return (0);
+}
+
 /*
  * RFC 6066 3: like most TLS stacks, accept exactly one host_name, as
  * no other name type was ever defined and a list of several is bogus.
  * Space and control bytes are refused too: the name is logged and
- * matched as a C string.
+ * matched as a C string.  A name with an empty label matches no rule
+ * as written, so it is malformed rather than merely unknown.
  */
 static int
 parse_sni(struct cursor *e, struct tls_hello *h)
@@ -201,11 +219,9 @@ parse_sni(struct cursor *e, struct tls_hello *h)
 		ch = (unsigned char)h->sni[i];
 		if (ch <= ' ' || ch > '~')
 			return (fail(e, HELLO_BAD));
-		if (ch >= 'A' && ch <= 'Z')
-			h->sni[i] = (char)(ch - 'A' + 'a');
 	}
 	h->sni[n] = '\0';
-	if (e->left != 0)
+	if (name_canon(h->sni) == -1 || e->left != 0)
 		return (fail(e, HELLO_BAD));
 	h->has_sni = 1;
 	return (0);

@@ -43,7 +43,7 @@ struct tls_hello {
 	uint16_t	 record_version;	/* of the first record */
 	uint16_t	 client_version;	/* the hello's legacy_version */
 	int		 has_sni;
-	char		 sni[HELLO_SNI_MAX + 1];	/* lower case, NUL */
+	char		 sni[HELLO_SNI_MAX + 1];	/* name_canon(), NUL */
 	size_t		 nalpn;
 	char		 alpn[HELLO_ALPN_MAX][HELLO_ALPN_LEN + 1];
 };
@@ -55,5 +55,12 @@ struct tls_hello {
  */
 enum hello_status	 hello_parse(const uint8_t *buf, size_t len,
 			    struct tls_hello *h);
+
+/*
+ * Names are compared in one form only: lower case, without the one
+ * trailing dot of a fully qualified name.  Rewrites s in place; -1 when
+ * what is left cannot be a name (empty, or an empty label).
+ */
+int			 name_canon(char *s);
 
 #endif /* HELLO_H */

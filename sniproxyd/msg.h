@@ -122,7 +122,8 @@ enum conn_class {
 	CLASS_SSH,
 	CLASS_HTTP,
 	CLASS_OPENVPN,
-	CLASS_PAYLOAD
+	CLASS_PAYLOAD,
+	CLASS_INVALID
 };
 
 struct msg_conn {

@@ -89,6 +89,8 @@ static int		 addrmasks(struct addrmask **, size_t *, char **,
 			    size_t);
 static int		 rule_from_table(const char *);
 static int		 rule_payload(int64_t, int, char *);
+static const char	*regex_unbounded(const char *);
+static int		 rule_regex(struct payload *, const char *);
 static void		 strv_free(char **, size_t);
 static int		 rule_is_default;
 /* A list of servers not yet in a table, for when the table fails. */
@@ -129,7 +131,7 @@ typedef struct {
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
-%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG
+%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -483,7 +485,12 @@ listen		: LISTEN ON STRING PORT port	{
 		;
 
 acceptproxy	: /* empty */
-		| ACCEPT PROXY			{ ruleset->accept_proxy = 1; }
+		| ACCEPT PROXY			{
+			yyerror("accept proxy needs \"from\" and the "
+			    "addresses of the senders: nobody is trusted "
+			    "unless listed");
+			YYERROR;
+		}
 		| ACCEPT PROXY FROM strlist	{
 			ruleset->accept_proxy = 1;
 			if (addrmasks(&ruleset->proxy_from,
@@ -587,6 +594,7 @@ condopt		: /* empty */
 			rule->cond = COND_HTTP;
 		} httpopts
 		| OPENVPN			{ rule->cond = COND_OPENVPN; }
+		| INVALID			{ rule->cond = COND_INVALID; }
 		| PAYLOAD offset payloadkind STRING	{
 			rule->cond = COND_PAYLOAD;
 			if (rule_payload($2, $3, $4) == -1) {
@@ -807,6 +815,7 @@ lookup(char *s)
 		{ "include",		INCLUDE },
 		{ "inspect",		INSPECT },
 		{ "interval",		INTERVAL },
+		{ "invalid",		INVALID },
 		{ "key",		KEY },
 		{ "keypair",		KEYPAIR },
 		{ "listen",		LISTEN },
@@ -1593,12 +1602,11 @@ strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* Server name and host patterns, kept in lower case; takes v. */
+/* Server name and host patterns, kept as name_canon() has them; takes v. */
 static int
 rule_patterns(char ***dst, size_t *ndst, char **v, size_t n)
 {
 	size_t	 i;
-	char	*s;
 
 	if (*dst != NULL) {
 		yyerror("pattern list given twice");
@@ -1606,13 +1614,11 @@ rule_patterns(char ***dst, size_t *ndst, char **v, size_t n)
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
-		if (!pattern_valid(v[i])) {
+		if (!pattern_valid(v[i]) || name_canon(v[i]) == -1) {
 			yyerror("invalid name pattern \"%s\"", v[i]);
 			strv_free(v, n);
 			return (-1);
 		}
-		for (s = v[i]; *s; s++)
-			*s = tolower((unsigned char)*s);
 	}
 	*dst = v;
 	*ndst = n;
@@ -1721,12 +1727,112 @@ hex_decode(const char *s, uint8_t **out, size_t *outlen)
 	return (n == 0 ? -1 : 0);
 }
 
+/*
+ * What a regex may not hold: constructs whose cost no limit on the
+ * matcher's steps keeps proportional to the input, or that run code.
+ * Returns the name of the first one, or NULL.
+ */
+static const char *
+regex_unbounded(const char *re)
+{
+	const char	*p;
+	int		 class = 0;
+
+	for (p = re; *p != '\0'; p++) {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				break;
+			p++;
+			if (class)
+				continue;
+			if (*p >= '1' && *p <= '9')
+				return ("backreference");
+			if (*p == 'g' || *p == 'k')
+				return ("backreference or subroutine call");
+			continue;
+		}
+		if (class) {
+			if (*p == ']')
+				class = 0;
+			continue;
+		}
+		if (*p == '[') {
+			class = 1;
+			/* A ']' first in a class is one of its members. */
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+			continue;
+		}
+		if (*p != '(' || p[1] != '?')
+			continue;
+		switch (p[2]) {
+		case '+':
+		case '-':
+			/* (?-i) sets an option, (?-1) calls a group. */
+			if (p[3] >= '0' && p[3] <= '9')
+				return ("recursion or subroutine call");
+			break;
+		case 'R':
+		case '&':
+		case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			return ("recursion or subroutine call");
+		case 'P':
+			if (p[3] == '=')
+				return ("backreference");
+			if (p[3] == '>')
+				return ("subroutine call");
+			break;
+		case 'C':
+			return ("callout");
+		}
+	}
+	return (NULL);
+}
+
+static int
+rule_regex(struct payload *p, const char *str)
+{
+	PCRE2_UCHAR	 err[128];
+	PCRE2_SIZE	 off;
+	uint32_t	 refs = 0;
+	const char	*what;
+	int		 rc;
+
+	if ((what = regex_unbounded(str)) != NULL) {
+		yyerror("regex \"%s\": %s not allowed: its cost has no bound",
+		    str, what);
+		return (-1);
+	}
+	/* Bytes, not text: no UTF checks and no way to ask for them. */
+	if ((p->re = pcre2_compile((PCRE2_SPTR)str, PCRE2_ZERO_TERMINATED,
+	    PCRE2_NEVER_UTF | PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C,
+	    &rc, &off, NULL)) == NULL) {
+		pcre2_get_error_message(rc, err, sizeof(err));
+		yyerror("invalid regex \"%s\": %s at offset %zu", str,
+		    (char *)err, (size_t)off);
+		return (-1);
+	}
+	/* Whatever the scan above missed, PCRE2 itself knows. */
+	pcre2_pattern_info(p->re, PCRE2_INFO_BACKREFMAX, &refs);
+	if (refs > 0) {
+		pcre2_code_free(p->re);
+		p->re = NULL;
+		yyerror("regex \"%s\": backreference not allowed: its cost "
+		    "has no bound", str);
+		return (-1);
+	}
+	/* Without JIT, the interpreter keeps to the same limits. */
+	(void)pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);
+	return (0);
+}
+
 static int
 rule_payload(int64_t offset, int kind, char *str)
 {
 	struct payload	*p = &rule->payload;
-	char		 err[128];
-	int		 rv;
 
 	p->offset = offset;
 	if (kind == HEX) {
@@ -1735,15 +1841,8 @@ rule_payload(int64_t offset, int kind, char *str)
 			return (-1);
 		}
 	} else if (kind == REGEX) {
-		if ((p->re = calloc(1, sizeof(*p->re))) == NULL)
-			fatal("%s", __func__);
-		if ((rv = regcomp(p->re, str, REG_EXTENDED | REG_NOSUB)) != 0) {
-			regerror(rv, p->re, err, sizeof(err));
-			free(p->re);
-			p->re = NULL;
-			yyerror("invalid regex \"%s\": %s", str, err);
+		if (rule_regex(p, str) == -1)
 			return (-1);
-		}
 	} else {
 		if ((p->len = strlen(str)) == 0) {
 			yyerror("empty payload string");

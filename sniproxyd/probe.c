@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hello.h"
 #include "probe.h"
 
 /*
@@ -118,8 +119,8 @@ is_methodchar(int c)
 }
 
 /*
- * Keeps the host of an authority (host[:port], [v6]:port) in lower
- * case; returns 0 for anything that cannot be a host.
+ * Keeps the host of an authority (host[:port], [v6]:port) in the form
+ * of name_canon(); returns 0 for anything that cannot be a host.
  */
 static int
 take_host(const uint8_t *p, size_t len, char *host, size_t hostsz)
@@ -150,13 +151,21 @@ take_host(const uint8_t *p, size_t len, char *host, size_t hostsz)
 			host[0] = '\0';
 			return (0);
 		}
-		host[i] = tolower(p[i]);
+		host[i] = p[i];
 	}
 	host[end] = '\0';
+	if (name_canon(host) == -1) {
+		host[0] = '\0';
+		return (0);
+	}
 	return (1);
 }
 
-/* The authority of an absolute-form target, which wins over Host. */
+/*
+ * The authority of an absolute-form target, which wins over Host: 1
+ * with the host, 0 for an origin-form target, -1 for an absolute one
+ * whose host is not a name.
+ */
 static int
 target_host(const uint8_t *t, size_t len, char *host, size_t hostsz)
 {
@@ -176,7 +185,7 @@ target_host(const uint8_t *t, size_t len, char *host, size_t hostsz)
 			skip = at;
 			break;
 		}
-	return (take_host(t + skip, end - skip, host, hostsz));
+	return (take_host(t + skip, end - skip, host, hostsz) ? 1 : -1);
 }
 
 /*
@@ -227,7 +236,8 @@ request_line(const uint8_t *buf, size_t len, struct line *target)
 /*
  * An HTTP/1 request: decided once the host is known, from the target
  * or the Host header, or once the header block has ended without one
- * (host then empty).
+ * (host then empty).  A host that is there but is no name is invalid:
+ * the backend might read a name into it that a rule was meant to stop.
  */
 enum probe
 probe_http(const uint8_t *buf, size_t len, char *host, size_t hostsz)
@@ -239,8 +249,12 @@ probe_http(const uint8_t *buf, size_t len, char *host, size_t hostsz)
 	host[0] = '\0';
 	if ((p = request_line(buf, len, &target)) != PROBE_YES)
 		return (p);
-	if (target_host(target.p, target.len, host, hostsz))
+	switch (target_host(target.p, target.len, host, hostsz)) {
+	case 1:
 		return (PROBE_YES);
+	case -1:
+		return (PROBE_INVALID);
+	}
 	next_line(buf, len, &off, &l);
 	while (next_line(buf, len, &off, &l)) {
 		if (l.len == 0)
@@ -254,7 +268,7 @@ probe_http(const uint8_t *buf, size_t len, char *host, size_t hostsz)
 		    (l.p[l.len - 1] == ' ' || l.p[l.len - 1] == '\t'))
 			l.len--;
 		if (!take_host(l.p + colon, l.len - colon, host, hostsz))
-			host[0] = '\0';
+			return (PROBE_INVALID);
 		return (PROBE_YES);
 	}
 	return (PROBE_MORE);

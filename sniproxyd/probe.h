@@ -22,12 +22,15 @@
 
 /*
  * What the first bytes say about one protocol.  PROBE_MORE means the
- * bytes so far are a proper prefix of something that could still match.
+ * bytes so far are a proper prefix of something that could still match;
+ * PROBE_INVALID that they are that protocol but malformed, so that no
+ * rule can say what they are for.
  */
 enum probe {
 	PROBE_NO,
 	PROBE_YES,
-	PROBE_MORE
+	PROBE_MORE,
+	PROBE_INVALID
 };
 
 #define HTTP_HOST_MAX	255

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "proxyproto.h"
+#include "sniproxyd.h"
 
 #define V1_FIELDS		6	/* PROXY proto src dst sport dport */
 #define V1_PORT_DIGITS		5
@@ -579,17 +580,29 @@ v2_parse(const uint8_t *buf, size_t len, struct proxy_info *pi)
 	return (v2_tlvs(buf, pi->hdrlen, V2_HDR_LEN + alen, pi));
 }
 
+/*
+ * A balancer on a dual-stack socket writes its IPv4 clients as mapped
+ * IPv6 addresses: they are IPv4 clients all the same.
+ */
 enum proxy_status
 proxy_parse(const uint8_t *buf, size_t len, struct proxy_info *pi)
 {
+	enum proxy_status	 st;
+
 	memset(pi, 0, sizeof(*pi));
 	if (len == 0)
 		return (PROXY_NEED_MORE);
 	if (buf[0] == 'P')
-		return (v1_parse(buf, len, pi));
-	if (buf[0] == '\r')
-		return (v2_parse(buf, len, pi));
-	return (PROXY_BAD);
+		st = v1_parse(buf, len, pi);
+	else if (buf[0] == '\r')
+		st = v2_parse(buf, len, pi);
+	else
+		return (PROXY_BAD);
+	if (st == PROXY_OK && !pi->local) {
+		sockaddr_unmap(&pi->src);
+		sockaddr_unmap(&pi->dst);
+	}
+	return (st);
 }
 
 /*

@@ -23,7 +23,8 @@
 
 #include <netinet/in.h>
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,7 +125,8 @@ enum rule_cond {
 	COND_SSH,
 	COND_HTTP,
 	COND_OPENVPN,
-	COND_PAYLOAD
+	COND_PAYLOAD,
+	COND_INVALID		/* only for a malformed or oversized hello */
 };
 
 struct addrmask {
@@ -137,7 +139,7 @@ struct payload {
 	size_t			 offset;
 	uint8_t			*bytes;		/* NULL for a regex */
 	size_t			 len;
-	regex_t			*re;
+	pcre2_code		*re;
 };
 
 enum rule_action {
@@ -153,11 +155,11 @@ struct rule {
 	enum rule_cond		 cond;
 	struct addrmask		*from;
 	size_t			 nfrom;
-	char			**sni;		/* lower case patterns */
+	char			**sni;		/* patterns, name_canon() */
 	size_t			 nsni;
 	char			**alpn;
 	size_t			 nalpn;
-	char			**host;		/* lower case patterns */
+	char			**host;		/* patterns, name_canon() */
 	size_t			 nhost;
 	struct payload		 payload;
 	enum rule_action	 action;
@@ -189,7 +191,7 @@ struct ruleset {
 	struct timeouts		 timeout;
 	struct tlsopts		 tls;
 	int			 accept_proxy;
-	struct addrmask		*proxy_from;	/* NULL: loopback only */
+	struct addrmask		*proxy_from;	/* the only trusted senders */
 	size_t			 nproxy_from;
 	TAILQ_ENTRY(ruleset)	 entry;
 };
@@ -307,6 +309,7 @@ int		 pattern_match(const char *, const char *);
 const char	*addr_str(const struct sockaddr *, char *, size_t);
 socklen_t	 sockaddr_len(const struct sockaddr_storage *);
 int		 sockaddr_is_any(const struct sockaddr *);
+int		 sockaddr_unmap(struct sockaddr_storage *);
 int		 addrmask_parse(const char *, struct addrmask *);
 int		 addrmask_match(const struct addrmask *,
 		    const struct sockaddr *);

@@ -14,9 +14,10 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
-# Garbage never crashes or stalls the accept process: unknown and
-# malformed first bytes go to the default, or without one are closed
-# and logged, and every other client is served meanwhile.
+# Garbage never crashes or stalls the accept process: unknown first
+# bytes go to the default, or without one are closed and logged; a
+# malformed TLS hello or HTTP request is closed and logged as invalid
+# on both listeners; every other client is served meanwhile.
 #
 # client:	Python clients sending random bytes, a TLS record header
 #		with a broken ClientHello, a record that claims more than
@@ -28,9 +29,11 @@
 #		timeout inspect 3s
 # servers:	openssl s_server "web"; Python line servers "dflt",
 #		"ssh" (never reached)
-# expect:	every garbage client on listener 1 reaches dflt, on
-#		listener 2 is closed and logged "rule none ... end
-#		no-rule"; curl is answered in under 2.5 s while the
+# expect:	every unknown garbage client on listener 1 reaches dflt,
+#		on listener 2 is closed and logged "rule none ... end
+#		no-rule"; the malformed hellos and the endless header are
+#		closed on both and logged "rule none invalid ... end
+#		invalid"; curl is answered in under 2.5 s while the
 #		staller is pending; the accept process is the same process
 #		from start to end and still serves curl afterwards
 
@@ -69,16 +72,18 @@ hex() {
 }
 big=$(printf 'GET / HTTP/1.1\r\nX-Long: ' | od -v -An -tx1 | tr -d ' \n')
 big=$big$(printf '%17000s' '' | tr ' ' 'a' | od -v -An -tx1 | tr -d ' \n')
+# The malformed ones first.
 set -- \
-    "ff$(hex 4095)" \
     "160301000501ffffff00" \
     "16030100ff0100fffb0303$(hex 200)" \
     "1603013fff$(hex 16383)" \
     "$big" \
+    "ff$(hex 4095)" \
     "$(printf '%0512d' 0)" \
     "5353482d322e" \
     "0d0a0d0a0d0a"
 ngarbage=$#
+ninvalid=4
 
 for g in "$@"; do
 	# Listener 1: sent whole, then the client closes its end.
@@ -122,15 +127,19 @@ L1=127\\.0\\.0\\.1:$P1
 L2=127\\.0\\.0\\.1:$P2
 D=$(rule_re "default forward")
 expect_log_n "$(conn_line "$L2" none "(unknown|eof)" - no-rule)" \
-    "$ngarbage"
-# Every garbage client, the staller and the reset one are logged;
-# all but the reset one reached the default, which the reset one may
-# have reached too, depending on when its reset came.
-expect_log_n " on $L1 .* (unknown|eof) to " $((ngarbage + 2)) 8
+    $((ngarbage - ninvalid))
+expect_log_n "$(conn_line "$L2" none invalid - invalid)" "$ninvalid"
+expect_log_n "$(conn_line "$L1" none invalid - invalid)" "$ninvalid"
+# Every other garbage client, the staller and the reset one are
+# logged; all but the reset one reached the default, which the reset
+# one may have reached too, depending on when its reset came.
+expect_log_n " on $L1 .* (unknown|eof) to " \
+    $((ngarbage - ninvalid + 2)) 8
 n=$(log_count "$(conn_line "$L1" "$D" "(unknown|eof)" \
     "127\\.0\\.0\\.1:$(port dflt)" "(eof|reset)")")
-[ "$n" -ge $((ngarbage + 1)) ] ||
-    fail "$n connections reached the default, not $((ngarbage + 1))"
+[ "$n" -ge $((ngarbage - ninvalid + 1)) ] ||
+    fail "$n connections reached the default, not" \
+    "$((ngarbage - ninvalid + 1))"
 assert_log_lacks " rule [^ ]* ssh "
 assert_eq 0 "$(conns ssh | wc -l)" "connections that reached ssh"
 assert_log_lacks "fatal|terminated|exited|killed by signal|respawn"

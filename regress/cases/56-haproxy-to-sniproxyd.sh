@@ -22,7 +22,7 @@
 # client:	curl bound to 127.0.0.2, to HAProxy, for a.example.com
 #		(frontend with send-proxy) and b.example.com (frontend
 #		with send-proxy-v2)
-# sniproxyd:	listen ... accept proxy; match tls sni "a..." and "b..."
+# sniproxyd:	listen ... accept proxy from 127.0.0.1; match tls sni "a..." and "b..."
 #		forward to their tables with send proxy v2; default block
 # servers:	HAProxy, mode tcp, two frontends whose server is
 #		sniproxyd; Python servers "a" and "b" that read a PROXY
@@ -47,7 +47,7 @@ conf <<EOF2
 table <a> { 127.0.0.1 port $(port a) }
 table <b> { 127.0.0.1 port $(port b) }
 
-listen on 127.0.0.1 port $P accept proxy {
+listen on 127.0.0.1 port $P accept proxy from 127.0.0.1 {
 	match tls sni "a.$DOMAIN" forward to <a> send proxy v2
 	match tls sni "b.$DOMAIN" forward to <b> send proxy v2
 	default block

@@ -25,7 +25,7 @@
 #		to a listener that trusts only 127.0.0.9, and from
 #		127.0.0.9; a good v1 and a v2 LOCAL header with a line
 #		behind them
-# sniproxyd:	listener 1: accept proxy (loopback by default), timeout
+# sniproxyd:	listener 1: accept proxy from 127.0.0.1, timeout
 #		proxy 2s, match tls sni, default to a line server;
 #		listener 2: accept proxy from "127.0.0.9", default to the
 #		line server; listener 3: no accept proxy, default to the
@@ -52,7 +52,7 @@ conf <<EOF2
 table <web> { 127.0.0.1 port $(port web) }
 table <dflt> { 127.0.0.1 port $(port dflt) }
 
-listen on 127.0.0.1 port $P accept proxy {
+listen on 127.0.0.1 port $P accept proxy from 127.0.0.1 {
 	timeout proxy 2s
 	match tls sni "web.$DOMAIN" forward to <web>
 	default forward to <dflt>

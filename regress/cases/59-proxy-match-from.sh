@@ -23,7 +23,7 @@
 #		a line: v1 TCP4 from 198.51.100.7:5555, v1 TCP6 from
 #		[2001:db8::7]:6666 (the line 0.3 s after the header), v2
 #		TCP4 from 203.0.113.9:7777
-# sniproxyd:	listen ... accept proxy { match from 127.0.0.1 to
+# sniproxyd:	listen ... accept proxy from 127.0.0.1 { match from 127.0.0.1 to
 #		<wrong>; match from 198.51.100.0/24 to <office> send proxy
 #		v2; match from "2001:db8::/32" to <v6> send proxy v1;
 #		default to <other> send proxy v2 }
@@ -50,7 +50,7 @@ table <v6> { 127.0.0.1 port $(port v6) }
 table <other> { 127.0.0.1 port $(port other) }
 table <wrong> { 127.0.0.1 port $(port wrong) }
 
-listen on 127.0.0.1 port $P accept proxy {
+listen on 127.0.0.1 port $P accept proxy from 127.0.0.1 {
 	match from 127.0.0.1 forward to <wrong>
 	match from 198.51.100.0/24 forward to <office> send proxy v2
 	match from "2001:db8::/32" forward to <v6> send proxy v1

@@ -31,12 +31,13 @@
 #		header claiming 65,535 bytes; a good v1 header and a cut
 #		hello, then closed; a good v2 header and a 16 MiB claim
 # sniproxyd:	listener 1: match tls sni "ok", match tls sni "openssl"
-#		block; listener 2: accept proxy, the same "ok" rule;
+#		block; listener 2: accept proxy from 127.0.0.1, the same "ok" rule;
 #		timeout inspect and proxy 10s
 # servers:	openssl s_server "ok"
 # expect:	the cut hello held 1 s is still open; everything that
 #		cannot become good closed by sniproxyd within 2 s; every
-#		connection logged: "rule none ... end no-rule", the 1-byte
+#		connection logged: "rule none invalid ... end invalid" for
+#		the hellos, "rule none ... end no-rule" for SSLv2, the 1-byte
 #		records "tls sni=openssl.example.com ... end blocked",
 #		"end bad-proxy" for the bad headers, the good headers' client
 #		addresses for what followed them; curl with SNI answered on
@@ -61,7 +62,7 @@ listen on 127.0.0.1 port $P1 {
 	match tls sni "ok.$DOMAIN" forward to <ok>
 	match tls sni "openssl.$DOMAIN" block
 }
-listen on 127.0.0.1 port $P2 accept proxy {
+listen on 127.0.0.1 port $P2 accept proxy from 127.0.0.1 {
 	timeout proxy 10s
 	timeout inspect 10s
 	match tls sni "ok.$DOMAIN" forward to <ok>
@@ -157,7 +158,7 @@ cat "$T/bad.out"
 L1=127\\.0\\.0\\.1:$P1
 L2=127\\.0\\.0\\.1:$P2
 n1=$(grep -c '^1 ' "$T/bad.out")
-line1=$(conn_line "$L1" none "(unknown|eof)" - no-rule)
+line1=$(conn_line "$L1" none "(unknown|invalid)" - "(no-rule|invalid)")
 n=50
 while [ "$(log_count "$line1")" -lt $((n1 - 1)) ]; do
 	[ "$n" -gt 0 ] || fail "$(log_count "$line1") bad hellos logged" \
@@ -176,9 +177,9 @@ while [ "$(log_count "$badproxy")" -lt 4 ]; do
 	n=$((n - 1))
 done
 # What followed a good header is logged with the header's client.
-rest=" to - up 0 down 0 time [0-9.]+ end no-rule\$"
-expect_log "^192\\.0\\.2\\.7:4242 on $L2 rule none (eof|unknown)$rest"
-expect_log "^192\\.0\\.2\\.8:4343 on $L2 rule none unknown$rest"
+rest=" to - up 0 down 0 time [0-9.]+ end invalid\$"
+expect_log "^192\\.0\\.2\\.7:4242 on $L2 rule none invalid$rest"
+expect_log "^192\\.0\\.2\\.8:4343 on $L2 rule none invalid$rest"
 
 body=$(fetch "ok.$DOMAIN" "$P1") || fail "curl after the bad hellos failed"
 assert_eq "backend ok" "$body" "answer on listener 1"

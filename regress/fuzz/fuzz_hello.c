@@ -62,6 +62,10 @@ check_hello(const struct tls_hello *h)
 		if (h->sni[i] <= ' ' || h->sni[i] > '~' ||
 		    (h->sni[i] >= 'A' && h->sni[i] <= 'Z'))
 			abort();
+	/* One form for every name compared: see name_canon(). */
+	if (n > 0 && (h->sni[0] == '.' || h->sni[n - 1] == '.' ||
+	    strstr(h->sni, "..") != NULL))
+		abort();
 	if (h->nalpn > HELLO_ALPN_MAX)
 		abort();
 	for (i = 0; i < h->nalpn; i++) {

@@ -65,6 +65,7 @@ static const char rules[] =
     "match payload offset 2 hex \"ca fe\" forward to <t>\n"
     "match payload regex \"^(HELO|EHLO) \" forward to <t>\n"
     "match from { 198.51.100.0/24, 2001:db8:1::/48 } tls forward to <t>\n"
+    "match from 198.51.100.0/24 invalid forward to <t>\n"
     "default forward to <t>\n"
     "}\n";
 
@@ -136,6 +137,8 @@ check_prefix(enum probe all, enum probe part)
 		abort();
 	if (part == PROBE_YES && all != PROBE_YES)
 		abort();
+	if (part == PROBE_INVALID && all != PROBE_INVALID)
+		abort();
 }
 
 /* Byte that may follow a host where the request names it. */
@@ -145,7 +148,10 @@ host_end(const uint8_t *p, const uint8_t *end)
 	return (p == end || (*p != '\0' && strchr(":]/? \t\r\n", *p) != NULL));
 }
 
-/* The host is as the request has it, up to case, and stops at its end. */
+/*
+ * The host is as the request has it, up to case and one trailing dot,
+ * stops at its end, and is in the form of name_canon().
+ */
 static void
 check_host(const char *host, size_t hostsz, const uint8_t *buf, size_t len)
 {
@@ -162,9 +168,12 @@ check_host(const char *host, size_t hostsz, const uint8_t *buf, size_t len)
 		    isdigit((unsigned char)host[i]) ||
 		    strchr("-._:", host[i]) != NULL))
 			abort();
+	if (host[0] == '.' || host[n - 1] == '.' || strstr(host, "..") != NULL)
+		abort();
 	for (p = buf; p + n <= end; p++)
 		if (strncasecmp((const char *)p, host, n) == 0 &&
-		    host_end(p + n, end))
+		    (host_end(p + n, end) ||
+		    (p[n] == '.' && host_end(p + n + 1, end))))
 			return;
 	abort();
 }
@@ -275,8 +284,19 @@ check_classify(const uint8_t *data, size_t size)
 					abort();
 				continue;
 			}
+			/*
+			 * An invalid hello is closed or taken by "match
+			 * invalid", never by another rule or the default.
+			 */
+			if (v.class == CLASS_INVALID) {
+				if (v.rule != NULL &&
+				    v.rule->cond != COND_INVALID)
+					abort();
+				if (v.rule == NULL)
+					continue;
+			}
 			if (v.rule == NULL || v.class < CLASS_UNKNOWN ||
-			    v.class > CLASS_PAYLOAD ||
+			    v.class > CLASS_INVALID ||
 			    strnlen(v.name, sizeof(v.name)) == sizeof(v.name) ||
 			    strnlen(v.alpn, sizeof(v.alpn)) == sizeof(v.alpn))
 				abort();

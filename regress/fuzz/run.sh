@@ -71,7 +71,7 @@ esac
 command -v "$CC" >/dev/null 2>&1 ||
     broken "$CC is needed (clang, with libFuzzer)"
 command -v "$YACC" >/dev/null 2>&1 || broken "$YACC is needed"
-pkgs="libbsd-overlay libtls libevent libcrypto"
+pkgs="libbsd-overlay libtls libevent libcrypto libpcre2-8"
 # shellcheck disable=SC2086
 cppflags="-D_GNU_SOURCE -Isniproxyd -Iprivsep $($PKG_CONFIG --cflags $pkgs)" ||
     broken "$PKG_CONFIG cannot find $pkgs"

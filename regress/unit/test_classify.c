@@ -141,11 +141,14 @@ START_TEST(test_partial_waits)
 	for (n = 1; n < hellolen; n++) {
 		classify(&rs, client, hello, n, 0, &v);
 		ck_assert_msg(v.more == 1, "decided at %zu", n);
-		/* Nothing more will come: the undecided rules fail. */
+		/*
+		 * Nothing more will come: a hello cut short is invalid,
+		 * never the default's.
+		 */
 		classify(&rs, client, hello, n, 1, &v);
 		ck_assert_int_eq(v.more, 0);
-		ck_assert_ptr_eq(v.rule, &r_def);
-		ck_assert_int_eq(v.class, CLASS_UNKNOWN);
+		ck_assert_ptr_null(v.rule);
+		ck_assert_int_eq(v.class, CLASS_INVALID);
 	}
 	classify(&rs, client, hello, hellolen, 0, &v);
 	ck_assert_ptr_eq(v.rule, &r_wild);
@@ -302,6 +305,70 @@ START_TEST(test_mux_from)
 }
 END_TEST
 
+static const char invalid_conf[] =
+    "table <t> { 127.0.0.1 port 1 }\n"
+    "listen on 127.0.0.1 port 8443 {\n"
+    "match tls sni \"OpenSSL.Example.COM.\" block\n"		/* 3 */
+    "match http host \"admin.example.com\" block\n"		/* 4 */
+    "match from 192.0.2.0/24 invalid forward to <t>\n"	/* 5 */
+    "default forward to <t>\n"					/* 6 */
+    "}\n";
+
+/* The config line that takes these bytes from sa, -1 for "closed". */
+static int
+invalid_line(const struct sockaddr *sa, const void *buf, size_t len,
+    int final, int class)
+{
+	struct verdict	 v;
+
+	classify(TAILQ_FIRST(&conf->rulesets), sa, buf, len, final, &v);
+	ck_assert_int_eq(v.more, 0);
+	ck_assert_int_eq(v.class, class);
+	return (v.rule == NULL ? -1 : v.rule->line);
+}
+
+#define INVALID(s, c)	invalid_line(client, (s), sizeof(s) - 1, 0, (c))
+
+START_TEST(test_invalid)
+{
+	/* A handshake longer than the bytes ever looked at. */
+	static const uint8_t	 big[] = { 0x16, 0x03, 0x01, 0x40, 0x00,
+	    0x01, 0x00, 0x44, 0x00, 0x03, 0x03 };
+	static const char	 headers[] = "GET / HTTP/1.1\r\nX: y\r\n";
+	struct sockaddr_in	 lan;
+
+	conf = unit_parse(invalid_conf);
+	ck_assert_msg(conf != NULL, "%s", unit_errs);
+	memset(&lan, 0, sizeof(lan));
+	lan.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &lan.sin_addr);
+
+	load("openssl.bin");
+	ck_assert_int_eq(invalid_line(client, hello, hellolen, 0, CLASS_TLS),
+	    3);
+	/* Cut short, then EOF or the timeout: the default never has it. */
+	ck_assert_int_eq(invalid_line(client, hello, 100, 1, CLASS_INVALID),
+	    -1);
+	ck_assert_int_eq(invalid_line(client, hello, 1, 1, CLASS_INVALID),
+	    -1);
+	ck_assert_int_eq(invalid_line(client, big, sizeof(big), 0,
+	    CLASS_INVALID), -1);
+	ck_assert_int_eq(invalid_line((struct sockaddr *)&lan, big,
+	    sizeof(big), 0, CLASS_INVALID), 5);
+
+	ck_assert_int_eq(INVALID("GET / HTTP/1.1\r\nHost: ADMIN.example.com."
+	    "\r\n", CLASS_HTTP), 4);
+	ck_assert_int_eq(INVALID("GET / HTTP/1.1\r\nHost: admin..example.com"
+	    "\r\n", CLASS_INVALID), -1);
+	ck_assert_int_eq(invalid_line(client, headers, sizeof(headers) - 1, 1,
+	    CLASS_INVALID), -1);
+	/* Silence and bytes of no protocol a rule reads: the default. */
+	ck_assert_int_eq(invalid_line(client, "", 0, 1, CLASS_UNKNOWN), 6);
+	ck_assert_int_eq(INVALID("\x80\x2e\x01\x03\x01", CLASS_UNKNOWN), 6);
+	config_free(conf);
+}
+END_TEST
+
 Suite *
 classify_suite(void)
 {
@@ -321,6 +388,10 @@ classify_suite(void)
 	tcase_add_test(tc, test_mux_protocols);
 	tcase_add_test(tc, test_mux_waits);
 	tcase_add_test(tc, test_mux_from);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("invalid");
+	tcase_add_checked_fixture(tc, unit_setup, unit_teardown);
+	tcase_add_test(tc, test_invalid);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -482,6 +483,110 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* Nobody may send a PROXY header unless listed, not even loopback. */
+START_TEST(test_accept_proxy_from)
+{
+	struct config	*c;
+
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 accept proxy {\n"
+	    "default forward to <t>\n}\n", "2: accept proxy needs \"from\"");
+	c = unit_parse("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 accept proxy from \"::1\" {\n"
+	    "default forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_uint_eq(TAILQ_FIRST(&c->rulesets)->nproxy_from, 1);
+	config_free(c);
+}
+END_TEST
+
+/* Constructs whose cost has no bound are refused where they are. */
+START_TEST(test_regex_unbounded)
+{
+	static const struct {
+		const char	*re;
+		const char	*what;
+	} bad[] = {
+		{ "(a*)\\\\1b", "backreference" },
+		{ "(?<n>a)\\\\k<n>", "backreference" },
+		{ "(a)\\\\g1", "backreference" },
+		{ "(?P<n>a)(?P=n)", "backreference" },
+		{ "a(?R)?b", "recursion" },
+		{ "(a)(?1)", "recursion" },
+		{ "(a)(?-1)", "recursion" },
+		{ "(?<n>a)(?&n)", "recursion" },
+		{ "(?P<n>a)(?P>n)", "subroutine" },
+		{ "a(?C1)b", "callout" }
+	};
+	static const char *const good[] = {
+		"(a|aa)*b", "^(HELO|EHLO) ", "[\\\\1]x", "(?i)abc", "(?-i)x",
+		"(?P<n>a)b", "a\\\\d+"
+	};
+	char		 text[512], want[128];
+	struct config	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), LISTEN "\n"
+		    "match payload regex \"%s\" block\n}\n", bad[i].re);
+		snprintf(want, sizeof(want), "4: regex \"");
+		assert_error(text, want);
+		ck_assert_msg(strstr(unit_errs, bad[i].what) != NULL,
+		    "%s: %s", bad[i].re, unit_errs);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), LISTEN
+		    "match payload regex \"%s\" block\n}\n", good[i]);
+		c = unit_parse(text);
+		ck_assert_msg(c != NULL, "%s: %s", good[i], unit_errs);
+		config_free(c);
+	}
+}
+END_TEST
+
+START_TEST(test_unmap)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct addrmask		 m;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(4242);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:10.1.2.3",
+	    &sin6->sin6_addr), 1);
+	ck_assert_int_eq(sockaddr_unmap(&ss), 1);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(sin->sin_port), 4242);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	/* IPv4 stays as it is, and so does IPv6 that is not mapped. */
+	ck_assert_int_eq(sockaddr_unmap(&ss), 0);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::a01:203", &sin6->sin6_addr),
+	    1);
+	ck_assert_int_eq(sockaddr_unmap(&ss), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+
+	/* A rule written with a mapped network is the IPv4 one. */
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(0x0a010203);
+	ck_assert_int_eq(addrmask_parse("::ffff:10.0.0.0/104", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET);
+	ck_assert_int_eq(m.prefix, 8);
+	ck_assert(addrmask_match(&m, (struct sockaddr *)&ss));
+	ck_assert_int_eq(addrmask_parse("::ffff:10.1.2.3", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET);
+	ck_assert_int_eq(m.prefix, 32);
+	ck_assert(addrmask_match(&m, (struct sockaddr *)&ss));
+	ck_assert_int_eq(addrmask_parse("::ffff:0:0/95", &m), 0);
+	ck_assert_int_eq(m.af, AF_INET6);
+}
+END_TEST
+
 START_TEST(test_patterns)
 {
 	ck_assert(pattern_valid("example.com"));
@@ -493,6 +598,11 @@ START_TEST(test_patterns)
 	ck_assert(!pattern_valid("*example.com"));
 	ck_assert(!pattern_valid(".example.com"));
 	ck_assert(!pattern_valid("exa mple.com"));
+	ck_assert(pattern_valid("example.com."));
+	ck_assert(pattern_valid("*.example.com."));
+	ck_assert(!pattern_valid("example.com.."));
+	ck_assert(!pattern_valid("a..example.com"));
+	ck_assert(!pattern_valid("*.."));
 
 	ck_assert(pattern_match("example.com", "example.com"));
 	ck_assert(pattern_match("example.com", "EXAMPLE.com"));
@@ -504,6 +614,12 @@ START_TEST(test_patterns)
 	ck_assert(!pattern_match("*.example.com", ".example.com"));
 	ck_assert(!pattern_match("*.example.com", "aexample.com"));
 	ck_assert(!pattern_match("*.example.com", "a.example.com.evil"));
+	/* One canonical form: case and one trailing dot do not count. */
+	ck_assert(pattern_match("example.com", "example.com."));
+	ck_assert(pattern_match("example.com.", "EXAMPLE.com"));
+	ck_assert(pattern_match("*.example.com", "a.example.com."));
+	ck_assert(!pattern_match("example.com", "example.com.."));
+	ck_assert(!pattern_match("*.example.com", "a.example.com.."));
 }
 END_TEST
 
@@ -532,6 +648,9 @@ config_suite(void)
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_patterns);
+	tcase_add_test(tc, test_unmap);
+	tcase_add_test(tc, test_regex_unbounded);
+	tcase_add_test(tc, test_accept_proxy_from);
 	suite_add_tcase(s, tc);
 	return (s);
 }

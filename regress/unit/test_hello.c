@@ -718,7 +718,7 @@ START_TEST(test_sni_case)
 	s.snilen = strlen(s.sni);
 	ck_assert_int_eq(parse_spec(&s, &h), HELLO_OK);
 	ck_assert_int_eq(h.has_sni, 1);
-	ck_assert_str_eq(h.sni, "www.example-1.com.");
+	ck_assert_str_eq(h.sni, "www.example-1.com");
 }
 END_TEST
 
@@ -735,6 +735,11 @@ START_TEST(test_sni_bad)
 		{ "a\tb.example.com", 15 },
 		{ "a\x7f.example.com", 15 },
 		{ "caf\xc3\xa9.example.com", 17 },
+		{ ".", 1 },
+		{ "..", 2 },
+		{ "a.example.com..", 15 },
+		{ "a..example.com", 14 },
+		{ ".a.example.com", 14 },
 	};
 	struct spec		s = base;
 	struct tls_hello	h;

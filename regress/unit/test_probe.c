@@ -84,7 +84,8 @@ START_TEST(test_http_host)
 		    "abs.example" },
 		{ "OPTIONS * HTTP/1.1\nHost: lf.example\n\n", "lf.example" },
 		{ "GET / HTTP/1.0\r\n\r\n", "" },
-		{ "GET / HTTP/1.1\r\nHost: bad host\r\n\r\n", "" },
+		{ "GET / HTTP/1.1\r\nHost: Dot.Example.\r\n", "dot.example" },
+		{ "GET http://abs.example.:81/ HTTP/1.1\r\n", "abs.example" },
 		{ "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n",
 		    "a.example" }
 	};
@@ -106,6 +107,26 @@ START_TEST(test_http_host)
 			    "%s: %zu", yes[i].req, n);
 		}
 	}
+}
+END_TEST
+
+/* A host that is there but is no name: never taken for "no host". */
+START_TEST(test_http_invalid)
+{
+	static const char *const bad[] = {
+		"GET / HTTP/1.1\r\nHost: bad host\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a..example\r\n",
+		"GET / HTTP/1.1\r\nHost: .\r\n",
+		"GET / HTTP/1.1\r\nHost: a.example..\r\n",
+		"GET / HTTP/1.1\r\nHost: :443\r\n",
+		"GET http://a..b/ HTTP/1.1\r\n"
+	};
+	char	 host[HTTP_HOST_MAX + 1];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(http(bad[i], host) == PROBE_INVALID, "%s",
+		    bad[i]);
 }
 END_TEST
 
@@ -140,11 +161,9 @@ START_TEST(test_http_fuzzed)
 	size_t			 n;
 
 	ck_assert_int_eq(probe_http((const uint8_t *)nul, sizeof(nul) - 1,
-	    host, sizeof(host)), PROBE_YES);
-	ck_assert_str_eq(host, "");
+	    host, sizeof(host)), PROBE_INVALID);
 	ck_assert_int_eq(http("GET http://www.example.com!evil.org/ "
-	    "HTTP/1.1\r\n\r\n", host), PROBE_YES);
-	ck_assert_str_eq(host, "");
+	    "HTTP/1.1\r\n\r\n", host), PROBE_INVALID);
 	ck_assert_int_eq(http("GET http://a.web:80@evil.org/ HTTP/1.1\r\n",
 	    host), PROBE_YES);
 	ck_assert_str_eq(host, "evil.org");
@@ -218,6 +237,7 @@ probe_suite(void)
 	tcase_add_test(tc, test_ssh);
 	tcase_add_test(tc, test_http_host);
 	tcase_add_test(tc, test_http_no);
+	tcase_add_test(tc, test_http_invalid);
 	tcase_add_test(tc, test_http_fuzzed);
 	tcase_add_test(tc, test_openvpn);
 	tcase_add_test(tc, test_garbage);

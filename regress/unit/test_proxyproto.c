@@ -208,6 +208,7 @@ parse_str(const char *s, struct proxy_info *pi)
 	return (parse(s, strlen(s), pi));
 }
 
+/* A mapped address is expected back as the IPv4 address it carries. */
 static void
 check_sa(const struct sockaddr_storage *ss, const char *addr,
     unsigned int port)
@@ -216,7 +217,12 @@ check_sa(const struct sockaddr_storage *ss, const char *addr,
 	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
 	uint8_t				 a[16];
 
-	if (strchr(addr, ':') == NULL) {
+	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, a) == 1 &&
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a)) {
+		ck_assert_int_eq(ss->ss_family, AF_INET);
+		ck_assert_mem_eq(&sin->sin_addr, a + 12, 4);
+		ck_assert_uint_eq(ntohs(sin->sin_port), port);
+	} else if (strchr(addr, ':') == NULL) {
 		ck_assert_int_eq(ss->ss_family, AF_INET);
 		ck_assert_int_eq(inet_pton(AF_INET, addr, a), 1);
 		ck_assert_mem_eq(&sin->sin_addr, a, 4);
@@ -427,6 +433,39 @@ START_TEST(test_v1_spec_example)
 	check_sa(&pi.dst, "192.168.0.11", 443);
 	ck_assert_str_eq(pi.authority, "");
 	ck_assert_str_eq(pi.alpn, "");
+}
+END_TEST
+
+/* A balancer on a dual-stack socket: its IPv4 clients count as IPv4. */
+START_TEST(test_mapped)
+{
+	static const uint8_t	 a6[] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1,
+		0x30, 0x39, 0x01, 0xbb };
+	struct proxy_info	 pi;
+	struct hdr		 h;
+
+	ck_assert_int_eq(parse_str("PROXY TCP6 ::ffff:10.1.2.3 "
+	    "::ffff:127.0.0.1 12345 443\r\n", &pi), PROXY_OK);
+	check_sa(&pi.src, "10.1.2.3", 12345);
+	check_sa(&pi.dst, "127.0.0.1", 443);
+	ck_assert_int_eq(parse_str("PROXY TCP6 ::ffff:a01:203 2001:db8::1 "
+	    "1 2\r\n", &pi), PROXY_OK);
+	check_sa(&pi.src, "10.1.2.3", 1);
+	check_sa(&pi.dst, "2001:db8::1", 2);
+	/* Not mapped: ::a01:203 (IPv4-compatible) and ::fffe:... */
+	ck_assert_int_eq(parse_str("PROXY TCP6 ::a01:203 ::fffe:a01:203 "
+	    "1 2\r\n", &pi), PROXY_OK);
+	check_sa(&pi.src, "::a01:203", 1);
+	check_sa(&pi.dst, "::fffe:a01:203", 2);
+
+	v2_start(&h, 0x21, 0x21, 0);
+	put(&h, a6, sizeof(a6));
+	v2_end(&h);
+	ck_assert_int_eq(parse(h.b, h.len, &pi), PROXY_OK);
+	check_sa(&pi.src, "10.1.2.3", 12345);
+	check_sa(&pi.dst, "127.0.0.1", 443);
 }
 END_TEST
 
@@ -1678,6 +1717,7 @@ proxyproto_suite(void)
 	tc = tcase_create("v2");
 	tcase_add_test(tc, test_v2_spec_by_hand);
 	tcase_add_test(tc, test_v2_haproxy);
+	tcase_add_test(tc, test_mapped);
 	tcase_add_loop_test(tc, test_v2_prefixes, 0, NV2_VECTORS);
 	tcase_add_test(tc, test_v2_signature);
 	tcase_add_test(tc, test_v2_version_command);
