@@ -1028,7 +1028,7 @@ main(int argc, char *argv[])
 	if (tls_init() == -1)
 		fatalx("tls_init");
 	config_load_system_ca();
-	while ((ch = getopt(argc, argv, "D:df:nv")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:nvV")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (cmdline_symset(optarg) < 0)
@@ -1047,6 +1047,8 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':
+			version_print();
 		default:
 			usage();
 		}
