@@ -46,7 +46,7 @@ CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/bundle.c \
 		sniproxyd/log.c sniproxyd/probe.c sniproxyd/proxyproto.c \
 		sniproxyd/relay.c \
 		sniproxyd/tls.c
-DAEMON_SRCS =	sniproxyd/sniproxyd.c
+DAEMON_SRCS =	sniproxyd/sniproxyd.c sniproxyd/version.c
 PARSE_OBJ =	sniproxyd/parse.o
 UNIT_SRCS =	$(wildcard regress/unit/*.c)
 

@@ -463,13 +463,17 @@ stop_daemon() {
 # Log assertions look at the lines written since the last mark, which
 # start_daemon sets: a case that starts sniproxyd twice checks each run.
 LOG_MARK=0
+# shellcheck disable=SC2034
+LOG_STAMP='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} (fatal|error|warning|info|debug) '
 
 log_mark() {
 	LOG_MARK=$(wc -l <"$DAEMON_LOG" 2>/dev/null || echo 0)
 }
 
+# The lines without the time and level sniproxyd -d puts in front.
 log_since_mark() {
-	tail -n "+$((LOG_MARK + 1))" "$DAEMON_LOG" 2>/dev/null
+	tail -n "+$((LOG_MARK + 1))" "$DAEMON_LOG" 2>/dev/null |
+	    sed -E "s/^$LOG_STAMP//"
 }
 
 # wait_log REGEX [SECONDS]: waits (default 5 s) for a log line.

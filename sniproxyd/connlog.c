@@ -27,7 +27,8 @@
 #include "connlog.h"
 
 static const char *
-class_str(const struct msg_conn *mc, char *buf, size_t len)
+class_str(const struct msg_conn *mc, const char *session, char *buf,
+    size_t len)
 {
 	switch (mc->class) {
 	case CLASS_TLS:
@@ -37,6 +38,10 @@ class_str(const struct msg_conn *mc, char *buf, size_t len)
 		if (mc->alpn[0] != '\0') {
 			strlcat(buf, " alpn=", len);
 			strlcat(buf, mc->alpn, len);
+		}
+		if (session != NULL) {
+			strlcat(buf, " ", len);
+			strlcat(buf, session, len);
 		}
 		break;
 	case CLASS_HTTP:
@@ -78,16 +83,26 @@ now_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/*
- * The one line a finished connection leaves.  Its fields keep their
- * order, the client address first, so that log readers can rely on it.
- */
 void
 connlog(const struct config *conf, const struct msg_conn *mc,
     const char *backend, uint64_t up, uint64_t down, const char *reason)
 {
+	connlog_session(conf, mc, NULL, backend, up, down, reason);
+}
+
+/*
+ * The one line a finished connection leaves.  Its fields keep their
+ * order, the client address first, so that log readers can rely on it;
+ * what a terminated TLS session agreed (session, "version=V cipher=C")
+ * follows the hello's fields, as more of them.
+ */
+void
+connlog_session(const struct config *conf, const struct msg_conn *mc,
+    const char *session, const char *backend, uint64_t up, uint64_t down,
+    const char *reason)
+{
 	char			 client[ADDRSTR_LEN];
-	char			 cls[HELLO_SNI_MAX + HELLO_ALPN_LEN + 32];
+	char			 cls[HELLO_SNI_MAX + HELLO_ALPN_LEN + 160];
 	char			 rule[1100];
 	const struct listener	*l;
 	const struct rule	*r = NULL;
@@ -113,7 +128,7 @@ connlog(const struct config *conf, const struct msg_conn *mc,
 	log_info("%s on %s rule %s %s to %s up %llu down %llu "
 	    "time %lld.%03lld end %s",
 	    addr_str((const struct sockaddr *)&mc->client, client,
-	    sizeof(client)), lname, rule, class_str(mc, cls, sizeof(cls)),
+	    sizeof(client)), lname, rule, class_str(mc, session, cls, sizeof(cls)),
 	    backend ? backend : "-", (unsigned long long)up,
 	    (unsigned long long)down, (long long)(ms / 1000),
 	    (long long)(ms % 1000), reason);

@@ -27,5 +27,7 @@ struct msg_conn;
 int64_t	now_ms(void);
 void	connlog(const struct config *, const struct msg_conn *,
 	    const char *, uint64_t, uint64_t, const char *);
+void	connlog_session(const struct config *, const struct msg_conn *,
+	    const char *, const char *, uint64_t, uint64_t, const char *);
 
 #endif /* CONNLOG_H */

@@ -14,7 +14,12 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <paths.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +31,62 @@
 #include "log.h"
 
 static int		 log_debugging;
+static int		 log_inits;
+static int		 log_fd = STDERR_FILENO;
 static char		*log_capbuf;	/* errors are copied here too */
 static size_t		 log_caplen;
 static int		 log_verbosity;
 static const char	*log_procname = "priv";
 
 /*
+ * Whether syslogd listens: openlog(3) says nothing when it does not, and
+ * every message would then be lost without a word.
+ */
+static int
+log_syslog_reachable(void)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, rv;
+
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return (0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	rv = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return (rv == 0);
+}
+
+/*
  * With debug set, messages go to stderr; otherwise to syslog, whose
- * socket is opened at once so that chrooted children keep it.
+ * socket is opened at once so that chrooted children keep it.  Without
+ * syslog they go to the stderr sniproxyd was started with, kept on a
+ * descriptor of its own since daemon(3) sends fd 2 to /dev/null.
+ *
+ * A second call is the daemon choosing where its log goes: its stderr
+ * lines carry the time and the level from then on.  Before it, the
+ * messages are a configuration check's, for a person at a terminal.
  */
 void
 log_init(int debug, int facility)
 {
+	int	 fd;
+
+	log_inits++;
 	log_debugging = debug;
-	if (!debug)
-		openlog("sniproxyd", LOG_PID | LOG_NDELAY, facility);
 	tzset();
+	if (debug)
+		return;
+	if (log_syslog_reachable()) {
+		openlog("sniproxyd", LOG_PID | LOG_NDELAY, facility);
+		return;
+	}
+	log_debugging = 1;
+	if (log_fd == STDERR_FILENO &&
+	    (fd = fcntl(STDERR_FILENO, F_DUPFD, 3)) != -1)
+		log_fd = fd;
+	log_warnx("no syslog at %s: logging to stderr", _PATH_LOG);
 }
 
 void
@@ -91,19 +136,46 @@ log_capture_add(const char *fmt, va_list ap)
  * One write(2) a line: the processes share stderr, and a line written
  * in two pieces could have another's in its middle.
  */
-static void
-log_stderr(const char *fmt, va_list ap)
+static const char *
+log_level(int pri)
 {
-	char	 line[2048];
-	int	 n;
+	switch (pri) {
+	case LOG_CRIT:
+		return ("fatal");
+	case LOG_ERR:
+		return ("error");
+	case LOG_WARNING:
+		return ("warning");
+	case LOG_INFO:
+		return ("info");
+	default:
+		return ("debug");
+	}
+}
 
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+static void
+log_stderr(int pri, const char *fmt, va_list ap)
+{
+	char		 line[2048];
+	struct timespec	 ts;
+	struct tm	 tm;
+	size_t		 off = 0;
+	int		 n;
+
+	if (log_inits > 1 && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    localtime_r(&ts.tv_sec, &tm) != NULL) {
+		off = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
+		off += snprintf(line + off, sizeof(line) - off, ".%03ld %s ",
+		    ts.tv_nsec / 1000000, log_level(pri));
+	}
+	n = vsnprintf(line + off, sizeof(line) - off - 1, fmt, ap);
 	if (n < 0)
 		return;
+	n += off;
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	(void)write(STDERR_FILENO, line, n);
+	(void)write(log_fd, line, n);
 }
 
 void
@@ -119,7 +191,7 @@ vlog(int pri, const char *fmt, va_list ap)
 	}
 
 	if (log_debugging)
-		log_stderr(fmt, ap);
+		log_stderr(pri, fmt, ap);
 	else
 		vsyslog(pri, fmt, ap);
 	errno = saved_errno;

@@ -37,6 +37,8 @@
 #include "log.h"
 #include "sniproxyd.h"
 
+#define MINIMUM(a, b)	(((a) < (b)) ? (a) : (b))
+
 TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
 static struct file {
 	TAILQ_ENTRY(file)	 entry;
@@ -70,6 +72,17 @@ static int		 findeol(void);
 static int		 symset(const char *, const char *, int);
 static char		*symget(const char *);
 
+/*
+ * A syntax error says what the grammar would have taken instead, which
+ * only the parser's state tells: the state on top of its stack and the
+ * one below it.
+ */
+#define YYERROR_CALL(msg)	parse_error((msg), yystate, \
+			    yystack.s_mark > yystack.s_base ? \
+			    yystack.s_mark[-1] : -1)
+static void		 parse_error(const char *, int, int);
+static void		 skip_block(void);
+
 static struct config	*conf;
 static struct ruleset	*ruleset;
 static struct rule	*rule;
@@ -81,6 +94,7 @@ static int		 add_hosts(const char *, in_port_t, struct host **,
 static int		 add_listeners(const char *, in_port_t);
 static struct rule	*new_rule(enum rule_cond);
 static int		 end_rule(void);
+static const char	*rule_tls_unused(const struct rule *);
 static int		 set_timeout(struct timeouts *, int, int64_t);
 static int		 rule_patterns(char ***, size_t *, char **, size_t);
 static int		 rule_alpn(char **, size_t);
@@ -160,7 +174,11 @@ grammar		: /* empty */
 		| grammar table '\n'
 		| grammar keypair '\n'
 		| grammar listen '\n'
-		| grammar error '\n'		{ file->errors++; yyerrok; }
+		| grammar error '\n'		{
+			file->errors++;
+			yyerrok;
+			skip_block();
+		}
 		;
 
 include		: INCLUDE string		{
@@ -499,14 +517,21 @@ acceptproxy	: /* empty */
 		}
 		;
 
+/*
+ * Blank lines are statements of their own, so that the state right after
+ * the brace already holds the error rule: a mistake on the first line
+ * of the block is then recovered from inside the block.
+ */
 listenblock	: /* empty */
-		| '{' optnl lstmts '}'
-		| '{' optnl lstmts lstmt '}'
+		| '{' lstmts '}'
+		| '{' lstmts lstmt '}'
+		| '{' lstmts error '}'		{ file->errors++; yyerrok; }
 		;
 
 lstmts		: /* empty */
-		| lstmts lstmt nl
-		| lstmts error nl		{ file->errors++; yyerrok; }
+		| lstmts '\n'
+		| lstmts lstmt '\n'
+		| lstmts error '\n'		{ file->errors++; yyerrok; }
 		;
 
 lstmt		: TIMEOUT timeoutkind duration	{
@@ -784,80 +809,81 @@ kw_cmp(const void *k, const void *e)
 	return (strcmp(k, ((const struct keywords *)e)->k_name));
 }
 
+/* Sorted, for bsearch. */
+static const struct keywords keywords[] = {
+	{ "accept",		ACCEPT },
+	{ "alpn",		ALPN },
+	{ "backlog",		BACKLOG },
+	{ "backup",		BACKUP },
+	{ "block",		BLOCK },
+	{ "ca",			CA },
+	{ "certificate",	CERTIFICATE },
+	{ "check",		CHECK },
+	{ "chroot",		CHROOT },
+	{ "ciphers",		CIPHERS },
+	{ "connect",		CONNECT },
+	{ "connections",	CONNECTIONS },
+	{ "control",		CONTROL },
+	{ "default",		DEFAULT },
+	{ "expect",		EXPECT },
+	{ "fall",		FALL },
+	{ "forward",		FORWARD },
+	{ "from",		FROM },
+	{ "handshake",		HANDSHAKE },
+	{ "hex",		HEX },
+	{ "host",		HOST },
+	{ "http",		HTTP },
+	{ "idle",		IDLE },
+	{ "include",		INCLUDE },
+	{ "inspect",		INSPECT },
+	{ "interval",		INTERVAL },
+	{ "invalid",		INVALID },
+	{ "key",		KEY },
+	{ "keypair",		KEYPAIR },
+	{ "listen",		LISTEN },
+	{ "log",		LOG },
+	{ "match",		MATCH },
+	{ "maxconn",		MAXCONN },
+	{ "mode",		MODE },
+	{ "no",			NO },
+	{ "ocsp",		OCSP },
+	{ "offset",		OFFSET },
+	{ "on",			ON },
+	{ "openvpn",		OPENVPN },
+	{ "payload",		PAYLOAD },
+	{ "per",		PER },
+	{ "port",		PORT },
+	{ "prefork",		PREFORK },
+	{ "protocols",		PROTOCOLS },
+	{ "proxy",		PROXY },
+	{ "regex",		REGEX },
+	{ "reload",		RELOAD },
+	{ "rise",		RISE },
+	{ "send",		SEND },
+	{ "servername",		SERVERNAME },
+	{ "shutdown",		SHUTDOWN },
+	{ "sni",		SNI },
+	{ "socket",		SOCKET },
+	{ "source",		SOURCE },
+	{ "ssh",		SSH },
+	{ "table",		TABLE },
+	{ "terminate",		TERMINATE },
+	{ "timeout",		TIMEOUT },
+	{ "tls",		TLS },
+	{ "to",			TO },
+	{ "user",		USER },
+	{ "verify",		VERIFY },
+	{ "weight",		WEIGHT },
+	{ "with",		WITH }
+};
+#define NKEYWORDS	(sizeof(keywords) / sizeof(keywords[0]))
+
 static int
 lookup(char *s)
 {
-	/* this has to be sorted always */
-	static const struct keywords keywords[] = {
-		{ "accept",		ACCEPT },
-		{ "alpn",		ALPN },
-		{ "backlog",		BACKLOG },
-		{ "backup",		BACKUP },
-		{ "block",		BLOCK },
-		{ "ca",			CA },
-		{ "certificate",	CERTIFICATE },
-		{ "check",		CHECK },
-		{ "chroot",		CHROOT },
-		{ "ciphers",		CIPHERS },
-		{ "connect",		CONNECT },
-		{ "connections",	CONNECTIONS },
-		{ "control",		CONTROL },
-		{ "default",		DEFAULT },
-		{ "expect",		EXPECT },
-		{ "fall",		FALL },
-		{ "forward",		FORWARD },
-		{ "from",		FROM },
-		{ "handshake",		HANDSHAKE },
-		{ "hex",		HEX },
-		{ "host",		HOST },
-		{ "http",		HTTP },
-		{ "idle",		IDLE },
-		{ "include",		INCLUDE },
-		{ "inspect",		INSPECT },
-		{ "interval",		INTERVAL },
-		{ "invalid",		INVALID },
-		{ "key",		KEY },
-		{ "keypair",		KEYPAIR },
-		{ "listen",		LISTEN },
-		{ "log",		LOG },
-		{ "match",		MATCH },
-		{ "maxconn",		MAXCONN },
-		{ "mode",		MODE },
-		{ "no",			NO },
-		{ "ocsp",		OCSP },
-		{ "offset",		OFFSET },
-		{ "on",			ON },
-		{ "openvpn",		OPENVPN },
-		{ "payload",		PAYLOAD },
-		{ "per",		PER },
-		{ "port",		PORT },
-		{ "prefork",		PREFORK },
-		{ "protocols",		PROTOCOLS },
-		{ "proxy",		PROXY },
-		{ "regex",		REGEX },
-		{ "reload",		RELOAD },
-		{ "rise",		RISE },
-		{ "send",		SEND },
-		{ "servername",		SERVERNAME },
-		{ "shutdown",		SHUTDOWN },
-		{ "sni",		SNI },
-		{ "socket",		SOCKET },
-		{ "source",		SOURCE },
-		{ "ssh",		SSH },
-		{ "table",		TABLE },
-		{ "terminate",		TERMINATE },
-		{ "timeout",		TIMEOUT },
-		{ "tls",		TLS },
-		{ "to",			TO },
-		{ "user",		USER },
-		{ "verify",		VERIFY },
-		{ "weight",		WEIGHT },
-		{ "with",		WITH }
-	};
 	const struct keywords	*p;
 
-	p = bsearch(s, keywords, sizeof(keywords) / sizeof(keywords[0]),
-	    sizeof(keywords[0]), kw_cmp);
+	p = bsearch(s, keywords, NKEYWORDS, sizeof(keywords[0]), kw_cmp);
 	if (p != NULL)
 		return (p->k_val);
 	return (STRING);
@@ -865,6 +891,11 @@ lookup(char *s)
 
 /* Set while a macro's value is read, so that it cannot expand another. */
 static int	expanding;
+
+/* What the token being read was, for the messages of syntax errors. */
+static int	lex_wasquoted;
+static int	lex_wasmacro;
+static char	lex_macroname[64];
 
 static int
 igetc(void)
@@ -1044,6 +1075,7 @@ lex_quoted(char *buf, size_t bufsz)
 	*p = '\0';
 	if ((yylval.v.string = strdup(buf)) == NULL)
 		fatal("yylex: strdup");
+	lex_wasquoted = 1;
 	return (STRING);
 }
 
@@ -1101,6 +1133,7 @@ lex_macro(char *buf, size_t bufsz)
 	parsebuf = (unsigned char *)val;
 	parseindex = 0;
 	expanding = 1;
+	strlcpy(lex_macroname, buf, sizeof(lex_macroname));
 	return (-1);
 }
 
@@ -1137,14 +1170,16 @@ lex_word(char *buf, size_t bufsz, int c)
 }
 
 static int
-yylex(void)
+lex_token(void)
 {
 	char	 buf[8096];
 	int	 c, token;
 
+	lex_wasquoted = 0;
 top:
 	while ((c = lgetc(0)) == ' ' || c == '\t')
 		; /* nothing */
+	lex_wasmacro = parsebuf != NULL;
 
 	yylval.lineno = file->lineno;
 	if (c == '#')
@@ -1182,6 +1217,291 @@ top:
 	if (c == EOF)
 		return (0);
 	return (c);
+}
+
+/*
+ * The last two tokens as written: a syntax error is often explained by
+ * the word before the one the grammar stopped at.
+ */
+struct tokinfo {
+	int	 tok;
+	int	 quoted;
+	int	 first;		/* the first of its statement */
+	char	 macro[64];	/* the macro it came from, or "" */
+	char	 text[64];
+};
+static struct tokinfo	 tok_cur, tok_prev;
+static int		 lex_depth;	/* braces open */
+
+static int
+yylex(void)
+{
+	struct tokinfo	*t = &tok_cur;
+	size_t		 i;
+	int		 tok;
+
+	tok_prev = tok_cur;
+	tok = lex_token();
+	memset(t, 0, sizeof(*t));
+	t->tok = tok;
+	t->quoted = lex_wasquoted;
+	t->first = tok_prev.tok == '\n' || tok_prev.tok == '{' ||
+	    tok_prev.tok == 0;
+	if (lex_wasmacro)
+		strlcpy(t->macro, lex_macroname, sizeof(t->macro));
+	switch (tok) {
+	case STRING:
+		strlcpy(t->text, yylval.v.string, sizeof(t->text));
+		break;
+	case TABLENAME:
+		snprintf(t->text, sizeof(t->text), "<%s>", yylval.v.string);
+		break;
+	case NUMBER:
+		snprintf(t->text, sizeof(t->text), "%lld",
+		    (long long)yylval.v.number);
+		break;
+	case '{':
+		lex_depth++;
+		break;
+	case '}':
+		if (lex_depth > 0)
+			lex_depth--;
+		break;
+	}
+	for (i = 0; i < NKEYWORDS; i++)
+		if (keywords[i].k_val == tok)
+			strlcpy(t->text, keywords[i].k_name, sizeof(t->text));
+	return (tok);
+}
+
+/*
+ * A statement in error that opened a block (a listener on a bad port, a
+ * table with a bad server) is skipped to the end of the block: each of
+ * its lines would be another, false, error at the top level.
+ */
+static void
+skip_block(void)
+{
+	int	 tok;
+
+	while (lex_depth > 0 && (tok = yylex()) != 0)
+		if (tok == STRING || tok == TABLENAME)
+			free(yylval.v.string);
+}
+
+/* Whether the grammar takes tok in state, from yacc's tables. */
+static int
+takes(int state, int tok)
+{
+	int	 i;
+
+	if ((i = yysindex[state]) != 0 && (i += tok) >= 0 &&
+	    i <= YYTABLESIZE && yycheck[i] == tok)
+		return (1);
+	if ((i = yyrindex[state]) != 0 && (i += tok) >= 0 &&
+	    i <= YYTABLESIZE && yycheck[i] == tok)
+		return (1);
+	return (0);
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, j, diag, up;
+	size_t	 d[64];
+
+	if (la >= sizeof(d) / sizeof(d[0]) || lb >= sizeof(d) / sizeof(d[0]))
+		return (SIZE_MAX);
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = d[0];
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = d[j];
+			d[j] = MINIMUM(MINIMUM(up, d[j - 1]) + 1,
+			    diag + (a[i - 1] != b[j - 1]));
+			diag = up;
+		}
+	}
+	return (d[lb]);
+}
+
+/*
+ * The keyword that word is a typo of, among those the grammar takes in
+ * state, or with state -1 among all.
+ */
+static const char *
+nearest_keyword(int state, const char *word)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd, len = strlen(word);
+
+	bestd = len <= 4 ? 1 : 2;
+	for (i = 0; i < NKEYWORDS; i++) {
+		if (state != -1 && !takes(state, keywords[i].k_val))
+			continue;
+		d = edit_distance(word, keywords[i].k_name);
+		if (d <= bestd && d < len && (best == NULL || d < bestd)) {
+			best = keywords[i].k_name;
+			bestd = d;
+		}
+	}
+	return (best);
+}
+
+/* "a, b or c": what the grammar takes in state. */
+static void
+expected_list(int state, int stmt_start, char *buf, size_t len)
+{
+	static const struct {
+		int		 tok;
+		const char	*name;
+	} others[] = {
+		{ STRING,	"a string" },
+		{ NUMBER,	"a number" },
+		{ TABLENAME,	"<table>" },
+		{ '{',		"\"{\"" },
+		{ '}',		"\"}\"" },
+		{ ',',		"\",\"" },
+		{ '=',		"\"=\"" },
+		{ '*',		"\"*\"" },
+		{ '\n',		"end of line" }
+	};
+	const char	*names[NKEYWORDS + 16];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < NKEYWORDS; i++)
+		if (takes(state, keywords[i].k_val))
+			names[n++] = keywords[i].k_name;
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (!takes(state, others[i].tok))
+			continue;
+		/* A blank line is no answer to a mistake in a statement. */
+		if (others[i].tok == '\n' && stmt_start && n > 0)
+			continue;
+		if (others[i].tok == STRING && stmt_start)
+			names[n++] = "a macro definition";
+		else
+			names[n++] = others[i].name;
+	}
+	*buf = '\0';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strlcat(buf, i == n - 1 ? " or " : ", ", len);
+		strlcat(buf, names[i], len);
+	}
+}
+
+static void
+token_describe(const struct tokinfo *t, char *buf, size_t len)
+{
+	switch (t->tok) {
+	case 0:
+		strlcpy(buf, "end of file", len);
+		break;
+	case '\n':
+		strlcpy(buf, "end of line", len);
+		break;
+	case STRING:
+		snprintf(buf, len, "%s\"%s\"", t->quoted ? "string " : "",
+		    t->text);
+		break;
+	case TABLENAME:
+		strlcpy(buf, t->text, len);
+		break;
+	default:
+		if (t->tok > 0 && t->tok < 256)
+			snprintf(buf, len, "\"%c\"", t->tok);
+		else
+			snprintf(buf, len, "\"%s\"", t->text);
+		break;
+	}
+}
+
+/* A server written host:port, as HAProxy does: its port, host in host. */
+static const char *
+hostport(const char *word, char *host, size_t len)
+{
+	const char	*colon;
+
+	/* With more than one colon, it is an IPv6 address. */
+	if ((colon = strchr(word, ':')) == NULL || colon == word ||
+	    colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return (NULL);
+	snprintf(host, len, "%.*s", (int)(colon - word), word);
+	return (colon + 1);
+}
+
+static void
+parse_error(const char *msg, int state, int below)
+{
+	const struct tokinfo	*t = &tok_cur, *p = &tok_prev;
+	const char		*word = NULL, *near = NULL, *port;
+	char			 what[96], list[1024], host[64];
+	int			 wstate = state;
+
+	if (strcmp(msg, "syntax error") != 0) {
+		yyerror("%s", msg);
+		return;
+	}
+	/* The lexer has already said what was wrong with its token. */
+	if (t->tok == ERROR)
+		return;
+
+	/*
+	 * An unknown word that starts a statement: at the top level the
+	 * grammar takes it for a macro's name and stops at the next token.
+	 */
+	if (t->tok == STRING && !t->quoted && t->first)
+		word = t->text;
+	else if (p->tok == STRING && !p->quoted && p->first && below != -1 &&
+	    takes(state, '=')) {
+		word = p->text;
+		wstate = below;
+	}
+	if (word != NULL && strcmp(word, "set") == 0) {
+		yyerror("there is no \"set\": write the option alone, as in "
+		    "\"timeout idle 1h\"");
+		return;
+	}
+	if (word != NULL) {
+		expected_list(wstate, 1, list, sizeof(list));
+		if ((near = nearest_keyword(wstate, word)) != NULL)
+			yyerror("unknown keyword \"%s\", expected %s; did you "
+			    "mean \"%s\"?", word, list, near);
+		else if ((near = nearest_keyword(-1, word)) != NULL)
+			yyerror("unknown keyword \"%s\", expected %s; "
+			    "\"%s\" would not start a statement either", word,
+			    list, near);
+		else
+			yyerror("unknown keyword \"%s\", expected %s", word,
+			    list);
+		return;
+	}
+
+	token_describe(t, what, sizeof(what));
+	if (p->macro[0] != '\0' && (t->tok == STRING || t->tok == NUMBER) &&
+	    !takes(state, t->tok)) {
+		yyerror("syntax error: unexpected %s after $%s: macros do not "
+		    "concatenate; put the whole value in the macro", what,
+		    p->macro);
+		return;
+	}
+	expected_list(state, t->first, list, sizeof(list));
+	if (p->tok == STRING && !p->quoted && takes(state, PORT) &&
+	    (port = hostport(p->text, host, sizeof(host))) != NULL) {
+		yyerror("syntax error: unexpected %s, expected %s; write "
+		    "\"%s port %s\", not \"%s\"", what, list, host, port,
+		    p->text);
+		return;
+	}
+	if (t->tok == STRING && !t->quoted)
+		near = nearest_keyword(state, t->text);
+	yyerror("syntax error: unexpected %s, expected %s%s%s%s", what, list,
+	    near ? "; did you mean \"" : "", near ? near : "",
+	    near ? "\"?" : "");
 }
 
 /*
@@ -1294,6 +1614,8 @@ parse_config(const char *filename)
 		return (NULL);
 	}
 	topfile = file;
+	memset(&tok_cur, 0, sizeof(tok_cur));
+	lex_depth = 0;
 
 	yyparse();
 	errors += file->errors;
@@ -1530,10 +1852,43 @@ new_rule(enum rule_cond cond)
 	return (r);
 }
 
+/*
+ * A rule's tls options that nothing in it would use: what they set goes
+ * to terminate tls or to forward with tls, and an option written where
+ * neither is, most often "tls alpn" meant as a condition, would
+ * otherwise be accepted and do nothing.
+ */
+static const char *
+rule_tls_unused(const struct rule *r)
+{
+	if (r->tls.alpn != NULL && !r->terminate)
+		return ("tls alpn after the action is what terminate tls "
+		    "offers clients, and this rule does not terminate tls; "
+		    "to match the client's ALPN, write alpn in the "
+		    "condition: match tls alpn \"...\"");
+	if (r->backend_tls)
+		return (NULL);
+	if (r->tls.noverify == 1)
+		return ("tls no verify applies to forward with tls, and this "
+		    "rule does not forward with tls");
+	if (r->tls.ca != NULL)
+		return ("tls ca applies to forward with tls, and this rule "
+		    "does not forward with tls");
+	if (r->tls.servername != NULL)
+		return ("tls servername applies to forward with tls, and this "
+		    "rule does not forward with tls");
+	if (!r->terminate && (r->tls.protocols != NULL ||
+	    r->tls.ciphers != NULL))
+		return ("tls protocols and ciphers apply to terminate tls and "
+		    "forward with tls, and this rule has neither");
+	return (NULL);
+}
+
 static int
 end_rule(void)
 {
 	struct rule	*r = rule;
+	const char	*what;
 
 	rule = NULL;
 	if (r->action == ACT_NONE) {
@@ -1549,6 +1904,11 @@ end_rule(void)
 	}
 	if (r->terminate && r->action != ACT_FORWARD) {
 		yyerror("terminate tls needs forward to <table>");
+		config_rule_free(r);
+		return (-1);
+	}
+	if ((what = rule_tls_unused(r)) != NULL) {
+		yyerror("%s", what);
 		config_rule_free(r);
 		return (-1);
 	}

@@ -129,13 +129,19 @@ worker_done_check(void)
 void
 conn_end(struct conn *c, const char *reason)
 {
+	char	 session[128];
+
 	wk.up += c->up.bytes;
 	wk.down += c->down.bytes;
+	/* A client that resets its own connection is no fault of the route. */
 	if (strcmp(reason, "eof") != 0 && strcmp(reason, "idle") != 0 &&
-	    strcmp(reason, "shutdown") != 0)
+	    strcmp(reason, "shutdown") != 0 &&
+	    !(c->client_gone && strcmp(reason, "reset") == 0))
 		wk.errors++;
-	connlog(wk.conf, &c->mc, c->connected ? c->backend : NULL,
-	    c->up.bytes, c->down.bytes, reason);
+	connlog_session(wk.conf, &c->mc,
+	    tls_relay_agreed(c, session, sizeof(session)),
+	    c->connected ? c->backend : NULL, c->up.bytes, c->down.bytes,
+	    reason);
 	dir_close(&c->up);
 	dir_close(&c->down);
 	tls_relay_free(c);
@@ -338,6 +344,7 @@ dir_readable(int fd, short events, void *arg)
 		if ((n = dir_fill(d)) == -1)
 			break;
 		if (n == -2) {
+			d->conn->client_gone = d->src == d->conn->cfd;
 			conn_end(d->conn, "reset");
 			return;
 		}

@@ -74,6 +74,7 @@ struct conn {
 	int			 hostidx;	/* the one connected */
 	int			 timedout;
 	int			 connected;
+	int			 client_gone;	/* reset or closed by it */
 	size_t			 proxy_bytes;	/* PROXY header sent */
 	char			 backend[ADDRSTR_LEN];
 	struct event		*ev_connect;
@@ -121,5 +122,6 @@ void	tls_relay_connected(struct conn *);
 void	tls_relay_session(struct conn *, struct proxy_tlv_ssl *,
 	    const char **);
 void	tls_relay_free(struct conn *);
+const char *tls_relay_agreed(struct conn *, char *, size_t);
 
 #endif /* RELAY_H */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define SNIPROXYD_SOCKET	"/var/run/sniproxyd.sock"
+#define SNIPROXYD_CONF		"/etc/sniproxyd.conf"
 #define REPLY_MAX		(1024 * 1024)
 /* Seconds for the whole exchange, so that a hung daemon cannot hang us. */
 #define REPLY_TIMEOUT		10
@@ -46,6 +47,7 @@ static const struct command {
 };
 
 static void	usage(void) __attribute__((__noreturn__));
+static char	*conf_socket(const char *, int);
 static const struct command *lookup(int, char **);
 static int	remaining(const struct timespec *);
 static void	waitfor(int, short, const struct timespec *, const char *);
@@ -56,12 +58,57 @@ static char	*readreply(int, size_t *, const struct timespec *,
 static void	sanitize(char *, size_t);
 static void	output(FILE *, const char *);
 
+/*
+ * The control socket the configuration sets, found by a scan of its
+ * lines rather than by its parser, which would pull in the whole daemon:
+ * the last top-level "control socket PATH", the path quoted or not.
+ * NULL when the file sets none, or is missing and was not asked for.
+ */
+static char *
+conf_socket(const char *file, int asked)
+{
+	FILE	*fp;
+	char	*line = NULL, *p, *end, *found = NULL;
+	size_t	 size = 0;
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		if (asked)
+			err(1, "%s", file);
+		return (NULL);
+	}
+	while (getline(&line, &size, fp) != -1) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "control", 7) != 0 || !strchr(" \t", p[7]))
+			continue;
+		p += 7 + strspn(p + 7, " \t");
+		if (strncmp(p, "socket", 6) != 0 || !strchr(" \t", p[6]))
+			continue;
+		p += 6 + strspn(p + 6, " \t");
+		if (*p == '"') {
+			if ((end = strchr(++p, '"')) == NULL)
+				continue;
+		} else
+			end = p + strcspn(p, " \t\n#");
+		if (end == p)
+			continue;
+		free(found);
+		if ((found = strndup(p, end - p)) == NULL)
+			err(1, "strndup");
+	}
+	if (ferror(fp))
+		err(1, "%s", file);
+	free(line);
+	fclose(fp);
+	return (found);
+}
+
 static void
 usage(void)
 {
 	extern char	*__progname;
 
-	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
+	fprintf(stderr, "usage: %s [-f file] [-s socket] command "
+	    "[argument ...]\n"
 	    "commands: reload, show summary, show routes, show connections,\n"
 	    "          show certificates, log verbose, log brief\n",
 	    __progname);
@@ -207,16 +254,20 @@ int
 main(int argc, char *argv[])
 {
 	const struct command	*cmd;
-	const char		*sock = SNIPROXYD_SOCKET;
+	const char		*sock = NULL, *conffile = SNIPROXYD_CONF;
 	struct sockaddr_un	 sun;
 	struct timespec		 deadline;
 	char			 line[256];
 	char			*reply, *rest, *msg;
 	size_t			 len;
-	int			 ch, fd;
+	int			 ch, fd, fflag = 0;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
 		switch (ch) {
+		case 'f':
+			conffile = optarg;
+			fflag = 1;
+			break;
 		case 's':
 			sock = optarg;
 			break;
@@ -228,6 +279,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1 || (cmd = lookup(argc, argv)) == NULL)
 		usage();
+	if (sock == NULL && (sock = conf_socket(conffile, fflag)) == NULL)
+		sock = SNIPROXYD_SOCKET;
 
 #ifdef __OpenBSD__
 	if (pledge("stdio unix", NULL) == -1)

@@ -307,7 +307,7 @@ main(int argc, char *argv[])
 	event_set_log_callback(libevent_log);
 	if (tls_init() == -1)
 		fatalx("tls_init");
-	while ((ch = getopt(argc, argv, "D:df:nP:v")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:nP:vV")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (cmdline_symset(optarg) < 0)
@@ -329,6 +329,8 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':
+			version_print();
 		default:
 			usage();
 		}

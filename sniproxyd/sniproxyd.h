@@ -304,6 +304,9 @@ int		 config_finish(struct config *);
 void		 config_rule_free(struct rule *);
 struct table	*config_table(struct config *, const char *);
 int		 parse_duration(const char *, int64_t *);
+/* version.c */
+void		 version_print(void) __attribute__((__noreturn__));
+
 int		 pattern_valid(const char *);
 int		 pattern_match(const char *, const char *);
 const char	*addr_str(const struct sockaddr *, char *, size_t);

@@ -515,8 +515,10 @@ tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
 	int	 moved = 0;
 
 	if (b->len == 0 && !src->eof && src->handshaken) {
-		if ((n = end_io(src, 1, b->data, sizeof(b->data))) == -2)
+		if ((n = end_io(src, 1, b->data, sizeof(b->data))) == -2) {
+			c->client_gone = src == &c->tls->client;
 			return (-1);
+		}
 		if (n == 0)
 			src->eof = 1;
 		if (n >= 0)
@@ -755,6 +757,26 @@ tls_relay_connected(struct conn *c)
 		t->backend.handshaken = 0;
 	}
 	tls_pump(c);
+}
+
+/*
+ * What a terminated session agreed with the client, for the connection's
+ * log line; NULL when sniproxyd did not terminate it or the handshake
+ * did not finish.
+ */
+const char *
+tls_relay_agreed(struct conn *c, char *buf, size_t len)
+{
+	struct tls	*t;
+	const char	*version, *cipher;
+
+	if (!c->rule->terminate || c->tls == NULL ||
+	    (t = c->tls->client.tls) == NULL || !c->tls->client.handshaken ||
+	    (version = tls_conn_version(t)) == NULL ||
+	    (cipher = tls_conn_cipher(t)) == NULL)
+		return (NULL);
+	snprintf(buf, len, "version=%s cipher=%s", version, cipher);
+	return (buf);
 }
 
 /* What the client's finished handshake agreed, for a PROXY v2 header. */

@@ -34,7 +34,8 @@
 #		for www see the backend's own certificate, not the
 #		keypair's; log lines: the SSH one with the terminating
 #		rule and "tls sni=shell.example.com" to the sshd, the
-#		others with their rules
+#		others with their rules; the SSH one with the TLS version
+#		and cipher; no error counted on the SSH route
 
 . "$TOP/regress/peers.sh"
 
@@ -107,3 +108,14 @@ expect_log "$(conn_line "$L" "$(rule_re "match tls forward")" \
     "(eof|reset)")"
 grep -q 'Accepted publickey' "$T/b/sshd/log" ||
     fail "the sshd logs no accepted key: $(tail -n 3 "$T/b/sshd/log")"
+# The terminated session's line says what TLS agreed with the client.
+log_since_mark | grep -E -- "$SH" |
+    grep -Eq ' version=TLSv1\.[23] cipher=[A-Z0-9_-]+ ' ||
+    fail "no TLS version and cipher on the SSH session's line:" \
+    "$(log_since_mark | grep -E "$SH")"
+# A client that resets its own session is no error of the route.
+ctl=${SNIPROXYCTL:-$(dirname "$SNIPROXYD")/sniproxyctl}
+"$ctl" -s "$T/control.sock" show routes >"$T/routes" 2>&1 ||
+    fail "sniproxyctl show routes: $(cat "$T/routes")"
+grep -Eq '^route ssh .* errors 0$' "$T/routes" ||
+    fail "errors counted on the SSH route: $(cat "$T/routes")"

@@ -36,7 +36,10 @@
 #		daemon log the requests it gets, log brief stops that; an
 #		unknown command is a usage error, status 1, that never
 #		reaches the daemon; a socket that is not there is status 1
-#		with the path and the reason
+#		with the path and the reason; without -s, the socket of
+#		the configuration named with -f (the last control socket
+#		line), the default without one, and a missing -f file is
+#		an error
 
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
@@ -164,6 +167,24 @@ assert_log_lacks '^control: show routes$'
 run_ctl 1 -s "$T/nothing.sock" show summary
 grep -q "$(re "$T/nothing.sock"): No such file or directory" "$T/ctl.err" ||
     fail "missing socket: $(cat "$T/ctl.err")"
+
+# Without -s, the socket comes from the configuration's control socket
+# line, quoted or not, the last one winning; -f names a file that must
+# be there.
+run_ctl 0 -f "$CONF" show summary
+ctl_has '^generation 1 current' "-f $CONF show summary"
+printf '# control socket "%s"\ncontrol socket "%s"\n\tcontrol  socket %s\n' \
+    "$T/not.sock" "$T/not.sock" "$T/other.sock" >"$T/ctl.conf"
+run_ctl 1 -f "$T/ctl.conf" show summary
+grep -q "$(re "$T/other.sock"): No such file or directory" "$T/ctl.err" ||
+    fail "-f with the last control socket: $(cat "$T/ctl.err")"
+run_ctl 1 -f "$T/nothing.conf" show summary
+grep -q "$(re "$T/nothing.conf"): No such file or directory" "$T/ctl.err" ||
+    fail "-f with a missing file: $(cat "$T/ctl.err")"
+echo 'prefork 2' >"$T/nosock.conf"
+run_ctl 1 -f "$T/nosock.conf" show summary
+grep -q '/var/run/sniproxyd\.sock: ' "$T/ctl.err" ||
+    fail "-f without control socket: $(cat "$T/ctl.err")"
 
 client_send long pong
 client_expect long gnop 10

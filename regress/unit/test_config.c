@@ -215,6 +215,96 @@ START_TEST(test_include)
 }
 END_TEST
 
+/*
+ * Every message of a bad file, exactly: one per mistake, on its line,
+ * saying what was wrong and what could have stood there.
+ */
+static const struct {
+	const char	*text;
+	const char	*errs;
+} bad_inputs[] = {
+	{ "timout inspect 2s\n" LISTEN "match tls sni \"a\" forward to <t>\n"
+	  "foward to <t>\n}\n",
+	  "1: unknown keyword \"timout\", expected chroot, control, include, "
+	  "keypair, listen, log, maxconn, prefork, reload, table, timeout, "
+	  "user or a macro definition; did you mean \"timeout\"?\n"
+	  "5: unknown keyword \"foward\", expected backlog, default, match, "
+	  "maxconn, timeout, tls or \"}\"; \"forward\" would not start a "
+	  "statement either\n" },
+	{ LISTEN "timout inspect 2s\nmatch tls sni \"a\" forward to <t>\n"
+	  "match tls sni \"b\" foward to <t>\n}\n",
+	  "3: unknown keyword \"timout\", expected backlog, default, match, "
+	  "maxconn, timeout, tls or \"}\"; did you mean \"timeout\"?\n"
+	  "5: syntax error: unexpected \"foward\", expected alpn, block, "
+	  "forward, send, sni, terminate, timeout, tls, \"}\" or end of "
+	  "line; did you mean \"forward\"?\n" },
+	{ "log connection\n" LISTEN "default block\n}\n",
+	  "1: syntax error: unexpected \"connection\", expected connections; "
+	  "did you mean \"connections\"?\n" },
+	{ "table <a> { 10.0.0.3:443 }\n" LISTEN "default block\n}\n",
+	  "1: syntax error: unexpected \"}\", expected port; write "
+	  "\"10.0.0.3 port 443\", not \"10.0.0.3:443\"\n" },
+	{ "table <a> {\n\t127.0.0.3:443\n\t127.0.0.1 port 4\n}\n"
+	  LISTEN "default block\n}\n",
+	  "2: syntax error: unexpected end of line, expected port; write "
+	  "\"127.0.0.3 port 443\", not \"127.0.0.3:443\"\n" },
+	{ "set timeout inspect 2s\n" LISTEN "set timeout idle 1m\n"
+	  "default block\n}\n",
+	  "1: there is no \"set\": write the option alone, as in "
+	  "\"timeout idle 1h\"\n"
+	  "4: there is no \"set\": write the option alone, as in "
+	  "\"timeout idle 1h\"\n" },
+	{ "dir = \"/etc\"\nuser $dir \"x\"\n" LISTEN "default block\n}\n",
+	  "2: syntax error: unexpected string \"x\" after $dir: macros do "
+	  "not concatenate; put the whole value in the macro\n" },
+	{ "listen on 127.0.0.1 port 70000 {\nmatch tls block\n"
+	  "default block\n}\nprefork 0\n",
+	  "1: port 70000 out of range\n"
+	  "5: prefork must be between 1 and 32\n" },
+	{ LISTEN "match tls sni forward to <t>\nmatch ssh forward <t>\n}\n",
+	  "3: syntax error: unexpected \"forward\", expected a string or "
+	  "\"{\"\n"
+	  "4: syntax error: unexpected <t>, expected to or with\n" },
+	{ LISTEN "match tls sni \"a\" forward to <t> tls alpn \"h2\"\n}\n",
+	  "3: tls alpn after the action is what terminate tls offers "
+	  "clients, and this rule does not terminate tls; to match the "
+	  "client's ALPN, write alpn in the condition: match tls alpn "
+	  "\"...\"\n" },
+	{ LISTEN "match tls forward to <t> tls no verify\n"
+	  "default forward to <t> tls ca \"/x\"\n}\n",
+	  "3: tls no verify applies to forward with tls, and this rule does "
+	  "not forward with tls\n"
+	  "4: tls ca applies to forward with tls, and this rule does not "
+	  "forward with tls\n" },
+	{ LISTEN "match tls tls ciphers \"secure\" block\n}\n",
+	  "3: tls protocols and ciphers apply to terminate tls and forward "
+	  "with tls, and this rule has neither\n" },
+};
+
+START_TEST(test_syntax_messages)
+{
+	char		 prefix[300], got[4096], *line, *next;
+	size_t		 plen;
+
+	snprintf(prefix, sizeof(prefix), "%s/test.conf:", unit_dir());
+	plen = strlen(prefix);
+	ck_assert_ptr_null(unit_parse(bad_inputs[_i].text));
+	got[0] = '\0';
+	for (line = unit_errs; *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			next = line + strlen(line);
+		else
+			next++;
+		if (strncmp(line, prefix, plen) == 0)
+			line += plen;
+		strncat(got, line, next - line);
+	}
+	ck_assert_msg(strcmp(got, bad_inputs[_i].errs) == 0,
+	    "for:\n%s\nwanted:\n%sgot:\n%s", bad_inputs[_i].text,
+	    bad_inputs[_i].errs, got);
+}
+END_TEST
+
 START_TEST(test_continuation)
 {
 	struct config	*c;
@@ -229,7 +319,7 @@ END_TEST
 
 START_TEST(test_errors)
 {
-	assert_error("foo bar\n", "1: syntax error");
+	assert_error("foo bar\n", "1: unknown keyword \"foo\"");
 	assert_error("prefork 0\n", "1: prefork must be between 1 and 32");
 	assert_error("prefork 33\n", "1: prefork must be between");
 	assert_error("maxconn 0\n", "1: maxconn must be between");
@@ -445,7 +535,7 @@ START_TEST(test_keypair_errors)
 	assert_error(LISTEN "match tls tls ciphers \"a\" tls ciphers \"b\" "
 	    "block\n}\n", "3: tls option given twice");
 	assert_error(LISTEN "match tls forward to <t> tls verify\n}\n",
-	    "3: syntax error");
+	    "3: syntax error: unexpected \"verify\"");
 }
 END_TEST
 
@@ -639,6 +729,8 @@ config_suite(void)
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_continuation);
 	tcase_add_test(tc, test_errors);
+	tcase_add_loop_test(tc, test_syntax_messages, 0,
+	    sizeof(bad_inputs) / sizeof(bad_inputs[0]));
 	tcase_add_test(tc, test_error_lines_continue);
 	tcase_add_test(tc, test_balance_options);
 	tcase_add_test(tc, test_no_listener);
