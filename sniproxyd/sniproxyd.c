@@ -79,7 +79,7 @@ usage(void)
 {
 	extern char	*__progname;
 
-	fprintf(stderr, "usage: %s [-dnv] [-D macro=value] [-f file]\n",
+	fprintf(stderr, "usage: %s [-dnvV] [-D macro=value] [-f file]\n",
 	    __progname);
 	exit(1);
 }
