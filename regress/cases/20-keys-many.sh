@@ -121,60 +121,21 @@ for v in acc wall wone wpa wpb kh ck; do
 	eval "[ -n \"\$$v\" ]" || fail "process $v not found"
 done
 
-cat >"$T/scan.py" <<'EOF2'
-import subprocess, sys
-
-keydir, n = sys.argv[1], int(sys.argv[2])
-needles = {}
-for i in range(1, n + 1):
-    path = "%s/k%d.key" % (keydir, i)
-    lines = [l for l in open(path).read().splitlines()
-             if l and not l.startswith("-----")]
-    out = subprocess.run(["openssl", "ec", "-in", path, "-noout", "-text"],
-                         capture_output=True, text=True).stdout
-    h, on = "", False
-    for l in out.splitlines():
-        if l.startswith("priv:"):
-            on = True
-            continue
-        if l.startswith("pub:"):
-            on = False
-        if on:
-            h += l.strip().replace(":", "")
-    raw = bytes.fromhex(h)[-32:]
-    needles[i] = [l.encode() for l in lines if len(l) == 64] + \
-        [raw, raw[::-1]]
-
-for pid in sys.argv[3:]:
-    found = set()
-    with open("/proc/%s/maps" % pid) as maps, \
-            open("/proc/%s/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            f = line.split()
-            if f[1][0] != "r" or (len(f) > 5 and f[5] in ("[vvar]",
-                    "[vsyscall]", "[vvar_vclock]")):
-                continue
-            lo, hi = (int(x, 16) for x in f[0].split("-"))
-            if hi - lo > (1 << 30):
-                continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError, MemoryError):
-                continue
-            for i, ns in needles.items():
-                if i not in found and any(x in data for x in ns):
-                    found.add(i)
-    print(pid, ",".join(str(i) for i in sorted(found)) or "none")
-EOF2
-
-timeout 120 python3 "$T/scan.py" "$K" "$N" "$DAEMON_PID" "$acc" "$wpa" \
-    "$wpb" "$ck" "$wall" "$wone" "$kh" >"$T/scan.out" 2>&1 ||
+i=1
+keys=
+while [ "$i" -le "$N" ]; do
+	keys="$keys $K/k$i.key"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+timeout 120 python3 "$TOP/regress/keyscan.py" $keys -- "$DAEMON_PID" \
+    "$acc" "$wpa" "$wpb" "$ck" "$wall" "$wone" "$kh" >"$T/scan.out" 2>&1 ||
     fail "cannot scan: $(cat "$T/scan.out")"
 cat "$T/scan.out"
 all=$(seq -s, 1 "$N")
 keys_in() {
-	awk -v p="$1" '$1 == p { print $2 }' "$T/scan.out"
+	awk -v p="$1" '$1 == p { sub(/^keys=/, "", $3); print $3 }' \
+	    "$T/scan.out"
 }
 for p in "$DAEMON_PID" "$acc" "$wpa" "$wpb" "$ck"; do
 	assert_eq none "$(keys_in "$p")" "keys in $(title "$p")"
