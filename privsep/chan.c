@@ -45,6 +45,7 @@ struct chan {
 	struct event		*ev;
 	short			 evflags;
 	int			 dead;
+	int			 broken;	/* by a malformed message */
 	size_t			 queued;
 	TAILQ_HEAD(, chan_out)	 outq;
 };
@@ -128,6 +129,12 @@ chan_free(struct chan *c)
 	event_free(c->ev);
 	close(c->fd);
 	free(c);
+}
+
+int
+chan_broken(const struct chan *c)
+{
+	return (c->broken);
 }
 
 void
@@ -331,24 +338,22 @@ chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
 		;
 	if (n == -1)
 		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
-	if ((m->fd = chan_takefd(&mh)) == -2) {
-		errno = EPROTO;
+	if (n == 0)
 		return (-1);
-	}
-	if (n == 0 || (size_t)n < sizeof(m->hdr) ||
-	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (m->fd != -1)
-			close(m->fd);
+	/* From here on the peer sent what it must not: it is broken. */
+	c->broken = 1;
+	if ((m->fd = chan_takefd(&mh)) == -2)
 		return (-1);
-	}
 	memcpy(&m->hdr, buf, sizeof(m->hdr));
-	if (m->hdr.version != c->version ||
+	if ((size_t)n < sizeof(m->hdr) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    m->hdr.version != c->version ||
 	    m->hdr.len != (size_t)n - sizeof(m->hdr)) {
 		if (m->fd != -1)
 			close(m->fd);
-		errno = EPROTO;
 		return (-1);
 	}
+	c->broken = 0;
 	m->data = buf + sizeof(m->hdr);
 	m->len = m->hdr.len;
 	return (1);

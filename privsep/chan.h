@@ -50,7 +50,7 @@ struct chan;
 
 /*
  * Called for every message; msg is NULL once when the peer has gone or
- * sent something unreadable.  After that call the channel is dead and
+ * sent something unreadable (chan_broken() then says which).  After that call the channel is dead and
  * the callback must chan_free() it.  A callback must not free the
  * channel while handling a message.
  */
@@ -67,6 +67,7 @@ void		 chan_free(struct chan *);
 int		 chan_send(struct chan *, uint16_t, uint64_t, int,
 		    const void *, size_t);
 void		 chan_set_cb(struct chan *, chan_cb, void *);
+int		 chan_broken(const struct chan *);
 int		 chan_wait(struct chan *, int);
 size_t		 chan_queued(const struct chan *);
 int		 chan_fd(const struct chan *);

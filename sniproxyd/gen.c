@@ -351,6 +351,26 @@ gen_cert_info(struct child *c, const void *data, size_t len)
 	c->gen->certs[ci.id] = ci;
 }
 
+/*
+ * Statistics come from the accept process (route UINT32_MAX) and from
+ * workers (their own route); the connection list is text.
+ */
+static int
+stats_valid(const struct child *c, const struct chan_msg *m)
+{
+	struct msg_stats	 st;
+
+	if (c->role != ROLE_WORKER && c->role != ROLE_ACCEPT)
+		return (0);
+	if (m->hdr.type == MSG_CONNS)
+		return (c->role == ROLE_WORKER &&
+		    memchr(m->data, '\0', m->len) == NULL);
+	if (m->len != sizeof(st))
+		return (0);
+	memcpy(&st, m->data, sizeof(st));
+	return (st.route == (c->role == ROLE_ACCEPT ? UINT32_MAX : c->route));
+}
+
 static void
 gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -358,6 +378,8 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	const char	*route = "-";
 
 	if (m == NULL) {
+		if (chan_broken(ch))
+			child_broken(c, "malformed message");
 		chan_free(ch);
 		if (c->chan == ch)
 			c->chan = NULL;
@@ -384,8 +406,8 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		break;
 	case MSG_STATS:
 	case MSG_CONNS:
-		if (c->role != ROLE_WORKER && c->role != ROLE_ACCEPT) {
-			child_broken(c, "unexpected statistics");
+		if (!stats_valid(c, m)) {
+			child_broken(c, "malformed statistics");
 			break;
 		}
 		if (c->role == ROLE_WORKER)

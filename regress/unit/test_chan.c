@@ -34,6 +34,7 @@
 static struct {
 	int	 msgs;
 	int	 dead;
+	int	 broken;
 	int	 fd;
 } got;
 
@@ -43,6 +44,7 @@ record(struct chan *c, struct chan_msg *m, void *arg)
 	(void)arg;
 	if (m == NULL) {
 		got.dead = 1;
+		got.broken = chan_broken(c);
 		chan_free(c);
 		return;
 	}
@@ -125,6 +127,8 @@ START_TEST(test_one_fd)
 {
 	run_one(7, 1);
 	ck_assert_int_eq(got.msgs, 1);
+	/* It went because the peer closed, which is no fault. */
+	ck_assert_int_eq(got.broken, 0);
 }
 END_TEST
 
@@ -133,6 +137,7 @@ START_TEST(test_two_fds_end_the_channel)
 	run_one(7, 2);
 	ck_assert_int_eq(got.msgs, 0);
 	ck_assert_int_eq(got.dead, 1);
+	ck_assert_int_eq(got.broken, 1);
 }
 END_TEST
 
@@ -141,6 +146,7 @@ START_TEST(test_other_version_ends_the_channel)
 	run_one(6, 1);
 	ck_assert_int_eq(got.msgs, 0);
 	ck_assert_int_eq(got.dead, 1);
+	ck_assert_int_eq(got.broken, 1);
 }
 END_TEST
 
