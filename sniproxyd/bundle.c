@@ -55,17 +55,21 @@ static struct {
 	size_t		 playlen;
 } bundle;
 
+/*
+ * A parse begins: in priv, what it reads is kept anew; in a child, it
+ * reads from what priv sent.
+ */
 void
-bundle_record(void)
+bundle_begin(void)
 {
+	if (bundle.play != NULL)
+		return;
 	free(bundle.rec);
 	bundle.rec = NULL;
 	bundle.reclen = bundle.recsize = 0;
-	bundle.play = NULL;
-	bundle.playlen = 0;
 }
 
-/* Hands over what was read since bundle_record(). */
+/* Hands over what the last parse read. */
 uint8_t *
 bundle_take(size_t *len)
 {
@@ -141,7 +145,6 @@ bundle_replay(const uint8_t *b, size_t len)
 {
 	if (bundle_walk(b, len, 0, NULL, NULL, NULL) == -1)
 		return (-1);
-	bundle_record();
 	bundle.play = b;
 	bundle.playlen = len;
 	return (0);

@@ -1604,6 +1604,7 @@ parse_config(const char *filename)
 		fatal("%s", __func__);
 	errors = 0;
 	topfile = NULL;
+	bundle_begin();
 	if (filename == NULL && (filename = bundle_main()) == NULL) {
 		log_warnx("no configuration was given");
 		config_free(conf);

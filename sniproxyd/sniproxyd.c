@@ -172,7 +172,6 @@ priv_reload(char *err, size_t errlen)
 
 	log_info("reloading %s", priv.conffile);
 	log_capture(err, errlen);
-	bundle_record();
 	if ((conf = parse_config(priv.conffile)) == NULL)
 		rv = -1;
 	bundle = bundle_take(&len);
@@ -344,7 +343,6 @@ main(int argc, char *argv[])
 
 	if (realpath(conffile, priv.conffile) == NULL)
 		fatal("%s", conffile);
-	bundle_record();
 	if ((conf = parse_config(priv.conffile)) == NULL)
 		exit(1);
 	if (noaction) {

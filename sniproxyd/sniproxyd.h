@@ -285,7 +285,7 @@ int		 keypair_reload(struct keypair *);
 int		 check_wanted(const struct config *);
 
 /* bundle.c */
-void		 bundle_record(void);
+void		 bundle_begin(void);
 uint8_t		*bundle_take(size_t *);
 int		 bundle_replay(const uint8_t *, size_t);
 const char	*bundle_main(void);
