@@ -440,6 +440,11 @@ sockaddr_unmap(struct sockaddr_storage *ss)
 	return (1);
 }
 
+/* The first twelve bytes of an IPv4-mapped IPv6 address. */
+static const uint8_t	v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
 /*
  * ADDR or ADDR/PREFIX, IPv4 or IPv6.  A mapped network is the IPv4 one
  * it stands for, as the addresses it is matched against are.
@@ -471,7 +476,7 @@ addrmask_parse(const char *s, struct addrmask *m)
 			return (-1);
 	}
 	if (m->af == AF_INET6 && m->prefix >= 96 &&
-	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)m->addr)) {
+	    memcmp(m->addr, v4mapped, sizeof(v4mapped)) == 0) {
 		memmove(m->addr, m->addr + 12, 4);
 		memset(m->addr + 4, 0, 12);
 		m->af = AF_INET;
