@@ -104,4 +104,5 @@ line() {
 }
 expect_log "$(line "$pport" "$(rule_re "default forward")" unknown eof)"
 expect_log "$(line "$tport" "$(rule_re "match tls terminate")" \
-    "tls sni=app\\.example\\.com alpn=echo/1" "(eof|reset)")"
+    "tls sni=app\\.example\\.com alpn=echo/1( [a-z]+=[^ ]*)*" \
+    "(eof|reset)")"
