@@ -113,7 +113,7 @@ aconn_pass(struct aconn *c, const struct rule *r)
 			continue;
 		if (chan_send(s->chan, MSG_CONN, ac.nextid, c->fd, &c->mc,
 		    sizeof(c->mc)) == 0) {
-			limits_handed(ac.nextid++, &c->lim);
+			limits_handed(ac.nextid++, s - ac.slots, &c->lim);
 			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
 			return (0);
 		}
@@ -476,7 +476,7 @@ accept_listen_enable(int on)
 }
 
 static void
-accept_ended(const void *data, size_t len)
+accept_ended(unsigned int slot, const void *data, size_t len)
 {
 	uint64_t	 id;
 	size_t		 i;
@@ -487,8 +487,23 @@ accept_ended(const void *data, size_t len)
 	}
 	for (i = 0; i < len; i += sizeof(id)) {
 		memcpy(&id, (const uint8_t *)data + i, sizeof(id));
-		limits_ended(id);
+		limits_ended(id, slot);
 	}
+}
+
+/*
+ * The worker's channel is its life: closed, the worker is gone (or
+ * about to be, killed by priv), and the connections it held with it.
+ */
+static void
+accept_slot_gone(struct slot *s)
+{
+	unsigned int	 n;
+
+	s->chan = NULL;
+	if ((n = limits_slot_gone(s - ac.slots)) > 0)
+		log_info("route %u: %u connections of a worker that is gone "
+		    "released", s->route, n);
 }
 
 static void
@@ -500,13 +515,13 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		log_debug("route %u: worker channel closed", s->route);
 		chan_free(ch);
 		if (s->chan == ch)
-			s->chan = NULL;
+			accept_slot_gone(s);
 		return;
 	}
 	if (m->fd != -1)
 		close(m->fd);
 	if (m->hdr.type == MSG_CONN_END)
-		accept_ended(m->data, m->len);
+		accept_ended(s - ac.slots, m->data, m->len);
 }
 
 /*
@@ -630,8 +645,11 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		fatalx("worker channel for route %u slot %u", mw.route,
 		    mw.slot);
 	s = &ac.slots[mw.route * ac.conf->prefork + mw.slot];
-	if (s->chan != NULL)
+	/* A new worker for the slot: its old one is gone, unheard of. */
+	if (s->chan != NULL) {
 		chan_free(s->chan);
+		accept_slot_gone(s);
+	}
 	s->route = mw.route;
 	if ((s->chan = chan_new(ac.base, m->fd, MSG_VERSION,
 	    accept_worker_msg, s)) == NULL)

@@ -41,6 +41,7 @@ struct source {
 
 struct held {
 	uint64_t		 id;
+	unsigned int		 slot;
 	unsigned int		 rs;
 	struct source		*src;
 	RB_ENTRY(held)		 entry;
@@ -168,7 +169,7 @@ limits_release(struct limit_ref *ref)
 
 /* The connection went to a worker, which will say when it ends. */
 void
-limits_handed(uint64_t id, const struct limit_ref *ref)
+limits_handed(uint64_t id, unsigned int slot, const struct limit_ref *ref)
 {
 	struct held	*h;
 
@@ -178,23 +179,51 @@ limits_handed(uint64_t id, const struct limit_ref *ref)
 		return;
 	}
 	h->id = id;
+	h->slot = slot;
 	h->rs = ref->rs;
 	h->src = ref->src;
 	RB_INSERT(helds, &lim.helds, h);
 }
 
-void
-limits_ended(uint64_t id)
+static void
+held_release(struct held *h)
 {
-	struct held		 find, *h;
 	struct limit_ref	 ref;
 
-	find.id = id;
-	if ((h = RB_FIND(helds, &lim.helds, &find)) == NULL)
-		return;
 	RB_REMOVE(helds, &lim.helds, h);
 	ref.rs = h->rs;
 	ref.src = h->src;
 	limits_release(&ref);
 	free(h);
+}
+
+/* A worker can end only what it was given, not another worker's. */
+void
+limits_ended(uint64_t id, unsigned int slot)
+{
+	struct held		 find, *h;
+
+	find.id = id;
+	if ((h = RB_FIND(helds, &lim.helds, &find)) == NULL ||
+	    h->slot != slot)
+		return;
+	held_release(h);
+}
+
+/*
+ * The worker of a slot is gone, and with it every connection it held:
+ * nobody is left to say that they ended.
+ */
+unsigned int
+limits_slot_gone(unsigned int slot)
+{
+	struct held	*h, *next;
+	unsigned int	 n = 0;
+
+	RB_FOREACH_SAFE(h, helds, &lim.helds, next)
+		if (h->slot == slot) {
+			held_release(h);
+			n++;
+		}
+	return (n);
 }
