@@ -83,6 +83,17 @@ static void	accept_stats(struct chan *, uint64_t);
 static void	accept_start(void);
 static void	accept_listening(int, short, void *);
 
+/*
+ * A client over the rate leaves a line of its own each time, with its
+ * address first as every connection line, for log watchers such as
+ * fail2ban to act on; the other limits are said once a burst.
+ */
+static int
+rate_refused(const char *why)
+{
+	return (strcmp(why, "maxconn rate") == 0);
+}
+
 static void
 aconn_free(struct aconn *c)
 {
@@ -224,7 +235,7 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 	if ((why = limits_admit_source(&c->lim, c->l->rs,
 	    (struct sockaddr *)&c->mc.client)) != NULL) {
 		accept_refused(why);
-		aconn_close(c, "refused");
+		aconn_close(c, rate_refused(why) ? "rate-limit" : "refused");
 		return (-1);
 	}
 	c->proxy_wait = 0;
@@ -315,18 +326,17 @@ aconn_timeout(int fd, short events, void *arg)
  * on every address, which costs a system call to find out.
  */
 static void
-aconn_local(struct aconn *c)
+conn_local(const struct listener *l, int fd, struct sockaddr_storage *ss)
 {
-	const struct listener	*l = c->l;
-	socklen_t		 sslen = sizeof(c->mc.local);
+	socklen_t	 sslen = sizeof(*ss);
 
 	if (!sockaddr_is_any((const struct sockaddr *)&l->ss)) {
-		memcpy(&c->mc.local, &l->ss, l->sslen);
+		memcpy(ss, &l->ss, l->sslen);
 		return;
 	}
-	if (getsockname(c->fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
-		memset(&c->mc.local, 0, sizeof(c->mc.local));
-	sockaddr_unmap(&c->mc.local);
+	if (getsockname(fd, (struct sockaddr *)ss, &sslen) == -1)
+		memset(ss, 0, sizeof(*ss));
+	sockaddr_unmap(ss);
 }
 
 /* Said once a burst: a flood must not become a flood of log lines. */
@@ -348,12 +358,22 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	struct aconn	*c;
 	char		 peer[ADDRSTR_LEN];
 	struct limit_ref lim;
+	struct msg_conn	 mc;
 	const char	*why;
 
 	/* Behind a load balancer, the source is known from its header. */
 	if ((why = limits_admit(&lim, l->rs, l->rs->accept_proxy ? NULL :
 	    (struct sockaddr *)ss)) != NULL) {
 		accept_refused(why);
+		if (rate_refused(why)) {
+			memset(&mc, 0, sizeof(mc));
+			mc.client = *ss;
+			conn_local(l, fd, &mc.local);
+			mc.listener = l->id;
+			mc.rule = RULE_NONE;
+			mc.start_ms = now_ms();
+			connlog(ac.conf, &mc, NULL, 0, 0, "rate-limit");
+		}
 		close(fd);
 		return;
 	}
@@ -370,7 +390,7 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	c->mc.listener = l->id;
 	c->mc.rule = RULE_NONE;
 	c->mc.start_ms = now_ms();
-	aconn_local(c);
+	conn_local(l, fd, &c->mc.local);
 	/*
 	 * Edge-triggered: bytes that are only peeked at stay in the socket,
 	 * and a level-triggered event would fire for them again and again.
