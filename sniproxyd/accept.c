@@ -128,6 +128,17 @@ aconn_pass(struct aconn *c, const struct rule *r)
 			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
 			return (0);
 		}
+		/*
+		 * Too many descriptors in flight, or none left here: the
+		 * workers are not to blame, and the next would fare no
+		 * better.
+		 */
+		if (errno == ETOOMANYREFS || errno == EMFILE ||
+		    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			log_warn("route %s: cannot pass the connection",
+			    r->table->name);
+			return (-2);
+		}
 		log_warn("route %s: worker channel", r->table->name);
 	}
 	return (-1);
@@ -158,9 +169,13 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	 */
 	event_del(c->ev_read);
 	evtimer_del(c->ev_timer);
-	if (aconn_pass(c, r) == -1) {
+	switch (aconn_pass(c, r)) {
+	case -1:
 		log_warnx("route %s: no worker available", r->table->name);
 		aconn_close(c, "no-worker");
+		return;
+	case -2:
+		aconn_close(c, "resources");
 		return;
 	}
 	/* The worker owns the descriptor now and reports back at the end. */
