@@ -83,6 +83,17 @@ static void	accept_stats(struct chan *, uint64_t);
 static void	accept_start(void);
 static void	accept_listening(int, short, void *);
 
+/*
+ * A client over the rate leaves a line of its own each time, with its
+ * address first as every connection line, for log watchers such as
+ * fail2ban to act on; the other limits are said once a burst.
+ */
+static int
+rate_refused(const char *why)
+{
+	return (strcmp(why, "maxconn rate") == 0);
+}
+
 static void
 aconn_free(struct aconn *c)
 {
@@ -113,9 +124,20 @@ aconn_pass(struct aconn *c, const struct rule *r)
 			continue;
 		if (chan_send(s->chan, MSG_CONN, ac.nextid, c->fd, &c->mc,
 		    sizeof(c->mc)) == 0) {
-			limits_handed(ac.nextid++, &c->lim);
+			limits_handed(ac.nextid++, s - ac.slots, &c->lim);
 			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
 			return (0);
+		}
+		/*
+		 * Too many descriptors in flight, or none left here: the
+		 * workers are not to blame, and the next would fare no
+		 * better.
+		 */
+		if (errno == ETOOMANYREFS || errno == EMFILE ||
+		    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			log_warn("route %s: cannot pass the connection",
+			    r->table->name);
+			return (-2);
 		}
 		log_warn("route %s: worker channel", r->table->name);
 	}
@@ -147,9 +169,13 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	 */
 	event_del(c->ev_read);
 	evtimer_del(c->ev_timer);
-	if (aconn_pass(c, r) == -1) {
+	switch (aconn_pass(c, r)) {
+	case -1:
 		log_warnx("route %s: no worker available", r->table->name);
 		aconn_close(c, "no-worker");
+		return;
+	case -2:
+		aconn_close(c, "resources");
 		return;
 	}
 	/* The worker owns the descriptor now and reports back at the end. */
@@ -224,7 +250,7 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 	if ((why = limits_admit_source(&c->lim, c->l->rs,
 	    (struct sockaddr *)&c->mc.client)) != NULL) {
 		accept_refused(why);
-		aconn_close(c, "refused");
+		aconn_close(c, rate_refused(why) ? "rate-limit" : "refused");
 		return (-1);
 	}
 	c->proxy_wait = 0;
@@ -315,18 +341,17 @@ aconn_timeout(int fd, short events, void *arg)
  * on every address, which costs a system call to find out.
  */
 static void
-aconn_local(struct aconn *c)
+conn_local(const struct listener *l, int fd, struct sockaddr_storage *ss)
 {
-	const struct listener	*l = c->l;
-	socklen_t		 sslen = sizeof(c->mc.local);
+	socklen_t	 sslen = sizeof(*ss);
 
 	if (!sockaddr_is_any((const struct sockaddr *)&l->ss)) {
-		memcpy(&c->mc.local, &l->ss, l->sslen);
+		memcpy(ss, &l->ss, l->sslen);
 		return;
 	}
-	if (getsockname(c->fd, (struct sockaddr *)&c->mc.local, &sslen) == -1)
-		memset(&c->mc.local, 0, sizeof(c->mc.local));
-	sockaddr_unmap(&c->mc.local);
+	if (getsockname(fd, (struct sockaddr *)ss, &sslen) == -1)
+		memset(ss, 0, sizeof(*ss));
+	sockaddr_unmap(ss);
 }
 
 /* Said once a burst: a flood must not become a flood of log lines. */
@@ -348,12 +373,22 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	struct aconn	*c;
 	char		 peer[ADDRSTR_LEN];
 	struct limit_ref lim;
+	struct msg_conn	 mc;
 	const char	*why;
 
 	/* Behind a load balancer, the source is known from its header. */
 	if ((why = limits_admit(&lim, l->rs, l->rs->accept_proxy ? NULL :
 	    (struct sockaddr *)ss)) != NULL) {
 		accept_refused(why);
+		if (rate_refused(why)) {
+			memset(&mc, 0, sizeof(mc));
+			mc.client = *ss;
+			conn_local(l, fd, &mc.local);
+			mc.listener = l->id;
+			mc.rule = RULE_NONE;
+			mc.start_ms = now_ms();
+			connlog(ac.conf, &mc, NULL, 0, 0, "rate-limit");
+		}
 		close(fd);
 		return;
 	}
@@ -370,7 +405,7 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	c->mc.listener = l->id;
 	c->mc.rule = RULE_NONE;
 	c->mc.start_ms = now_ms();
-	aconn_local(c);
+	conn_local(l, fd, &c->mc.local);
 	/*
 	 * Edge-triggered: bytes that are only peeked at stay in the socket,
 	 * and a level-triggered event would fire for them again and again.
@@ -476,7 +511,7 @@ accept_listen_enable(int on)
 }
 
 static void
-accept_ended(const void *data, size_t len)
+accept_ended(unsigned int slot, const void *data, size_t len)
 {
 	uint64_t	 id;
 	size_t		 i;
@@ -487,8 +522,23 @@ accept_ended(const void *data, size_t len)
 	}
 	for (i = 0; i < len; i += sizeof(id)) {
 		memcpy(&id, (const uint8_t *)data + i, sizeof(id));
-		limits_ended(id);
+		limits_ended(id, slot);
 	}
+}
+
+/*
+ * The worker's channel is its life: closed, the worker is gone (or
+ * about to be, killed by priv), and the connections it held with it.
+ */
+static void
+accept_slot_gone(struct slot *s)
+{
+	unsigned int	 n;
+
+	s->chan = NULL;
+	if ((n = limits_slot_gone(s - ac.slots)) > 0)
+		log_info("route %u: %u connections of a worker that is gone "
+		    "released", s->route, n);
 }
 
 static void
@@ -500,13 +550,13 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		log_debug("route %u: worker channel closed", s->route);
 		chan_free(ch);
 		if (s->chan == ch)
-			s->chan = NULL;
+			accept_slot_gone(s);
 		return;
 	}
 	if (m->fd != -1)
 		close(m->fd);
 	if (m->hdr.type == MSG_CONN_END)
-		accept_ended(m->data, m->len);
+		accept_ended(s - ac.slots, m->data, m->len);
 }
 
 /*
@@ -630,8 +680,11 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		fatalx("worker channel for route %u slot %u", mw.route,
 		    mw.slot);
 	s = &ac.slots[mw.route * ac.conf->prefork + mw.slot];
-	if (s->chan != NULL)
+	/* A new worker for the slot: its old one is gone, unheard of. */
+	if (s->chan != NULL) {
 		chan_free(s->chan);
+		accept_slot_gone(s);
+	}
 	s->route = mw.route;
 	if ((s->chan = chan_new(ac.base, m->fd, MSG_VERSION,
 	    accept_worker_msg, s)) == NULL)

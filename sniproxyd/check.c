@@ -62,6 +62,8 @@ static struct {
 	struct config		*conf;
 	struct chan		*priv;
 	struct tls_config	*tlscfg;
+	struct probe_state	**probes;
+	size_t			 nprobes;
 } ck;
 
 static void	probe_start(int, short, void *);
@@ -258,6 +260,31 @@ probe_start(int fd, short events, void *arg)
 	evtimer_add(p->ev_timer, &tv);
 }
 
+/*
+ * What the check process before this one found: the server counts as
+ * down from here on, and rises only with "rise" probes that pass.
+ */
+static void
+check_host_state(const void *data)
+{
+	struct msg_host_state	 hs;
+	struct probe_state	*p;
+	size_t			 i;
+
+	memcpy(&hs, data, sizeof(hs));
+	for (i = 0; i < ck.nprobes; i++) {
+		p = ck.probes[i];
+		if ((uint32_t)p->rule->route != hs.route || p->host != hs.host)
+			continue;
+		p->up = hs.up != 0;
+		p->oks = 0;
+		p->fails = 0;
+		return;
+	}
+	fatalx("host state for route %u server %u, which is not checked",
+	    hs.route, hs.host);
+}
+
 static void
 check_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -265,6 +292,11 @@ check_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	if (m == NULL) {
 		chan_free(ch);
 		fatalx("lost the parent process");
+	}
+	if (m->fd == -1 && m->hdr.type == MSG_HOST_STATE &&
+	    m->len == sizeof(struct msg_host_state)) {
+		check_host_state(m->data);
+		return;
 	}
 	if (m->fd != -1 || m->hdr.type != MSG_VERBOSE || m->len != sizeof(int))
 		fatalx("unexpected message %u from the parent", m->hdr.type);
@@ -330,6 +362,10 @@ check_init(struct event_base *base, struct chan *priv, void *arg)
 			    (p->ev_timer = evtimer_new(base, probe_start,
 			    p)) == NULL)
 				fatal("%s", __func__);
+			if ((ck.probes = reallocarray(ck.probes,
+			    ck.nprobes + 1, sizeof(*ck.probes))) == NULL)
+				fatal("%s", __func__);
+			ck.probes[ck.nprobes++] = p;
 			p->rule = r;
 			p->host = h;
 			p->up = 1;

@@ -44,6 +44,11 @@ config_new(void)
 	strlcpy(c->control, SNIPROXYD_SOCKET, sizeof(c->control));
 	c->prefork = 2;
 	c->maxconn = 10000;
+	/*
+	 * Enough for a busy NAT gateway, far too few for one address to
+	 * take every place of the default maxconn.
+	 */
+	c->maxconn_source = 256;
 	c->shutdown_ms = 10 * 1000;
 	c->keycheck_ms = 10 * 1000;
 	c->timeout.inspect = 5 * 1000;
@@ -266,6 +271,10 @@ config_finish(struct config *c)
 		rs->id = c->nrulesets++;
 		if (rs->maxconn_source == -1)
 			rs->maxconn_source = c->maxconn_source;
+		if (rs->rate_conns == -1) {
+			rs->rate_conns = c->rate_conns;
+			rs->rate_ms = c->rate_ms;
+		}
 		inherit(&rs->timeout.inspect, c->timeout.inspect);
 		inherit(&rs->timeout.connect, c->timeout.connect);
 		inherit(&rs->timeout.idle, c->timeout.idle);

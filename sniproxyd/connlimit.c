@@ -22,6 +22,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sniproxyd.h"
 #include "connlimit.h"
@@ -31,6 +32,7 @@
  * listen block, and per client address (an IPv6 client by its /64, as
  * that is what one host is usually given).  A connection holds its
  * share from the moment it is admitted until its worker says it ended.
+ * Apart from these, the pace at which each address opens connections.
  */
 
 struct source {
@@ -41,14 +43,42 @@ struct source {
 
 struct held {
 	uint64_t		 id;
+	unsigned int		 slot;
 	unsigned int		 rs;
 	struct source		*src;
 	RB_ENTRY(held)		 entry;
 };
 
+/*
+ * How fast a client address opens connections on a listen block: a
+ * level that each connection raises by RATE_ONE and that drains
+ * linearly over the block's interval, so that it exceeds the limit
+ * only when more than "maxconn rate" connections came within it.
+ */
+struct rate {
+	uint8_t			 key[17];
+	unsigned int		 rs;
+	int64_t			 last;		/* ms, monotonic */
+	int64_t			 window;	/* ms */
+	uint64_t		 level;
+	RB_ENTRY(rate)		 entry;
+};
+
+#define RATE_ONE	1000
+/* The addresses tracked at once; beyond, a new one goes unlimited. */
+#define RATE_MAX	65536
+
 static int
 source_cmp(const struct source *a, const struct source *b)
 {
+	return (memcmp(a->key, b->key, sizeof(a->key)));
+}
+
+static int
+rate_cmp(const struct rate *a, const struct rate *b)
+{
+	if (a->rs != b->rs)
+		return (a->rs < b->rs ? -1 : 1);
 	return (memcmp(a->key, b->key, sizeof(a->key)));
 }
 
@@ -61,6 +91,9 @@ held_cmp(const struct held *a, const struct held *b)
 RB_HEAD(sources, source);
 RB_PROTOTYPE(sources, source, entry, source_cmp);
 RB_GENERATE(sources, source, entry, source_cmp)
+RB_HEAD(rates, rate);
+RB_PROTOTYPE(rates, rate, entry, rate_cmp);
+RB_GENERATE(rates, rate, entry, rate_cmp)
 RB_HEAD(helds, held);
 RB_PROTOTYPE(helds, held, entry, held_cmp);
 RB_GENERATE(helds, held, entry, held_cmp)
@@ -71,6 +104,9 @@ static struct {
 	unsigned int		*per_rs;
 	struct sources		 sources;
 	struct helds		 helds;
+	struct rates		 rates;
+	unsigned int		 nrates;
+	int64_t			 swept;
 } lim;
 
 int
@@ -80,6 +116,7 @@ limits_init(const struct config *conf)
 	lim.conf = conf;
 	RB_INIT(&lim.sources);
 	RB_INIT(&lim.helds);
+	RB_INIT(&lim.rates);
 	if ((lim.per_rs = calloc(conf->nrulesets, sizeof(*lim.per_rs))) ==
 	    NULL)
 		return (-1);
@@ -132,15 +169,82 @@ limits_admit(struct limit_ref *ref, const struct ruleset *rs,
 	return (NULL);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* Once a second, forget the addresses that have drained. */
+static void
+rate_sweep(int64_t now)
+{
+	struct rate	*r, *next;
+
+	if (now - lim.swept < 1000)
+		return;
+	lim.swept = now;
+	RB_FOREACH_SAFE(r, rates, &lim.rates, next)
+		if (now - r->last >= r->window) {
+			RB_REMOVE(rates, &lim.rates, r);
+			free(r);
+			lim.nrates--;
+		}
+}
+
+/*
+ * Every attempt counts, those refused too: a client that keeps trying
+ * at the same pace stays refused until it slows down.
+ */
+static const char *
+rate_admit(const struct ruleset *rs, const uint8_t *key)
+{
+	struct rate	 find, *r;
+	int64_t		 now = mono_ms(), elapsed;
+
+	if (rs->rate_conns <= 0)
+		return (NULL);
+	rate_sweep(now);
+	memcpy(find.key, key, sizeof(find.key));
+	find.rs = rs->id;
+	if ((r = RB_FIND(rates, &lim.rates, &find)) == NULL) {
+		if (lim.nrates >= RATE_MAX ||
+		    (r = calloc(1, sizeof(*r))) == NULL)
+			return (NULL);
+		memcpy(r->key, key, sizeof(r->key));
+		r->rs = rs->id;
+		r->window = rs->rate_ms;
+		r->last = now;
+		RB_INSERT(rates, &lim.rates, r);
+		lim.nrates++;
+	}
+	elapsed = now - r->last;
+	if (elapsed >= r->window)
+		r->level = 0;
+	else
+		r->level -= r->level * elapsed / r->window;
+	r->last = now;
+	r->level += RATE_ONE;
+	if (r->level > (uint64_t)rs->rate_conns * RATE_ONE)
+		return ("maxconn rate");
+	return (NULL);
+}
+
 const char *
 limits_admit_source(struct limit_ref *ref, const struct ruleset *rs,
     const struct sockaddr *client)
 {
 	struct source	 find, *s;
+	const char	*why;
 
+	source_key(client, find.key);
+	if ((why = rate_admit(rs, find.key)) != NULL)
+		return (why);
 	if (rs->maxconn_source <= 0)
 		return (NULL);
-	source_key(client, find.key);
 	if ((s = RB_FIND(sources, &lim.sources, &find)) == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return ("memory");
@@ -168,7 +272,7 @@ limits_release(struct limit_ref *ref)
 
 /* The connection went to a worker, which will say when it ends. */
 void
-limits_handed(uint64_t id, const struct limit_ref *ref)
+limits_handed(uint64_t id, unsigned int slot, const struct limit_ref *ref)
 {
 	struct held	*h;
 
@@ -178,23 +282,51 @@ limits_handed(uint64_t id, const struct limit_ref *ref)
 		return;
 	}
 	h->id = id;
+	h->slot = slot;
 	h->rs = ref->rs;
 	h->src = ref->src;
 	RB_INSERT(helds, &lim.helds, h);
 }
 
-void
-limits_ended(uint64_t id)
+static void
+held_release(struct held *h)
 {
-	struct held		 find, *h;
 	struct limit_ref	 ref;
 
-	find.id = id;
-	if ((h = RB_FIND(helds, &lim.helds, &find)) == NULL)
-		return;
 	RB_REMOVE(helds, &lim.helds, h);
 	ref.rs = h->rs;
 	ref.src = h->src;
 	limits_release(&ref);
 	free(h);
+}
+
+/* A worker can end only what it was given, not another worker's. */
+void
+limits_ended(uint64_t id, unsigned int slot)
+{
+	struct held		 find, *h;
+
+	find.id = id;
+	if ((h = RB_FIND(helds, &lim.helds, &find)) == NULL ||
+	    h->slot != slot)
+		return;
+	held_release(h);
+}
+
+/*
+ * The worker of a slot is gone, and with it every connection it held:
+ * nobody is left to say that they ended.
+ */
+unsigned int
+limits_slot_gone(unsigned int slot)
+{
+	struct held	*h, *next;
+	unsigned int	 n = 0;
+
+	RB_FOREACH_SAFE(h, helds, &lim.helds, next)
+		if (h->slot == slot) {
+			held_release(h);
+			n++;
+		}
+	return (n);
 }

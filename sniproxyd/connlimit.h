@@ -37,7 +37,9 @@ const char	*limits_admit(struct limit_ref *, const struct ruleset *,
 const char	*limits_admit_source(struct limit_ref *,
 		    const struct ruleset *, const struct sockaddr *);
 void		 limits_release(struct limit_ref *);
-void		 limits_handed(uint64_t, const struct limit_ref *);
-void		 limits_ended(uint64_t);
+void		 limits_handed(uint64_t, unsigned int,
+		    const struct limit_ref *);
+void		 limits_ended(uint64_t, unsigned int);
+unsigned int	 limits_slot_gone(unsigned int);
 
 #endif /* CONNLIMIT_H */

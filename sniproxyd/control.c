@@ -143,10 +143,11 @@ ctl_finish(struct ctl_conn *cc)
 		    (long long)(time(NULL) - ctl.started));
 		ctl.ops->summary(cc->out);
 		evbuffer_add_printf(cc->out, "connections active %llu "
-		    "total %llu refused %llu\n",
+		    "total %llu refused %llu held %llu\n",
 		    (unsigned long long)t->active,
 		    (unsigned long long)t->total,
-		    (unsigned long long)t->refused);
+		    (unsigned long long)t->refused,
+		    (unsigned long long)t->held);
 	}
 	for (i = 0; cc->what == CTL_ROUTES && i < cc->nroutes; i++) {
 		st = &cc->routes[i].st;
@@ -243,6 +244,7 @@ control_stats(uint64_t id, int type, const void *data, size_t len,
 	if (st.route == UINT32_MAX) {
 		cc->tot.total += st.total;
 		cc->tot.refused += st.errors;
+		cc->tot.held += st.active;
 	} else {
 		cc->tot.active += st.active;
 		if (cc->what == CTL_ROUTES)

@@ -27,6 +27,7 @@ struct ctl_totals {
 	uint64_t	 active;
 	uint64_t	 total;
 	uint64_t	 refused;
+	uint64_t	 held;		/* against the limits, in accept */
 };
 
 /* What the control socket needs from priv. */

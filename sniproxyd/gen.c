@@ -425,21 +425,30 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	}
 }
 
-/* A new worker learns which servers the checks have found down. */
+/*
+ * A new worker learns which servers the checks have found down, and so
+ * does a new check process: starting from "all up", it would never
+ * report a server that came back while there was none.
+ */
 static void
 child_send_states(struct child *c)
 {
-	const struct table	*t = c->gen->conf->routes[c->route]->table;
+	const struct config	*conf = c->gen->conf;
 	struct msg_host_state	 hs;
+	uint32_t		 r;
 	size_t			 i;
 
-	for (i = 0; i < t->nhosts; i++) {
-		if (c->gen->up[c->route][i])
+	for (r = 0; r < conf->nroutes; r++) {
+		if (c->role == ROLE_WORKER && r != c->route)
 			continue;
-		hs.route = c->route;
-		hs.host = i;
-		hs.up = 0;
-		child_send(c, MSG_HOST_STATE, 0, -1, &hs, sizeof(hs));
+		for (i = 0; i < conf->routes[r]->table->nhosts; i++) {
+			if (c->gen->up[r][i])
+				continue;
+			hs.route = r;
+			hs.host = i;
+			hs.up = 0;
+			child_send(c, MSG_HOST_STATE, 0, -1, &hs, sizeof(hs));
+		}
 	}
 }
 
@@ -519,10 +528,10 @@ child_spawn(struct child *c)
 		kill(pid, SIGKILL);
 		return;
 	}
-	if (c->role == ROLE_WORKER) {
+	if (c->role == ROLE_WORKER || c->role == ROLE_CHECK)
 		child_send_states(c);
+	if (c->role == ROLE_WORKER)
 		pair_keys(c);
-	}
 	log_debug("%s: started, pid %ld", title, (long)pid);
 }
 

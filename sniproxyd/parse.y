@@ -96,6 +96,7 @@ static struct rule	*new_rule(enum rule_cond);
 static int		 end_rule(void);
 static const char	*rule_tls_unused(const struct rule *);
 static int		 set_timeout(struct timeouts *, int, int64_t);
+static int		 set_rate(const char *, int *, int64_t *);
 static int		 rule_patterns(char ***, size_t *, char **, size_t);
 static int		 rule_alpn(char **, size_t);
 static int		 rule_from(char **, size_t);
@@ -145,7 +146,7 @@ typedef struct {
 
 %token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
-%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID
+%token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID RATE
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
 %token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
@@ -291,6 +292,14 @@ main		: USER STRING			{
 		}
 		| MAXCONN maxconn		{ conf->maxconn = $2; }
 		| MAXCONN PER SOURCE maxconn	{ conf->maxconn_source = $4; }
+		| MAXCONN RATE STRING		{
+			if (set_rate($3, &conf->rate_conns,
+			    &conf->rate_ms) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
 		| TIMEOUT SHUTDOWN duration	{ conf->shutdown_ms = $3; }
 		| RELOAD CHECK duration		{
 			if (check_interval($3) == -1)
@@ -481,6 +490,7 @@ listen		: LISTEN ON STRING PORT port	{
 			    ruleset->timeout.proxy = -1;
 			ruleset->tls.noverify = -1;
 			ruleset->maxconn_source = -1;
+			ruleset->rate_conns = -1;
 			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
 			if (add_listeners($3, $5) == -1) {
 				free($3);
@@ -544,6 +554,14 @@ lstmt		: TIMEOUT timeoutkind duration	{
 		| MAXCONN maxconn		{ ruleset->maxconn = $2; }
 		| MAXCONN PER SOURCE maxconn	{
 			ruleset->maxconn_source = $4;
+		}
+		| MAXCONN RATE STRING		{
+			if (set_rate($3, &ruleset->rate_conns,
+			    &ruleset->rate_ms) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
 		}
 		| BACKLOG NUMBER		{
 			if ($2 < 1 || $2 > 65535) {
@@ -856,6 +874,7 @@ static const struct keywords keywords[] = {
 	{ "prefork",		PREFORK },
 	{ "protocols",		PROTOCOLS },
 	{ "proxy",		PROXY },
+	{ "rate",		RATE },
 	{ "regex",		REGEX },
 	{ "reload",		RELOAD },
 	{ "rise",		RISE },
@@ -1924,6 +1943,33 @@ end_rule(void)
 	else
 		TAILQ_INSERT_TAIL(&ruleset->rules, r, entry);
 	return (0);
+}
+
+/* pf's max-src-conn-rate: "N/SECONDS". */
+static int
+set_rate(const char *str, int *conns, int64_t *ms)
+{
+	char		 buf[32], *slash;
+	const char	*errstr;
+	long long	 n, secs;
+
+	if (strlcpy(buf, str, sizeof(buf)) >= sizeof(buf) ||
+	    (slash = strchr(buf, '/')) == NULL)
+		goto bad;
+	*slash++ = '\0';
+	n = strtonum(buf, 1, 1000000, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	secs = strtonum(slash, 1, 86400, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	*conns = n;
+	*ms = secs * 1000;
+	return (0);
+ bad:
+	yyerror("maxconn rate must be N/SECONDS, N from 1 to 1000000 and "
+	    "SECONDS from 1 to 86400: \"%s\"", str);
+	return (-1);
 }
 
 static int

@@ -489,6 +489,11 @@ conn_connected(int fd, short events, void *arg)
 	conn_connect_next(c);
 }
 
+/*
+ * Returns 0 once connecting, -1 when the server cannot be reached, -2
+ * when this process cannot make a socket: no other server would do
+ * better, and the servers are not to blame.
+ */
 static int
 conn_connect_host(struct conn *c, const struct host *h)
 {
@@ -506,8 +511,12 @@ conn_connect_host(struct conn *c, const struct host *h)
 	addr_str((struct sockaddr *)&ss, c->backend, sizeof(c->backend));
 	c->bfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
-	if (c->bfd == -1)
+	if (c->bfd == -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			return (-2);
 		return (-1);
+	}
 	if (connect(c->bfd, (struct sockaddr *)&ss, h->sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		log_debug("%s: connect: %s", c->backend, strerror(errno));
@@ -547,8 +556,14 @@ conn_connect_next(struct conn *c)
 	}
 	while (c->tried < c->norder) {
 		c->hostidx = c->order[c->tried++];
-		if (conn_connect_host(c, &t->hosts[c->hostidx]) == 0)
+		switch (conn_connect_host(c, &t->hosts[c->hostidx])) {
+		case 0:
 			return;
+		case -2:
+			log_warn("table <%s>: socket", t->name);
+			conn_end(c, "resources");
+			return;
+		}
 	}
 	log_warnx("table <%s>: no server answered", t->name);
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");

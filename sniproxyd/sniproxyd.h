@@ -185,6 +185,8 @@ struct ruleset {
 	unsigned int		 id;
 	int			 maxconn;	/* 0: none of its own */
 	int			 maxconn_source;
+	int			 rate_conns;	/* per source; -1: inherit */
+	int64_t			 rate_ms;
 	int			 backlog;
 	struct rulelist		 rules;
 	struct rule		*def;
@@ -217,6 +219,8 @@ struct config {
 	int			 log_connections;
 	int			 maxconn;
 	int			 maxconn_source;	/* 0: no limit */
+	int			 rate_conns;	/* per source, 0: no limit */
+	int64_t			 rate_ms;
 	int64_t			 shutdown_ms;
 	int64_t			 keycheck_ms;	/* reload check */
 	char			 control[104];	/* sun_path */

@@ -254,7 +254,7 @@ record() {
 # --- the peers' configurations ----------------------------------------
 
 # What each sniproxyd configuration begins with: prefork $1, maxconn
-# $2, and the four tables.
+# $2 (from the one client address too), and the four tables.
 sniproxyd_head() {
 	mkdir -p "$tmp/empty"
 	chmod 755 "$tmp/empty"
@@ -264,6 +264,7 @@ sniproxyd_head() {
 	fi
 	echo "prefork $1"
 	echo "maxconn $2"
+	echo "maxconn per source $2"
 	echo 'timeout shutdown 1s'
 	i=1
 	for n in $names default; do

@@ -22,7 +22,8 @@
 # client:	a Python program holding N silent connections (10,000, or
 #		fewer where the descriptor limit is lower); curl with SNI
 #		before them, and while all of them are held
-# sniproxyd:	maxconn 2 N, timeout inspect 10s, match tls sni, no default
+# sniproxyd:	maxconn and maxconn per source 2 N, timeout inspect 10s,
+#		match tls sni, no default
 # servers:	openssl s_server "ok"
 # expect:	the accept process holds all N; curl is answered in well
 #		under 1 s (not after the 10 s inspect timeout) and they are
@@ -46,7 +47,7 @@ fi
 ulimit -Sn $((N + 100)) 2>/dev/null || ulimit -Sn "$hard" ||
     skip "cannot raise the descriptor limit to $((N + 100))"
 
-hostile_start 10s "maxconn $((2 * N))" <<EOF
+hostile_start 10s "maxconn $((2 * N))" "maxconn per source $((2 * N))" <<EOF
 match tls sni "ok.$DOMAIN" forward to <ok>
 EOF
 accept_proc

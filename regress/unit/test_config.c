@@ -317,6 +317,39 @@ START_TEST(test_continuation)
 }
 END_TEST
 
+START_TEST(test_limits)
+{
+	struct config	*c;
+	struct ruleset	*rs;
+
+	c = unit_parse(LISTEN "default forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	rs = TAILQ_FIRST(&c->rulesets);
+	ck_assert_int_eq(c->maxconn_source, 256);
+	ck_assert_int_eq(rs->maxconn_source, 256);
+	ck_assert_int_eq(rs->rate_conns, 0);
+	config_free(c);
+
+	c = unit_parse("maxconn rate 20/10\n" LISTEN
+	    "default forward to <t>\n}\n"
+	    "listen on 127.0.0.1 port 8444 {\n\tmaxconn rate 3/1\n"
+	    "\tdefault forward to <t>\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	rs = TAILQ_FIRST(&c->rulesets);
+	ck_assert_int_eq(rs->rate_conns, 20);
+	ck_assert_int_eq(rs->rate_ms, 10000);
+	rs = TAILQ_NEXT(rs, entry);
+	ck_assert_int_eq(rs->rate_conns, 3);
+	ck_assert_int_eq(rs->rate_ms, 1000);
+	config_free(c);
+
+	assert_error("maxconn rate 5/\n", "1: maxconn rate must be N/SECONDS");
+	assert_error("maxconn rate 0/10\n", "1: maxconn rate must be");
+	assert_error("maxconn rate 5/0\n", "1: maxconn rate must be");
+	assert_error("maxconn rate 5/x\n", "1: maxconn rate must be");
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	assert_error("foo bar\n", "1: unknown keyword \"foo\"");
@@ -722,6 +755,7 @@ config_suite(void)
 	tcase_add_checked_fixture(tc, unit_setup, unit_teardown);
 	tcase_add_test(tc, test_globals);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_rules);
 	tcase_add_test(tc, test_macros);
