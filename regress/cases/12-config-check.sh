@@ -20,7 +20,8 @@
 # client:	none
 # sniproxyd:	-n on a good file; on files with one error each: unknown
 #		table, port out of range, an unknown word, an error in an
-#		included file; with -D overriding a macro both ways
+#		included file; with -D overriding a macro both ways; a
+#		keypair whose key is of another certificate
 # servers:	none
 # expect:	status 0 and "configuration OK"; status 1 and
 #		"file:line: message" for each error
@@ -123,3 +124,21 @@ listen on 127.0.0.1 port \$lport {
 EOF
 check 1 "$C/macro2.conf" "^$(re "$C/macro2.conf"):3: .*70000"
 check 0 "$C/macro2.conf" '^configuration OK$' -D lport=64443
+
+# A key of another certificate is named as such, not as a key that
+# does not load.
+cat >"$C/mismatch.conf" <<EOF
+keypair "site" {
+	certificate "$PKI/leaf.pem"
+	key "$PKI/ca.key"
+}
+table <one> { 127.0.0.1 port 1443 }
+listen on 127.0.0.1 port 64443 {
+	match tls sni "one.$DOMAIN" terminate tls keypair "site" \\
+	    forward to <one>
+}
+EOF
+check 1 "$C/mismatch.conf" "^$(re "$C/mismatch.conf"):1: keypair \"site\": the key $(re "$PKI/ca.key") does not belong to the certificate $(re "$PKI/leaf.pem")\$"
+grep -q 'failed to load private key' "$T/out" &&
+    fail "a mismatched key is reported as one that does not load:" \
+    "$(cat "$T/out")"

@@ -507,7 +507,7 @@ assert_keys_error(const char *text, const char *want)
 
 START_TEST(test_keypair_errors)
 {
-	char	 text[2048];
+	char	 text[2048], want[1024];
 
 	make_pairs();
 	/* A key that is not the certificate's. */
@@ -515,7 +515,10 @@ START_TEST(test_keypair_errors)
 	    "keypair \"x\" {\n certificate \"%s/c1.pem\"\n"
 	    " key \"%s/k2.pem\"\n}\n" LISTEN "default block\n}\n", unit_dir(),
 	    unit_dir());
-	assert_keys_error(text, ":1: keypair \"x\": cannot use: ");
+	snprintf(want, sizeof(want), ":1: keypair \"x\": the key %s/k2.pem "
+	    "does not belong to the certificate %s/c1.pem", unit_dir(),
+	    unit_dir());
+	assert_keys_error(text, want);
 	snprintf(text, sizeof(text),
 	    "keypair \"x\" {\n certificate \"%s/nope.pem\"\n"
 	    " key \"%s/k2.pem\"\n}\n" LISTEN "default block\n}\n", unit_dir(),
