@@ -82,6 +82,7 @@ void
 config_rule_free(struct rule *r)
 {
 	tlsopts_free(&r->tls);
+	free(r->keypair_name);
 	free(r->check.send);
 	free(r->check.expect);
 	free(r->ca);

@@ -124,6 +124,8 @@ static int		 keypair_path(char **, char *);
 static char		*conf_relative(char *);
 static int		 tls_opt(char **, char *);
 static struct keypair	*config_keypair(const char *);
+static int		 resolve_keypairs(void);
+static int		 resolve_keypair(struct rule *);
 
 typedef struct {
 	union {
@@ -687,13 +689,10 @@ ruleopt		: FORWARD forwardtls TO TABLENAME	{
 		} forwardopts
 		| TERMINATE TLS			{ rule->terminate = 1; }
 		| TERMINATE TLS KEYPAIR STRING	{
+			/* Named now, found once every keypair is read. */
 			rule->terminate = 1;
-			if ((rule->keypair = config_keypair($4)) == NULL) {
-				yyerror("keypair \"%s\" is not defined", $4);
-				free($4);
-				YYERROR;
-			}
-			free($4);
+			free(rule->keypair_name);
+			rule->keypair_name = $4;
 		}
 		| TLS				{ tlsopts = &rule->tls; } tlsopt
 		| SEND PROXY STRING		{
@@ -1642,6 +1641,8 @@ parse_config(const char *filename)
 			free(sym);
 		}
 	}
+	if (errors == 0 && resolve_keypairs() == -1)
+		errors++;
 	if (errors == 0 && config_finish(conf) == -1)
 		errors++;
 	if (errors) {
@@ -1909,12 +1910,6 @@ end_rule(void)
 	}
 	if ((what = rule_tls_unused(r)) != NULL) {
 		yyerror("%s", what);
-		config_rule_free(r);
-		return (-1);
-	}
-	if (r->terminate && r->keypair == NULL &&
-	    TAILQ_EMPTY(&conf->keypairs)) {
-		yyerror("terminate tls without a keypair defined");
 		config_rule_free(r);
 		return (-1);
 	}
@@ -2383,4 +2378,47 @@ check_interval(int64_t ms)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * A rule may name a keypair defined further down, as certbot hooks
+ * that append keypairs to the end of a file do.
+ */
+static int
+resolve_keypair(struct rule *r)
+{
+	if (!r->terminate)
+		return (0);
+	if (r->keypair_name == NULL) {
+		if (!TAILQ_EMPTY(&conf->keypairs))
+			return (0);
+		log_warnx("%s:%d: terminate tls without a keypair defined",
+		    r->file, r->line);
+		return (-1);
+	}
+	if ((r->keypair = config_keypair(r->keypair_name)) == NULL) {
+		log_warnx("%s:%d: keypair \"%s\" is not defined", r->file,
+		    r->line, r->keypair_name);
+		return (-1);
+	}
+	free(r->keypair_name);
+	r->keypair_name = NULL;
+	return (0);
+}
+
+static int
+resolve_keypairs(void)
+{
+	struct ruleset	*rs;
+	struct rule	*r;
+	int		 rv = 0;
+
+	TAILQ_FOREACH(rs, &conf->rulesets, entry) {
+		TAILQ_FOREACH(r, &rs->rules, entry)
+			if (resolve_keypair(r) == -1)
+				rv = -1;
+		if (rs->def != NULL && resolve_keypair(rs->def) == -1)
+			rv = -1;
+	}
+	return (rv);
 }

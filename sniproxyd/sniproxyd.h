@@ -168,6 +168,7 @@ struct rule {
 	in_port_t		 port;		/* 0: the table's ports */
 	int			 terminate;
 	struct keypair		*keypair;	/* NULL: chosen by SNI */
+	char			*keypair_name;	/* until the end of the parse */
 	int			 backend_tls;
 	int			 send_proxy;	/* 0, 1 or 2 */
 	enum balance_mode	 mode;

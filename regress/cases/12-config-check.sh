@@ -138,7 +138,9 @@ listen on 127.0.0.1 port 64443 {
 	    forward to <one>
 }
 EOF
-check 1 "$C/mismatch.conf" "^$(re "$C/mismatch.conf"):1: keypair \"site\": the key $(re "$PKI/ca.key") does not belong to the certificate $(re "$PKI/leaf.pem")\$"
+check 1 "$C/mismatch.conf" "^$(re "$C/mismatch.conf"):1: keypair \"site\":\
+ the key $(re "$PKI/ca.key") does not belong to\
+ the certificate $(re "$PKI/leaf.pem")\$"
 grep -q 'failed to load private key' "$T/out" &&
     fail "a mismatched key is reported as one that does not load:" \
     "$(cat "$T/out")"

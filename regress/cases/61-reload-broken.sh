@@ -115,7 +115,8 @@ replace "$CONF" "$T/good.conf"
 # A new certificate with the key of the old one.
 log_mark
 replace "$K/site.crt" "$T/pairs/102/cert.pem"
-MISMATCH='keypair "site": the key .*/site\.key does not belong to the certificate .*/site\.crt'
+MISMATCH='keypair "site": the key .*/site\.key does not belong to '\
+'the certificate .*/site\.crt'
 expect_log 'keypair site: files changed' 3
 expect_log "$MISMATCH" 3
 expect_log "keeping (the running configuration|the one in use)" 3

@@ -488,6 +488,44 @@ START_TEST(test_keypairs)
 }
 END_TEST
 
+/* A rule may name a keypair that is defined further down the file. */
+START_TEST(test_keypair_later)
+{
+	struct config	*c;
+	char		 text[2048];
+
+	snprintf(text, sizeof(text), LISTEN
+	    "match tls sni \"k2.example.com\" terminate tls keypair \"two\" "
+	    "forward to <t>\n"
+	    "default terminate tls keypair \"one\" forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n"
+	    "keypair \"two\" { certificate \"%s/c2.pem\"\n key \"%s/k2.pem\" }\n",
+	    unit_dir(), unit_dir(), unit_dir(), unit_dir());
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_str_eq(c->rules[0]->keypair->name, "two");
+	ck_assert_str_eq(c->rules[1]->keypair->name, "one");
+	ck_assert_ptr_null(c->rules[0]->keypair_name);
+	config_free(c);
+
+	/* Terminating by SNI needs a keypair somewhere in the file. */
+	snprintf(text, sizeof(text), LISTEN
+	    "match tls terminate tls forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n",
+	    unit_dir(), unit_dir());
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_ptr_null(c->rules[0]->keypair);
+	config_free(c);
+
+	/* Still named at the rule's line when it is nowhere. */
+	assert_error(LISTEN "default block\n"
+	    "match tls terminate tls keypair \"k\" forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"/c\"\n key \"/k\" }\n",
+	    "4: keypair \"k\" is not defined");
+}
+END_TEST
+
 /*
  * A keypair that does not load is an error of the keys helper (or of
  * sniproxyd -n), not of the parse: the parser reads no key.
@@ -739,6 +777,7 @@ config_suite(void)
 	tcase_add_test(tc, test_no_listener);
 	tcase_add_test(tc, test_keypairs);
 	tcase_add_test(tc, test_keypair_errors);
+	tcase_add_test(tc, test_keypair_later);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_durations);
