@@ -125,6 +125,8 @@ static char		*conf_relative(char *);
 static int		 tls_opt(char **, char *);
 static struct keypair	*config_keypair(const char *);
 static int		 resolve_keypairs(void);
+static int		 listeners_clash(const struct listener *,
+			    const struct listener *);
 static int		 resolve_keypair(struct rule *);
 
 typedef struct {
@@ -1794,6 +1796,33 @@ add_hosts(const char *name, in_port_t port, struct host **hosts,
 	return (0);
 }
 
+/*
+ * A socket bound to every address of a family takes the port on all of
+ * them: another of the same family and port would fail to bind at
+ * start, however its address is written.
+ */
+static int
+listeners_clash(const struct listener *a, const struct listener *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return (0);
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return (a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == htonl(INADDR_ANY)));
+	}
+	a6 = (const struct sockaddr_in6 *)&a->ss;
+	b6 = (const struct sockaddr_in6 *)&b->ss;
+	return (a6->sin6_port == b6->sin6_port &&
+	    (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr)));
+}
+
 static int
 add_listeners(const char *name, in_port_t port)
 {
@@ -1814,11 +1843,20 @@ add_listeners(const char *name, in_port_t port)
 		l->rs = ruleset;
 		addr_str((struct sockaddr *)&l->ss, l->name, sizeof(l->name));
 		TAILQ_FOREACH(o, &conf->listeners, entry)
-			if (strcmp(o->name, l->name) == 0)
+			if (strcmp(o->name, l->name) == 0 ||
+			    listeners_clash(o, l))
 				break;
-		if (o != NULL) {
+		if (o != NULL && strcmp(o->name, l->name) == 0) {
 			yyerror("%s is already listened on at %s:%d",
 			    l->name, o->file, o->line);
+			free(l);
+			free(ss);
+			return (-1);
+		}
+		if (o != NULL) {
+			yyerror("listen on %s and %s at %s:%d cannot both "
+			    "bind: one of them takes the port on every "
+			    "address", l->name, o->name, o->file, o->line);
 			free(l);
 			free(ss);
 			return (-1);

@@ -573,6 +573,14 @@ START_TEST(test_keypair_errors)
 	    "3: terminate tls without a keypair defined");
 	assert_error(LISTEN "match tls terminate tls keypair \"k\" "
 	    "forward to <t>\n}\n", "3: keypair \"k\" is not defined");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 { default block }\n"
+	    "listen on * port 8443 { default block }\n",
+	    "3: listen on 0.0.0.0:8443 and 127.0.0.1:8443 at ");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on * port 8443 { default block }\n"
+	    "listen on ::1 port 8443 { default block }\n",
+	    "3: listen on [::1]:8443 and [::]:8443 at ");
 	assert_error(LISTEN "match tls tls ciphers \"a\" tls ciphers \"b\" "
 	    "block\n}\n", "3: tls option given twice");
 	assert_error(LISTEN "match tls forward to <t> tls verify\n}\n",
