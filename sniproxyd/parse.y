@@ -125,6 +125,7 @@ static char		*conf_relative(char *);
 static int		 tls_opt(char **, char *);
 static struct keypair	*config_keypair(const char *);
 static int		 resolve_keypairs(void);
+static int		 set_check_http(int, char *, int64_t, char *);
 static int		 listeners_clash(const struct listener *,
 			    const struct listener *);
 static int		 resolve_keypair(struct rule *);
@@ -147,7 +148,8 @@ typedef struct {
 
 %}
 
-%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
+%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CODE CONNECT CONNECTIONS
+%token	CONTROL HTTPS
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
 %token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
@@ -166,7 +168,7 @@ typedef struct {
 %type	<v.number>	forwardtls maxconn
 %type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
-%type	<v.string>	string
+%type	<v.string>	string checkhost
 
 %%
 
@@ -732,6 +734,10 @@ forwardtls	: /* empty */			{ $$ = 0; }
 		| WITH TLS			{ $$ = 1; }
 		;
 
+checkhost	: /* empty */			{ $$ = NULL; }
+		| HOST STRING			{ $$ = $2; }
+		;
+
 forwardopts	: /* empty */
 		| forwardopts PORT port		{ rule->port = $3; }
 		| forwardopts MODE STRING	{
@@ -752,9 +758,23 @@ forwardopts	: /* empty */
 			if (set_check(NULL, NULL, NULL) == -1)
 				YYERROR;
 			rule->check.type = CHECK_TLS;
+			rule->check.tls = 1;
 		}
 		| forwardopts CHECK SEND STRING EXPECT STRING {
 			if (set_check(NULL, $4, $6) == -1)
+				YYERROR;
+		}
+		| forwardopts CHECK SEND STRING EXPECT STRING WITH TLS {
+			if (set_check(NULL, $4, $6) == -1)
+				YYERROR;
+			rule->check.tls = 1;
+		}
+		| forwardopts CHECK HTTP STRING CODE NUMBER checkhost {
+			if (set_check_http(0, $4, $6, $7) == -1)
+				YYERROR;
+		}
+		| forwardopts CHECK HTTPS STRING CODE NUMBER checkhost {
+			if (set_check_http(1, $4, $6, $7) == -1)
 				YYERROR;
 		}
 		| forwardopts INTERVAL duration	{
@@ -822,6 +842,7 @@ static const struct keywords keywords[] = {
 	{ "check",		CHECK },
 	{ "chroot",		CHROOT },
 	{ "ciphers",		CIPHERS },
+	{ "code",		CODE },
 	{ "connect",		CONNECT },
 	{ "connections",	CONNECTIONS },
 	{ "control",		CONTROL },
@@ -834,6 +855,7 @@ static const struct keywords keywords[] = {
 	{ "hex",		HEX },
 	{ "host",		HOST },
 	{ "http",		HTTP },
+	{ "https",		HTTPS },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
 	{ "inspect",		INSPECT },
@@ -2400,12 +2422,51 @@ set_check(const char *word, char *s, char *e)
 	if (word == NULL)
 		return (0);
 	if (strcmp(word, "tcp") != 0) {
-		yyerror("check tcp, check tls or check send ... expect ..., "
-		    "not check %s", word);
+		yyerror("check tcp, check tls, check http, check https or "
+		    "check send ... expect ..., not check %s", word);
 		return (-1);
 	}
 	rule->check.type = CHECK_TCP;
 	return (0);
+}
+
+/*
+ * check http|https "PATH" code N [host "NAME"]: one HTTP/1.0 request,
+ * which needs no Host header unless a virtual host wants one; the
+ * status line of the answer decides.  Takes path and host.
+ */
+static int
+set_check_http(int tls, char *path, int64_t code, char *host)
+{
+	char	*req = NULL;
+	int	 rv = -1;
+
+	if (code < 100 || code > 599)
+		yyerror("check code must be between 100 and 599");
+	else if (*path != '/' || strpbrk(path, " \r\n") != NULL)
+		yyerror("check path must begin with / and hold no space "
+		    "or line break");
+	else if (host != NULL && (*host == '\0' ||
+	    strpbrk(host, " \r\n") != NULL))
+		yyerror("check host must be a name without space or line "
+		    "break");
+	else if (set_check(NULL, NULL, NULL) == 0) {
+		if (asprintf(&req, "GET %s HTTP/1.0\r\n%s%s%s"
+		    "User-Agent: sniproxyd-check\r\nConnection: close\r\n"
+		    "\r\n", path, host ? "Host: " : "", host ? host : "",
+		    host ? "\r\n" : "") == -1)
+			fatal("%s", __func__);
+		rule->check.type = CHECK_HTTP;
+		rule->check.tls = tls;
+		rule->check.send = req;
+		rule->check.code = code;
+		rule->check.host = host;
+		host = NULL;
+		rv = 0;
+	}
+	free(path);
+	free(host);
+	return (rv);
 }
 
 static int

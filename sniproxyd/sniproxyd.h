@@ -100,13 +100,17 @@ enum check_type {
 	CHECK_NONE,
 	CHECK_TCP,
 	CHECK_TLS,
-	CHECK_SEND
+	CHECK_SEND,
+	CHECK_HTTP
 };
 
 struct check {
 	enum check_type		 type;
 	char			*send;
 	char			*expect;
+	int			 tls;		/* send and read over TLS */
+	int			 code;		/* HTTP status wanted */
+	char			*host;		/* HTTP Host, TLS server name */
 	int64_t			 interval;	/* ms */
 	int			 rise;
 	int			 fall;

@@ -406,6 +406,38 @@ START_TEST(test_balance_options)
 	ck_assert_int_eq(r->check.interval, 5000);
 	config_free(c);
 
+	c = unit_parse(LISTEN
+	    "match tls forward to <t> check https \"/h?x=1\" code 204 "
+	    "host \"a.example\"\n"
+	    "match ssh forward to <t> check http \"/\" code 200\n"
+	    "default forward to <t> check send \"PING\" expect \"PONG\" "
+	    "with tls interval 1s\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	r = c->rules[0];
+	ck_assert_int_eq(r->check.type, CHECK_HTTP);
+	ck_assert_int_eq(r->check.tls, 1);
+	ck_assert_int_eq(r->check.code, 204);
+	ck_assert_str_eq(r->check.host, "a.example");
+	ck_assert_str_eq(r->check.send, "GET /h?x=1 HTTP/1.0\r\n"
+	    "Host: a.example\r\nUser-Agent: sniproxyd-check\r\n"
+	    "Connection: close\r\n\r\n");
+	r = c->rules[1];
+	ck_assert_int_eq(r->check.tls, 0);
+	ck_assert_ptr_null(r->check.host);
+	ck_assert_str_eq(r->check.send, "GET / HTTP/1.0\r\n"
+	    "User-Agent: sniproxyd-check\r\nConnection: close\r\n\r\n");
+	r = c->rules[2];
+	ck_assert_int_eq(r->check.type, CHECK_SEND);
+	ck_assert_int_eq(r->check.tls, 1);
+	ck_assert_int_eq(r->check.interval, 1000);
+	config_free(c);
+
+	assert_error(LISTEN "default forward to <t> check http \"/\" "
+	    "code 99\n}\n", "3: check code must be between 100 and 599");
+	assert_error(LISTEN "default forward to <t> check http \"x\" "
+	    "code 200\n}\n", "3: check path must begin with /");
+	assert_error(LISTEN "default forward to <t> check https \"/\" "
+	    "code 200 host \"a b\"\n}\n", "3: check host must be a name");
 	assert_error(LISTEN "default forward to <t> mode random\n}\n",
 	    "3: mode must be roundrobin");
 	assert_error(LISTEN "default forward to <t> check udp\n}\n",
