@@ -356,6 +356,17 @@ unpriv_user() {
 	echo _sniproxyd
 }
 
+# The user and chroot lines a configuration needs to start as root,
+# where the defaults (_sniproxyd, /var/empty) may not exist; nothing
+# when not root.  Global options may come last, which keeps the line
+# numbers of what is above.
+root_prelude() {
+	if is_root; then
+		echo "user \"$(unpriv_user)\""
+		echo "chroot \"$(empty_dir)\""
+	fi
+}
+
 # An empty directory owned by root, mode 755, as sniproxyd requires.
 empty_dir() {
 	if [ ! -d "$T/empty" ]; then

@@ -52,6 +52,7 @@ struct probe_state {
 	struct event		*ev_io;
 	struct event		*ev_timer;	/* next probe, or deadline */
 	int			 busy;
+	int			 shaken;	/* the TLS handshake is done */
 	size_t			 sent;
 	char			 buf[CHECK_BUF + 1];
 	size_t			 len;
@@ -77,8 +78,10 @@ check_name(const struct check *c)
 		return ("tcp");
 	case CHECK_TLS:
 		return ("tls");
+	case CHECK_HTTP:
+		return (c->tls ? "https" : "http");
 	default:
-		return ("send/expect");
+		return (c->tls ? "send/expect over tls" : "send/expect");
 	}
 }
 
@@ -138,57 +141,115 @@ probe_wait(struct probe_state *p, short what)
 	event_add(p->ev_io, NULL);
 }
 
+/*
+ * The socket or the TLS session on it, as libtls answers: a byte
+ * count, 0 at the end, -1 on error, or TLS_WANT_POLLIN/POLLOUT.
+ */
+static ssize_t
+probe_write(struct probe_state *p, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (p->tls != NULL)
+		return (tls_write(p->tls, buf, len));
+	n = send(p->fd, buf, len, MSG_NOSIGNAL);
+	return (n == -1 && errno == EAGAIN ? TLS_WANT_POLLOUT : n);
+}
+
+static ssize_t
+probe_read(struct probe_state *p, char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if (p->tls != NULL)
+		return (tls_read(p->tls, buf, len));
+	n = read(p->fd, buf, len);
+	return (n == -1 && errno == EAGAIN ? TLS_WANT_POLLIN : n);
+}
+
+/*
+ * Whether what came back so far settles the check: 1 passed, 0 failed,
+ * -1 not yet.  An HTTP check reads the status line only.
+ */
+static int
+probe_verdict(struct probe_state *p, int eof)
+{
+	const struct check	*c = &p->rule->check;
+	const char		*errstr = NULL;
+	char			 code[4];
+
+	if (c->type != CHECK_HTTP) {
+		if (strstr(p->buf, c->expect) != NULL)
+			return (1);
+		return (eof || p->len == CHECK_BUF ? 0 : -1);
+	}
+	if (strchr(p->buf, '\n') == NULL)
+		return (eof || p->len == CHECK_BUF ? 0 : -1);
+	if (strncmp(p->buf, "HTTP/1.", 7) != 0 || p->len < 13 ||
+	    p->buf[8] != ' ')
+		return (0);
+	memcpy(code, p->buf + 9, 3);
+	code[3] = '\0';
+	return (strtonum(code, 100, 599, &errstr) == c->code &&
+	    errstr == NULL);
+}
+
+static void
+probe_want(struct probe_state *p, ssize_t rv)
+{
+	if (rv == TLS_WANT_POLLIN || rv == TLS_WANT_POLLOUT)
+		probe_wait(p, rv == TLS_WANT_POLLIN ? EV_READ : EV_WRITE);
+	else
+		probe_done(p, 0);
+}
+
 /* After the connection: what each kind of check still wants. */
 static void
 probe_step(struct probe_state *p)
 {
 	const struct check	*c = &p->rule->check;
 	ssize_t			 n;
-	int			 rv;
+	int			 v;
 
 	if (c->type == CHECK_TCP) {
 		probe_done(p, 1);
 		return;
 	}
-	if (c->type == CHECK_TLS) {
-		if ((rv = tls_handshake(p->tls)) == 0)
-			probe_done(p, 1);
-		else if (rv == TLS_WANT_POLLIN || rv == TLS_WANT_POLLOUT)
-			probe_wait(p, rv == TLS_WANT_POLLIN ? EV_READ :
-			    EV_WRITE);
-		else
-			probe_done(p, 0);
-		return;
-	}
-	if (p->sent < strlen(c->send)) {
-		n = send(p->fd, c->send + p->sent, strlen(c->send) - p->sent,
-		    MSG_NOSIGNAL);
-		if (n == -1 && errno != EAGAIN) {
-			probe_done(p, 0);
+	if (c->tls && !p->shaken) {
+		if ((n = tls_handshake(p->tls)) != 0) {
+			probe_want(p, n);
 			return;
 		}
-		if (n > 0)
-			p->sent += n;
-		probe_wait(p, p->sent < strlen(c->send) ? EV_WRITE : EV_READ);
-		return;
+		p->shaken = 1;
+		if (c->type == CHECK_TLS) {
+			probe_done(p, 1);
+			return;
+		}
 	}
-	n = read(p->fd, p->buf + p->len, CHECK_BUF - p->len);
-	if (n == -1 && errno == EAGAIN) {
-		probe_wait(p, EV_READ);
-		return;
+	while (p->sent < strlen(c->send)) {
+		n = probe_write(p, c->send + p->sent,
+		    strlen(c->send) - p->sent);
+		if (n <= 0) {
+			probe_want(p, n);
+			return;
+		}
+		p->sent += n;
 	}
-	if (n <= 0) {
-		probe_done(p, 0);
-		return;
+	for (;;) {
+		n = probe_read(p, p->buf + p->len, CHECK_BUF - p->len);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			probe_want(p, n);
+			return;
+		}
+		if (n > 0) {
+			p->len += n;
+			p->buf[p->len] = '\0';
+		}
+		if ((v = probe_verdict(p, n <= 0)) != -1) {
+			probe_done(p, v);
+			return;
+		}
 	}
-	p->len += n;
-	p->buf[p->len] = '\0';
-	if (strstr(p->buf, c->expect) != NULL)
-		probe_done(p, 1);
-	else if (p->len == CHECK_BUF)
-		probe_done(p, 0);
-	else
-		probe_wait(p, EV_READ);
 }
 
 static void
@@ -206,11 +267,11 @@ probe_io(int fd, short events, void *arg)
 			return;
 		}
 		p->busy = 2;
-		if (p->rule->check.type == CHECK_TLS &&
+		if (p->rule->check.tls &&
 		    ((p->tls = tls_client()) == NULL ||
 		    tls_configure(p->tls, ck.tlscfg) == -1 ||
-		    tls_connect_socket(p->tls, p->fd,
-		    p->rule->tls.servername) == -1)) {
+		    tls_connect_socket(p->tls, p->fd, p->rule->check.host ?
+		    p->rule->check.host : p->rule->tls.servername) == -1)) {
 			probe_done(p, 0);
 			return;
 		}
@@ -242,6 +303,8 @@ probe_start(int fd, short events, void *arg)
 	else if (p->rule->port != 0)
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(p->rule->port);
 	p->sent = p->len = 0;
+	p->shaken = 0;
+	p->buf[0] = '\0';
 	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (p->fd == -1 || (connect(p->fd, (struct sockaddr *)&ss,

@@ -87,8 +87,10 @@ void
 config_rule_free(struct rule *r)
 {
 	tlsopts_free(&r->tls);
+	free(r->keypair_name);
 	free(r->check.send);
 	free(r->check.expect);
+	free(r->check.host);
 	free(r->ca);
 	strings_free(r->sni, r->nsni);
 	strings_free(r->alpn, r->nalpn);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -450,6 +451,60 @@ cert_describe(struct keypair *kp)
 	return (0);
 }
 
+/* An encrypted key is an error to report, not a prompt on a terminal. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return (-1);
+}
+
+/*
+ * libtls says only that it failed to load the key when the key is of
+ * another certificate, the commonest mistake of all (a renewal caught
+ * half-way, a copy from the wrong directory): compare the public keys
+ * to say so.  Neither key is ever printed.
+ */
+static int
+keymem_match(const struct keypair *kp)
+{
+	const struct keymem	*m = kp->mem;
+	BIO			*bio;
+	X509			*x = NULL;
+	EVP_PKEY		*pk = NULL;
+	int			 same = 0;
+
+	if ((bio = BIO_new_mem_buf(m->data, m->certlen)) != NULL) {
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if ((bio = BIO_new_mem_buf(m->data + m->certlen, m->keylen)) != NULL) {
+		pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+		BIO_free(bio);
+	}
+	if (x == NULL || pk == NULL) {
+		if (pk == NULL)
+			kp_error(kp, "%s: no private key that can be read "
+			    "(PEM, not encrypted)", kp->key_path, NULL);
+	} else {
+#if defined(LIBRESSL_VERSION_NUMBER) || OPENSSL_VERSION_NUMBER < 0x30000000L
+		same = EVP_PKEY_cmp(X509_get0_pubkey(x), pk) == 1;
+#else
+		same = EVP_PKEY_eq(X509_get0_pubkey(x), pk) == 1;
+#endif
+		if (!same)
+			log_warnx("%s:%d: keypair \"%s\": the key %s does not "
+			    "belong to the certificate %s", kp->file, kp->line,
+			    kp->name, kp->key_path, kp->cert_path);
+	}
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	return (same ? 0 : -1);
+}
+
 /*
  * Whether libtls takes the pair: a key that does not belong to the
  * certificate is refused.  Only the keys helper and sniproxyd -n get
@@ -487,7 +542,8 @@ keypair_load(struct keypair *kp)
 	keypair_changed(kp);
 	if ((kp->mem = keymem_read(kp)) == NULL)
 		return (-1);
-	if (cert_describe(kp) == -1 || keymem_try(kp) == -1) {
+	if (cert_describe(kp) == -1 || keymem_match(kp) == -1 ||
+	    keymem_try(kp) == -1) {
 		keymem_free(kp->mem);
 		kp->mem = NULL;
 		return (-1);
@@ -523,6 +579,7 @@ keypair_free(struct keypair *kp)
 	free(kp->cert_path);
 	free(kp->key_path);
 	free(kp->ocsp_path);
+	free(kp->refused);
 	free(kp);
 }
 

@@ -197,6 +197,30 @@ keys_watch_arm(void)
 }
 
 /*
+ * A renewal writes its files one after the other, and each is a change
+ * that may leave the pair as wrong as the last one did: the reason is
+ * logged when it is news, not at every step.
+ */
+static void
+keys_refused(struct keypair *kp, const char *why)
+{
+	char	*line, *copy, *p;
+
+	if (kp->refused != NULL && strcmp(kp->refused, why) == 0)
+		return;
+	free(kp->refused);
+	if ((kp->refused = strdup(why)) == NULL || (copy = strdup(why)) ==
+	    NULL)
+		fatal("%s", __func__);
+	for (p = copy; (line = strsep(&p, "\n")) != NULL; )
+		if (*line != '\0')
+			log_warnx("%s", line);
+	free(copy);
+	log_warnx("keypair %s: files changed, but they do not make a usable "
+	    "pair: keeping the one in use until they do", kp->name);
+}
+
+/*
  * Certificates renew by themselves.  A changed keypair is loaded and
  * checked again, then handed to the TLS workers that serve it, which
  * give it to new connections while those under way finish on the old
@@ -209,6 +233,8 @@ keys_watch(int fd, short events, void *arg)
 	struct keypair	*kp;
 	const struct rule *r;
 	uint32_t	 i;
+	char		 why[1024];
+	int		 rv;
 
 	(void)fd;
 	(void)events;
@@ -216,12 +242,15 @@ keys_watch(int fd, short events, void *arg)
 	TAILQ_FOREACH(kp, &ks.conf->keypairs, entry) {
 		if (!keypair_changed(kp))
 			continue;
-		if (keypair_reload(kp) == -1) {
-			log_warnx("keypair %s: files changed, but they do "
-			    "not make a usable pair: keeping the one in use",
-			    kp->name);
+		log_hold(why, sizeof(why));
+		rv = keypair_reload(kp);
+		log_capture(NULL, 0);
+		if (rv == -1) {
+			keys_refused(kp, why);
 			continue;
 		}
+		free(kp->refused);
+		kp->refused = NULL;
 		keypair_log(kp, "files changed, now serving ");
 		keys_send_info(kp);
 		for (i = 0; i < ks.conf->nroutes * ks.conf->prefork; i++) {

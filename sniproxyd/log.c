@@ -35,6 +35,7 @@ static int		 log_inits;
 static int		 log_fd = STDERR_FILENO;
 static char		*log_capbuf;	/* errors are copied here too */
 static size_t		 log_caplen;
+static int		 log_held;	/* captured errors are not logged */
 static int		 log_verbosity;
 static const char	*log_procname = "priv";
 
@@ -117,8 +118,20 @@ log_capture(char *buf, size_t len)
 {
 	log_capbuf = buf;
 	log_caplen = len;
+	log_held = 0;
 	if (buf != NULL && len > 0)
 		buf[0] = '\0';
+}
+
+/*
+ * As log_capture, but the errors go only to buf, for a caller that
+ * decides whether they are news; log_capture(NULL, 0) ends it.
+ */
+void
+log_hold(char *buf, size_t len)
+{
+	log_capture(buf, len);
+	log_held = buf != NULL;
 }
 
 static void
@@ -188,6 +201,10 @@ vlog(int pri, const char *fmt, va_list ap)
 		va_copy(aq, ap);
 		log_capture_add(fmt, aq);
 		va_end(aq);
+		if (log_held) {
+			errno = saved_errno;
+			return;
+		}
 	}
 
 	if (log_debugging)

@@ -24,6 +24,7 @@ void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setverbose(int);
 void	log_capture(char *, size_t);
+void	log_hold(char *, size_t);
 int	log_getverbose(void);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));

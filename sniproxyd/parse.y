@@ -125,6 +125,11 @@ static int		 keypair_path(char **, char *);
 static char		*conf_relative(char *);
 static int		 tls_opt(char **, char *);
 static struct keypair	*config_keypair(const char *);
+static int		 resolve_keypairs(void);
+static int		 set_check_http(int, char *, int64_t, char *);
+static int		 listeners_clash(const struct listener *,
+			    const struct listener *);
+static int		 resolve_keypair(struct rule *);
 
 typedef struct {
 	union {
@@ -144,7 +149,8 @@ typedef struct {
 
 %}
 
-%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CONNECT CONNECTIONS CONTROL
+%token	ALPN BLOCK CA CERTIFICATE CHROOT CIPHERS CODE CONNECT CONNECTIONS
+%token	CONTROL HTTPS
 %token	SOCKET DEFAULT ACCEPT PROXY SEND WEIGHT BACKUP MODE CHECK EXPECT
 %token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID RATE
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
@@ -163,7 +169,7 @@ typedef struct {
 %type	<v.number>	forwardtls maxconn
 %type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
-%type	<v.string>	string
+%type	<v.string>	string checkhost
 
 %%
 
@@ -705,13 +711,10 @@ ruleopt		: FORWARD forwardtls TO TABLENAME	{
 		} forwardopts
 		| TERMINATE TLS			{ rule->terminate = 1; }
 		| TERMINATE TLS KEYPAIR STRING	{
+			/* Named now, found once every keypair is read. */
 			rule->terminate = 1;
-			if ((rule->keypair = config_keypair($4)) == NULL) {
-				yyerror("keypair \"%s\" is not defined", $4);
-				free($4);
-				YYERROR;
-			}
-			free($4);
+			free(rule->keypair_name);
+			rule->keypair_name = $4;
 		}
 		| TLS				{ tlsopts = &rule->tls; } tlsopt
 		| SEND PROXY STRING		{
@@ -749,6 +752,10 @@ forwardtls	: /* empty */			{ $$ = 0; }
 		| WITH TLS			{ $$ = 1; }
 		;
 
+checkhost	: /* empty */			{ $$ = NULL; }
+		| HOST STRING			{ $$ = $2; }
+		;
+
 forwardopts	: /* empty */
 		| forwardopts PORT port		{ rule->port = $3; }
 		| forwardopts MODE STRING	{
@@ -769,9 +776,23 @@ forwardopts	: /* empty */
 			if (set_check(NULL, NULL, NULL) == -1)
 				YYERROR;
 			rule->check.type = CHECK_TLS;
+			rule->check.tls = 1;
 		}
 		| forwardopts CHECK SEND STRING EXPECT STRING {
 			if (set_check(NULL, $4, $6) == -1)
+				YYERROR;
+		}
+		| forwardopts CHECK SEND STRING EXPECT STRING WITH TLS {
+			if (set_check(NULL, $4, $6) == -1)
+				YYERROR;
+			rule->check.tls = 1;
+		}
+		| forwardopts CHECK HTTP STRING CODE NUMBER checkhost {
+			if (set_check_http(0, $4, $6, $7) == -1)
+				YYERROR;
+		}
+		| forwardopts CHECK HTTPS STRING CODE NUMBER checkhost {
+			if (set_check_http(1, $4, $6, $7) == -1)
 				YYERROR;
 		}
 		| forwardopts INTERVAL duration	{
@@ -839,6 +860,7 @@ static const struct keywords keywords[] = {
 	{ "check",		CHECK },
 	{ "chroot",		CHROOT },
 	{ "ciphers",		CIPHERS },
+	{ "code",		CODE },
 	{ "connect",		CONNECT },
 	{ "connections",	CONNECTIONS },
 	{ "control",		CONTROL },
@@ -851,6 +873,7 @@ static const struct keywords keywords[] = {
 	{ "hex",		HEX },
 	{ "host",		HOST },
 	{ "http",		HTTP },
+	{ "https",		HTTPS },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
 	{ "inspect",		INSPECT },
@@ -1662,6 +1685,8 @@ parse_config(const char *filename)
 			free(sym);
 		}
 	}
+	if (errors == 0 && resolve_keypairs() == -1)
+		errors++;
 	if (errors == 0 && config_finish(conf) == -1)
 		errors++;
 	if (errors) {
@@ -1813,6 +1838,33 @@ add_hosts(const char *name, in_port_t port, struct host **hosts,
 	return (0);
 }
 
+/*
+ * A socket bound to every address of a family takes the port on all of
+ * them: another of the same family and port would fail to bind at
+ * start, however its address is written.
+ */
+static int
+listeners_clash(const struct listener *a, const struct listener *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return (0);
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return (a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == htonl(INADDR_ANY)));
+	}
+	a6 = (const struct sockaddr_in6 *)&a->ss;
+	b6 = (const struct sockaddr_in6 *)&b->ss;
+	return (a6->sin6_port == b6->sin6_port &&
+	    (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr)));
+}
+
 static int
 add_listeners(const char *name, in_port_t port)
 {
@@ -1833,11 +1885,20 @@ add_listeners(const char *name, in_port_t port)
 		l->rs = ruleset;
 		addr_str((struct sockaddr *)&l->ss, l->name, sizeof(l->name));
 		TAILQ_FOREACH(o, &conf->listeners, entry)
-			if (strcmp(o->name, l->name) == 0)
+			if (strcmp(o->name, l->name) == 0 ||
+			    listeners_clash(o, l))
 				break;
-		if (o != NULL) {
+		if (o != NULL && strcmp(o->name, l->name) == 0) {
 			yyerror("%s is already listened on at %s:%d",
 			    l->name, o->file, o->line);
+			free(l);
+			free(ss);
+			return (-1);
+		}
+		if (o != NULL) {
+			yyerror("listen on %s and %s at %s:%d cannot both "
+			    "bind: one of them takes the port on every "
+			    "address", l->name, o->name, o->file, o->line);
 			free(l);
 			free(ss);
 			return (-1);
@@ -1929,12 +1990,6 @@ end_rule(void)
 	}
 	if ((what = rule_tls_unused(r)) != NULL) {
 		yyerror("%s", what);
-		config_rule_free(r);
-		return (-1);
-	}
-	if (r->terminate && r->keypair == NULL &&
-	    TAILQ_EMPTY(&conf->keypairs)) {
-		yyerror("terminate tls without a keypair defined");
 		config_rule_free(r);
 		return (-1);
 	}
@@ -2414,12 +2469,51 @@ set_check(const char *word, char *s, char *e)
 	if (word == NULL)
 		return (0);
 	if (strcmp(word, "tcp") != 0) {
-		yyerror("check tcp, check tls or check send ... expect ..., "
-		    "not check %s", word);
+		yyerror("check tcp, check tls, check http, check https or "
+		    "check send ... expect ..., not check %s", word);
 		return (-1);
 	}
 	rule->check.type = CHECK_TCP;
 	return (0);
+}
+
+/*
+ * check http|https "PATH" code N [host "NAME"]: one HTTP/1.0 request,
+ * which needs no Host header unless a virtual host wants one; the
+ * status line of the answer decides.  Takes path and host.
+ */
+static int
+set_check_http(int tls, char *path, int64_t code, char *host)
+{
+	char	*req = NULL;
+	int	 rv = -1;
+
+	if (code < 100 || code > 599)
+		yyerror("check code must be between 100 and 599");
+	else if (*path != '/' || strpbrk(path, " \r\n") != NULL)
+		yyerror("check path must begin with / and hold no space "
+		    "or line break");
+	else if (host != NULL && (*host == '\0' ||
+	    strpbrk(host, " \r\n") != NULL))
+		yyerror("check host must be a name without space or line "
+		    "break");
+	else if (set_check(NULL, NULL, NULL) == 0) {
+		if (asprintf(&req, "GET %s HTTP/1.0\r\n%s%s%s"
+		    "User-Agent: sniproxyd-check\r\nConnection: close\r\n"
+		    "\r\n", path, host ? "Host: " : "", host ? host : "",
+		    host ? "\r\n" : "") == -1)
+			fatal("%s", __func__);
+		rule->check.type = CHECK_HTTP;
+		rule->check.tls = tls;
+		rule->check.send = req;
+		rule->check.code = code;
+		rule->check.host = host;
+		host = NULL;
+		rv = 0;
+	}
+	free(path);
+	free(host);
+	return (rv);
 }
 
 static int
@@ -2430,4 +2524,47 @@ check_interval(int64_t ms)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * A rule may name a keypair defined further down, as certbot hooks
+ * that append keypairs to the end of a file do.
+ */
+static int
+resolve_keypair(struct rule *r)
+{
+	if (!r->terminate)
+		return (0);
+	if (r->keypair_name == NULL) {
+		if (!TAILQ_EMPTY(&conf->keypairs))
+			return (0);
+		log_warnx("%s:%d: terminate tls without a keypair defined",
+		    r->file, r->line);
+		return (-1);
+	}
+	if ((r->keypair = config_keypair(r->keypair_name)) == NULL) {
+		log_warnx("%s:%d: keypair \"%s\" is not defined", r->file,
+		    r->line, r->keypair_name);
+		return (-1);
+	}
+	free(r->keypair_name);
+	r->keypair_name = NULL;
+	return (0);
+}
+
+static int
+resolve_keypairs(void)
+{
+	struct ruleset	*rs;
+	struct rule	*r;
+	int		 rv = 0;
+
+	TAILQ_FOREACH(rs, &conf->rulesets, entry) {
+		TAILQ_FOREACH(r, &rs->rules, entry)
+			if (resolve_keypair(r) == -1)
+				rv = -1;
+		if (rs->def != NULL && resolve_keypair(rs->def) == -1)
+			rv = -1;
+	}
+	return (rv);
 }

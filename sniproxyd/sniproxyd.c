@@ -266,29 +266,54 @@ priv_caps(void)
 #endif
 }
 
+/* The user and chroot a start as root drops into; sniproxyd -n too. */
+static int
+user_check(struct config *conf, struct proc_user *u)
+{
+	switch (proc_user_init(u, conf->user, conf->chroot)) {
+	case -1:
+		log_warnx("user \"%s\": no such user", conf->user);
+		return (-1);
+	case -2:
+		if (errno == EPERM)
+			log_warnx("chroot \"%s\": must belong to root and not "
+			    "be writable by group or others", conf->chroot);
+		else
+			log_warnx("chroot \"%s\": %s", conf->chroot,
+			    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 priv_user(struct config *conf)
 {
-	int	 rv;
-
-	rv = proc_user_init(&priv.user, conf->user, conf->chroot);
-	if (rv == -1)
-		fatalx("unknown user %s", conf->user);
-	if (rv == -2)
-		fatal("chroot directory %s (must exist, belong to root and "
-		    "not be writable by others)", conf->chroot);
+	if (user_check(conf, &priv.user) == -1)
+		exit(1);
 	if (!priv.user.privileged)
 		log_warnx("not started as root: no privilege drop, no chroot");
 }
 
-/* sniproxyd -n: the keypairs are loaded here, once, to check them. */
+/*
+ * sniproxyd -n: what a start would stop at, all of it at once.  The
+ * keypairs are loaded here, once, to check them.
+ */
 static int
-check_keypairs(struct config *conf)
+check_start(struct config *conf)
 {
-	char	 err[1024];
+	struct proc_user	 u;
+	char			 err[1024];
+	int			 rv = 0;
 
+	if (user_check(conf, &u) == -1)
+		rv = -1;
+	if (u.rootfd != -1)
+		close(u.rootfd);
 	err[0] = '\0';
-	return (keys_load_all(conf, err, sizeof(err)));
+	if (keys_load_all(conf, err, sizeof(err)) == -1)
+		rv = -1;
+	return (rv);
 }
 
 int
@@ -346,7 +371,7 @@ main(int argc, char *argv[])
 	if ((conf = parse_config(priv.conffile)) == NULL)
 		exit(1);
 	if (noaction) {
-		if (check_keypairs(conf) == -1)
+		if (check_start(conf) == -1)
 			exit(1);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);

@@ -63,6 +63,7 @@ struct keypair {
 	struct keymem		*mem;
 	int64_t			 check_ms;	/* -1: the global one */
 	uint64_t		 stamp[3];	/* of cert, key, ocsp */
+	char			*refused;	/* why the files on disk are not used */
 	/* What the certificate says, for logs and sniproxyctl. */
 	char			 subject[256];
 	char			 sans[512];
@@ -99,13 +100,17 @@ enum check_type {
 	CHECK_NONE,
 	CHECK_TCP,
 	CHECK_TLS,
-	CHECK_SEND
+	CHECK_SEND,
+	CHECK_HTTP
 };
 
 struct check {
 	enum check_type		 type;
 	char			*send;
 	char			*expect;
+	int			 tls;		/* send and read over TLS */
+	int			 code;		/* HTTP status wanted */
+	char			*host;		/* HTTP Host, TLS server name */
 	int64_t			 interval;	/* ms */
 	int			 rise;
 	int			 fall;
@@ -167,6 +172,7 @@ struct rule {
 	in_port_t		 port;		/* 0: the table's ports */
 	int			 terminate;
 	struct keypair		*keypair;	/* NULL: chosen by SNI */
+	char			*keypair_name;	/* until the end of the parse */
 	int			 backend_tls;
 	int			 send_proxy;	/* 0, 1 or 2 */
 	enum balance_mode	 mode;

@@ -20,7 +20,11 @@
 # client:	none
 # sniproxyd:	-n on a good file; on files with one error each: unknown
 #		table, port out of range, an unknown word, an error in an
-#		included file; with -D overriding a macro both ways
+#		included file; with -D overriding a macro both ways; a
+#		keypair whose key is of another certificate; what would
+#		stop a start: a key file missing, "*" and an address on
+#		one port, and as root an unknown user and a chroot
+#		directory missing, writable by others or not root's
 # servers:	none
 # expect:	status 0 and "configuration OK"; status 1 and
 #		"file:line: message" for each error
@@ -36,6 +40,7 @@ check() {
 	_re=${3:-}
 	shift 2
 	[ $# -gt 0 ] && shift
+	grep -q '^user ' "$_file" || root_prelude >>"$_file"
 	"$SNIPROXYD" -n "$@" -f "$_file" >"$T/out" 2>&1
 	_rv=$?
 	[ "$_rv" -eq "$_want" ] ||
@@ -123,3 +128,82 @@ listen on 127.0.0.1 port \$lport {
 EOF
 check 1 "$C/macro2.conf" "^$(re "$C/macro2.conf"):3: .*70000"
 check 0 "$C/macro2.conf" '^configuration OK$' -D lport=64443
+
+# A key of another certificate is named as such, not as a key that
+# does not load.
+cat >"$C/mismatch.conf" <<EOF
+keypair "site" {
+	certificate "$PKI/leaf.pem"
+	key "$PKI/ca.key"
+}
+table <one> { 127.0.0.1 port 1443 }
+listen on 127.0.0.1 port 64443 {
+	match tls sni "one.$DOMAIN" terminate tls keypair "site" \\
+	    forward to <one>
+}
+EOF
+check 1 "$C/mismatch.conf" "^$(re "$C/mismatch.conf"):1: keypair \"site\":\
+ the key $(re "$PKI/ca.key") does not belong to\
+ the certificate $(re "$PKI/leaf.pem")\$"
+grep -q 'failed to load private key' "$T/out" &&
+    fail "a mismatched key is reported as one that does not load:" \
+    "$(cat "$T/out")"
+
+# What would stop a start, without starting.
+cat >"$C/nokey.conf" <<EOF
+keypair "site" {
+	certificate "$PKI/leaf.pem"
+	key "$T/nope.key"
+}
+table <one> { 127.0.0.1 port 1443 }
+listen on 127.0.0.1 port 64443 {
+	default terminate tls keypair "site" forward to <one>
+}
+EOF
+check 1 "$C/nokey.conf" "^$(re "$C/nokey.conf"):1: keypair \"site\":\
+ $(re "$T/nope.key"): No such file or directory\$"
+
+cat >"$C/overlap.conf" <<EOF
+table <one> { 127.0.0.1 port 1443 }
+listen on * port 64443 {
+	default forward to <one>
+}
+listen on 127.0.0.1 port 64443 {
+	default forward to <one>
+}
+EOF
+check 1 "$C/overlap.conf" "^$(re "$C/overlap.conf"):5: listen on\
+ $(re 127.0.0.1:64443) and $(re 0.0.0.0:64443) at $(re "$C/overlap.conf"):2\
+ cannot both bind"
+sed -e 's/^listen on \* port/listen on ::1 port/' "$C/overlap.conf" \
+    >"$C/apart.conf" || fail "cannot write apart.conf"
+check 0 "$C/apart.conf" '^configuration OK$'
+
+if is_root; then
+	cat >"$C/user.conf" <<EOF
+user "no-such-user-sniproxyd"
+chroot "$(empty_dir)"
+table <one> { 127.0.0.1 port 1443 }
+listen on 127.0.0.1 port 64443 {
+	default forward to <one>
+}
+EOF
+	check 1 "$C/user.conf" '^user "no-such-user-sniproxyd": no such user$'
+
+	mkdir -p "$T/open" "$T/theirs" || fail "cannot make the directories"
+	if ! chmod 777 "$T/open" || ! chown "$(unpriv_user)" "$T/theirs" ||
+	    ! chmod 755 "$T/theirs"; then
+		fail "cannot set the directories up"
+	fi
+	for d in "$T/missing" "$T/open" "$T/theirs"; do
+		sed -e "2s|.*|chroot \"$d\"|" \
+		    -e "1s|.*|user \"$(unpriv_user)\"|" \
+		    "$C/user.conf" >"$C/chroot.conf" ||
+		    fail "cannot write chroot.conf"
+		case $d in
+		*/missing)	why='No such file or directory' ;;
+		*)		why='must belong to root and not be writable' ;;
+		esac
+		check 1 "$C/chroot.conf" "^chroot \"$(re "$d")\": $why"
+	done
+fi

@@ -45,6 +45,8 @@ for f in "$EX"/*.conf; do
 	d=$T/$name.d
 	mkdir -p "$d" && cp "$f" "$PKI/leaf.pem" "$PKI/leaf.key" \
 	    "$PKI/ca.pem" "$d/" || fail "cannot copy $name"
+	# sniproxyd -n as root checks the user and chroot a start needs.
+	root_prelude >>"$d/$name" || fail "cannot copy $name"
 	sed -nE \
 	    's/^[[:space:]]*([A-Za-z0-9_]+_(cert|key|ca))[[:space:]]*=.*/\1/p' \
 	    "$f" >"$T/$name.macros"

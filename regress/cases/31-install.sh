@@ -103,6 +103,8 @@ for f in "$D$EXDIR"/*.conf "$D/etc/sniproxyd.conf"; do
 	d=$T/n.$n.d
 	mkdir -p "$d" && cp "$f" "$PKI/leaf.pem" "$PKI/leaf.key" \
 	    "$PKI/ca.pem" "$d/" || fail "cannot copy $name"
+	# sniproxyd -n as root checks the user and chroot a start needs.
+	root_prelude >>"$d/$(basename "$f")" || fail "cannot copy $name"
 	set --
 	sed -nE \
 	    's/^[[:space:]]*([A-Za-z0-9_]+_(cert|key|ca))[[:space:]]*=.*/\1/p' \

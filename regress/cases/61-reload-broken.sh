@@ -30,9 +30,10 @@
 #		reload: status 1, the same "sniproxyd.conf:LINE: " on its
 #		standard error; the old configuration answers throughout and
 #		show summary has generation 1 only.  The new certificate with
-#		the old key: the log says the keypair cannot be used and the
-#		one in service is kept, sniproxyctl reload says why it fails
-#		with status 1,
+#		the old key: the log says the key does not belong to the
+#		certificate and that the one in service is kept, once, even
+#		when the certificate is written again; sniproxyctl reload
+#		says why it fails with status 1,
 #		certificate 101 is still served; then its own key: the new
 #		certificate (102) is served within 1.3 s (interval + 1 s)
 
@@ -114,15 +115,24 @@ replace "$CONF" "$T/good.conf"
 # A new certificate with the key of the old one.
 log_mark
 replace "$K/site.crt" "$T/pairs/102/cert.pem"
+MISMATCH='keypair "site": the key .*/site\.key does not belong to '\
+'the certificate .*/site\.crt'
 expect_log 'keypair site: files changed' 3
-expect_log 'keypair "site": cannot (load|use)' 3
+expect_log "$MISMATCH" 3
 expect_log "keeping (the running configuration|the one in use)" 3
 served 101
+# The same wrong pair written again is no news.
+replace "$K/site.crt" "$T/pairs/102/cert.pem"
+sleep 1
+assert_eq 1 "$(log_count "$MISMATCH")" "lines saying the key does not belong"
+assert_eq 1 "$(log_count 'keeping the one in use')" \
+    "lines saying the pair in use is kept"
+assert_log_lacks 'failed to load private key'
 ctl reload >"$T/ctl.out" 2>"$T/ctl.err"
 rv=$?
 cat "$T/ctl.out" "$T/ctl.err"
 assert_eq 1 "$rv" "status of sniproxyctl reload with a mismatched key"
-grep -q 'keypair "site": cannot ' "$T/ctl.err" ||
+grep -q 'keypair "site": the key .* does not belong' "$T/ctl.err" ||
     later "sniproxyctl reload does not say why keypair site failed:" \
     "$(cat "$T/ctl.err")"
 served 101

@@ -439,6 +439,38 @@ START_TEST(test_balance_options)
 	ck_assert_int_eq(r->check.interval, 5000);
 	config_free(c);
 
+	c = unit_parse(LISTEN
+	    "match tls forward to <t> check https \"/h?x=1\" code 204 "
+	    "host \"a.example\"\n"
+	    "match ssh forward to <t> check http \"/\" code 200\n"
+	    "default forward to <t> check send \"PING\" expect \"PONG\" "
+	    "with tls interval 1s\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	r = c->rules[0];
+	ck_assert_int_eq(r->check.type, CHECK_HTTP);
+	ck_assert_int_eq(r->check.tls, 1);
+	ck_assert_int_eq(r->check.code, 204);
+	ck_assert_str_eq(r->check.host, "a.example");
+	ck_assert_str_eq(r->check.send, "GET /h?x=1 HTTP/1.0\r\n"
+	    "Host: a.example\r\nUser-Agent: sniproxyd-check\r\n"
+	    "Connection: close\r\n\r\n");
+	r = c->rules[1];
+	ck_assert_int_eq(r->check.tls, 0);
+	ck_assert_ptr_null(r->check.host);
+	ck_assert_str_eq(r->check.send, "GET / HTTP/1.0\r\n"
+	    "User-Agent: sniproxyd-check\r\nConnection: close\r\n\r\n");
+	r = c->rules[2];
+	ck_assert_int_eq(r->check.type, CHECK_SEND);
+	ck_assert_int_eq(r->check.tls, 1);
+	ck_assert_int_eq(r->check.interval, 1000);
+	config_free(c);
+
+	assert_error(LISTEN "default forward to <t> check http \"/\" "
+	    "code 99\n}\n", "3: check code must be between 100 and 599");
+	assert_error(LISTEN "default forward to <t> check http \"x\" "
+	    "code 200\n}\n", "3: check path must begin with /");
+	assert_error(LISTEN "default forward to <t> check https \"/\" "
+	    "code 200 host \"a b\"\n}\n", "3: check host must be a name");
 	assert_error(LISTEN "default forward to <t> mode random\n}\n",
 	    "3: mode must be roundrobin");
 	assert_error(LISTEN "default forward to <t> check udp\n}\n",
@@ -521,6 +553,44 @@ START_TEST(test_keypairs)
 }
 END_TEST
 
+/* A rule may name a keypair that is defined further down the file. */
+START_TEST(test_keypair_later)
+{
+	struct config	*c;
+	char		 text[2048];
+
+	snprintf(text, sizeof(text), LISTEN
+	    "match tls sni \"k2.example.com\" terminate tls keypair \"two\" "
+	    "forward to <t>\n"
+	    "default terminate tls keypair \"one\" forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n"
+	    "keypair \"two\" { certificate \"%s/c2.pem\"\n key \"%s/k2.pem\" }\n",
+	    unit_dir(), unit_dir(), unit_dir(), unit_dir());
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_str_eq(c->rules[0]->keypair->name, "two");
+	ck_assert_str_eq(c->rules[1]->keypair->name, "one");
+	ck_assert_ptr_null(c->rules[0]->keypair_name);
+	config_free(c);
+
+	/* Terminating by SNI needs a keypair somewhere in the file. */
+	snprintf(text, sizeof(text), LISTEN
+	    "match tls terminate tls forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n",
+	    unit_dir(), unit_dir());
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	ck_assert_ptr_null(c->rules[0]->keypair);
+	config_free(c);
+
+	/* Still named at the rule's line when it is nowhere. */
+	assert_error(LISTEN "default block\n"
+	    "match tls terminate tls keypair \"k\" forward to <t>\n}\n"
+	    "keypair \"one\" { certificate \"/c\"\n key \"/k\" }\n",
+	    "4: keypair \"k\" is not defined");
+}
+END_TEST
+
 /*
  * A keypair that does not load is an error of the keys helper (or of
  * sniproxyd -n), not of the parse: the parser reads no key.
@@ -540,7 +610,7 @@ assert_keys_error(const char *text, const char *want)
 
 START_TEST(test_keypair_errors)
 {
-	char	 text[2048];
+	char	 text[2048], want[1024];
 
 	make_pairs();
 	/* A key that is not the certificate's. */
@@ -548,7 +618,10 @@ START_TEST(test_keypair_errors)
 	    "keypair \"x\" {\n certificate \"%s/c1.pem\"\n"
 	    " key \"%s/k2.pem\"\n}\n" LISTEN "default block\n}\n", unit_dir(),
 	    unit_dir());
-	assert_keys_error(text, ":1: keypair \"x\": cannot use: ");
+	snprintf(want, sizeof(want), ":1: keypair \"x\": the key %s/k2.pem "
+	    "does not belong to the certificate %s/c1.pem", unit_dir(),
+	    unit_dir());
+	assert_keys_error(text, want);
 	snprintf(text, sizeof(text),
 	    "keypair \"x\" {\n certificate \"%s/nope.pem\"\n"
 	    " key \"%s/k2.pem\"\n}\n" LISTEN "default block\n}\n", unit_dir(),
@@ -565,6 +638,14 @@ START_TEST(test_keypair_errors)
 	    "3: terminate tls without a keypair defined");
 	assert_error(LISTEN "match tls terminate tls keypair \"k\" "
 	    "forward to <t>\n}\n", "3: keypair \"k\" is not defined");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 { default block }\n"
+	    "listen on * port 8443 { default block }\n",
+	    "3: listen on 0.0.0.0:8443 and 127.0.0.1:8443 at ");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on * port 8443 { default block }\n"
+	    "listen on ::1 port 8443 { default block }\n",
+	    "3: listen on [::1]:8443 and [::]:8443 at ");
 	assert_error(LISTEN "match tls tls ciphers \"a\" tls ciphers \"b\" "
 	    "block\n}\n", "3: tls option given twice");
 	assert_error(LISTEN "match tls forward to <t> tls verify\n}\n",
@@ -770,6 +851,7 @@ config_suite(void)
 	tcase_add_test(tc, test_no_listener);
 	tcase_add_test(tc, test_keypairs);
 	tcase_add_test(tc, test_keypair_errors);
+	tcase_add_test(tc, test_keypair_later);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("values");
 	tcase_add_test(tc, test_durations);
