@@ -160,6 +160,8 @@ ctl_finish(struct ctl_conn *cc)
 	if (cc->pending > 0)
 		evbuffer_add_printf(cc->out, "(%d processes did not answer)\n",
 		    cc->pending);
+	/* Answers that come later belong to no request. */
+	cc->id = 0;
 	ctl_reply(cc, NULL);
 }
 
@@ -219,6 +221,29 @@ control_retired(const void *data, size_t len, const char *routename)
 		    routename, &st);
 }
 
+static struct ctl_conn *
+ctl_find(uint64_t id)
+{
+	struct ctl_conn	*cc;
+
+	TAILQ_FOREACH(cc, &ctl.conns, entry)
+		if (cc->id == id)
+			return (cc);
+	return (NULL);
+}
+
+/* A process asked for request id has gone without answering. */
+void
+control_gone(uint64_t id)
+{
+	struct ctl_conn	*cc;
+
+	if ((cc = ctl_find(id)) == NULL || cc->pending <= 0)
+		return;
+	if (--cc->pending == 0)
+		ctl_finish(cc);
+}
+
 /* A child's answer to MSG_STATS_REQ, or its list of connections. */
 void
 control_stats(uint64_t id, int type, const void *data, size_t len,
@@ -227,10 +252,7 @@ control_stats(uint64_t id, int type, const void *data, size_t len,
 	struct ctl_conn		*cc;
 	struct msg_stats	 st;
 
-	TAILQ_FOREACH(cc, &ctl.conns, entry)
-		if (cc->id == id)
-			break;
-	if (cc == NULL)
+	if ((cc = ctl_find(id)) == NULL || cc->pending <= 0)
 		return;
 	if (type == MSG_CONNS) {
 		if (cc->what == CTL_CONNECTIONS)

@@ -41,6 +41,7 @@ struct ctl_ops {
 int	control_init(struct event_base *, const char *,
 	    const struct ctl_ops *);
 void	control_retired(const void *, size_t, const char *);
+void	control_gone(uint64_t);
 void	control_stats(uint64_t, int, const void *, size_t, const char *);
 
 #endif /* CONTROL_H */

@@ -54,6 +54,7 @@ struct child {
 	int			 alive;
 	int			 ready;
 	int			 quick;		/* deaths soon after start */
+	uint64_t		 asked;		/* statistics still owed */
 	struct chan		*chan;
 	struct event		*ev_respawn;
 };
@@ -223,6 +224,20 @@ pair_keys(struct child *w)
 		child_pair(w, &w->gen->keys, MSG_KEYS_CHAN, MSG_KEYS_WORKER);
 }
 
+/*
+ * A process that goes, as an old generation's do, answers no more: the
+ * request it owed an answer to stops waiting for it.
+ */
+static void
+child_unasked(struct child *c)
+{
+	uint64_t	 id = c->asked;
+
+	c->asked = 0;
+	if (id != 0)
+		control_gone(id);
+}
+
 /* A child that says something it must not is killed, and respawned. */
 static void
 child_broken(struct child *c, const char *why)
@@ -359,8 +374,10 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 
 	if (m == NULL) {
 		chan_free(ch);
-		if (c->chan == ch)
+		if (c->chan == ch) {
 			c->chan = NULL;
+			child_unasked(c);
+		}
 		return;
 	}
 	/* No child has a descriptor to give priv. */
@@ -390,6 +407,8 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		}
 		if (c->role == ROLE_WORKER)
 			route = c->gen->conf->routes[c->route]->table->name;
+		if (m->hdr.type == MSG_STATS && m->hdr.id == c->asked)
+			c->asked = 0;
 		/* Id 0: the last words of a process that is going. */
 		if (m->hdr.id == 0 && m->hdr.type == MSG_STATS)
 			control_retired(m->data, m->len, route);
@@ -542,6 +561,7 @@ child_died(struct child *c, int status)
 		chan_free(c->chan);
 		c->chan = NULL;
 	}
+	child_unasked(c);
 	if (c->gen->draining) {
 		log_debug("%s (pid %ld) of generation %u done", title,
 		    (long)c->pc.pid, c->gen->id);
@@ -802,7 +822,13 @@ gen_begin(struct config *conf, uint8_t *bundle, size_t len, char *err,
 	return (0);
 }
 
-/* Sends a message to every live process of every generation. */
+/*
+ * Sends a message to every live process of every generation; returns
+ * how many of them owe an answer to MSG_STATS_REQ.  A process that has
+ * not said it is ready may still be starting and holds no connection:
+ * it is not asked, so that a reload does not make the next question
+ * wait for it.
+ */
 int
 gen_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
 {
@@ -816,9 +842,13 @@ gen_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
 			if (c->chan == NULL || (c->role != ROLE_WORKER &&
 			    c->role != ROLE_ACCEPT && type != MSG_VERBOSE))
 				continue;
-			if (child_send(c, type, id, -1, data, len) == 0 &&
-			    type != MSG_VERBOSE)
-				n++;
+			if (type == MSG_STATS_REQ && !c->ready)
+				continue;
+			if (child_send(c, type, id, -1, data, len) == -1 ||
+			    type != MSG_STATS_REQ)
+				continue;
+			c->asked = id;
+			n++;
 		}
 	return (n);
 }
