@@ -39,6 +39,7 @@ balance_init(struct balance *b, const struct table *t)
 	b->n = t->nhosts;
 	if ((b->up = calloc(b->n, sizeof(*b->up))) == NULL ||
 	    (b->active = calloc(b->n, sizeof(*b->active))) == NULL ||
+	    (b->total = calloc(b->n, sizeof(*b->total))) == NULL ||
 	    (b->current = calloc(b->n, sizeof(*b->current))) == NULL)
 		return (-1);
 	memset(b->up, 1, b->n);

@@ -29,6 +29,7 @@ struct balance {
 	size_t		 n;
 	uint8_t		*up;		/* health checks say so */
 	uint32_t	*active;	/* this worker's connections */
+	uint64_t	*total;		/* connected since it started */
 	int		*current;	/* weighted round robin */
 };
 

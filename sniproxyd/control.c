@@ -67,7 +67,8 @@ struct ctl_conn {
 enum {
 	CTL_SUMMARY,
 	CTL_ROUTES,
-	CTL_CONNECTIONS
+	CTL_CONNECTIONS,
+	CTL_HOSTS
 };
 
 static struct {
@@ -157,6 +158,8 @@ ctl_finish(struct ctl_conn *cc)
 		    (unsigned long long)st->up, (unsigned long long)st->down,
 		    (unsigned long long)st->errors);
 	}
+	if (cc->what == CTL_HOSTS)
+		ctl.ops->hosts(cc->out);
 	if (cc->pending > 0)
 		evbuffer_add_printf(cc->out, "(%d processes did not answer)\n",
 		    cc->pending);
@@ -209,7 +212,7 @@ control_retired(const void *data, size_t len, const char *routename)
 {
 	struct msg_stats	 st;
 
-	if (len != sizeof(st))
+	if (len < sizeof(st))
 		return;
 	memcpy(&st, data, sizeof(st));
 	st.active = 0;
@@ -259,7 +262,7 @@ control_stats(uint64_t id, int type, const void *data, size_t len,
 			evbuffer_add(cc->out, data, len);
 		return;
 	}
-	if (len != sizeof(st))
+	if (len < sizeof(st))
 		return;
 	memcpy(&st, data, sizeof(st));
 	if (st.route == UINT32_MAX) {
@@ -319,6 +322,8 @@ ctl_request(struct ctl_conn *cc, const char *req)
 		ctl_ask(cc, CTL_ROUTES);
 	else if (strcmp(req, "show connections") == 0)
 		ctl_ask(cc, CTL_CONNECTIONS);
+	else if (strcmp(req, "show hosts") == 0)
+		ctl_ask(cc, CTL_HOSTS);
 	else if (strcmp(req, "show certificates") == 0) {
 		ctl.ops->certificates(cc->out);
 		ctl_reply(cc, NULL);

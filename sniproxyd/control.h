@@ -34,6 +34,7 @@ struct ctl_ops {
 	int	(*reload)(char *, size_t);
 	int	(*ask)(uint64_t);	/* returns how many will answer */
 	void	(*summary)(struct evbuffer *);
+	void	(*hosts)(struct evbuffer *);
 	void	(*certificates)(struct evbuffer *);
 	void	(*verbose)(int);
 };

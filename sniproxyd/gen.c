@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +47,12 @@
 
 struct generation;
 
+/* What priv knows of one server of a route's table. */
+struct gen_host {
+	int			 up;		/* as the checks say */
+	time_t			 since;		/* of the state shown */
+};
+
 struct child {
 	struct proc_child	 pc;
 	struct generation	*gen;
@@ -55,6 +63,7 @@ struct child {
 	int			 ready;
 	int			 quick;		/* deaths soon after start */
 	uint64_t		 asked;		/* statistics still owed */
+	struct msg_host_stats	*hstats;	/* a worker's last answer */
 	struct chan		*chan;
 	struct event		*ev_respawn;
 };
@@ -76,7 +85,7 @@ struct generation {
 	struct child		 check;		/* when any route checks */
 	struct child		 keys;		/* when there are keypairs */
 	struct child		*workers;	/* route * prefork + slot */
-	uint8_t			**up;		/* per route, per server */
+	struct gen_host		**hosts;	/* per route, per server */
 	struct msg_cert_info	*certs;		/* by keypair id */
 	int			 keys_result;	/* -1 none yet, 0 bad, 1 ok */
 	char			*keys_error;
@@ -292,7 +301,10 @@ gen_host_state(struct child *c, const void *data, size_t len)
 		return;
 	}
 	r = g->conf->routes[hs.route];
-	g->up[hs.route][hs.host] = hs.up != 0;
+	if (g->hosts[hs.route][hs.host].up != (hs.up != 0)) {
+		g->hosts[hs.route][hs.host].up = hs.up != 0;
+		g->hosts[hs.route][hs.host].since = time(NULL);
+	}
 	log_info("table <%s>: server %s is %s (%s:%d)", r->table->name,
 	    addr_str((struct sockaddr *)&r->table->hosts[hs.host].ss, addr,
 	    sizeof(addr)), hs.up ? "up" : "down", r->file, r->line);
@@ -300,6 +312,30 @@ gen_host_state(struct child *c, const void *data, size_t len)
 		if (g->workers[i].route == hs.route)
 			child_send(&g->workers[i], MSG_HOST_STATE, 0, -1, &hs,
 			    sizeof(hs));
+}
+
+/*
+ * Statistics name the process's own route and its table's servers; a
+ * worker's per-server counts are kept for show hosts.
+ */
+static int
+child_stats(struct child *c, const void *data, size_t len)
+{
+	struct msg_stats	 st;
+	size_t			 n = 0;
+
+	if (len < sizeof(st))
+		return (-1);
+	memcpy(&st, data, sizeof(st));
+	if (c->role == ROLE_WORKER)
+		n = c->gen->conf->routes[c->route]->table->nhosts;
+	if (st.route != (c->role == ROLE_WORKER ? c->route : UINT32_MAX) ||
+	    st.nhosts != n || len != sizeof(st) + n * sizeof(*c->hstats))
+		return (-1);
+	if (n > 0)
+		memcpy(c->hstats, (const uint8_t *)data + sizeof(st),
+		    n * sizeof(*c->hstats));
+	return (0);
 }
 
 static void
@@ -405,6 +441,11 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 			child_broken(c, "unexpected statistics");
 			break;
 		}
+		if (m->hdr.type == MSG_STATS && child_stats(c, m->data,
+		    m->len) == -1) {
+			child_broken(c, "malformed statistics");
+			break;
+		}
 		if (c->role == ROLE_WORKER)
 			route = c->gen->conf->routes[c->route]->table->name;
 		if (m->hdr.type == MSG_STATS && m->hdr.id == c->asked)
@@ -431,7 +472,7 @@ child_send_states(struct child *c)
 	size_t			 i;
 
 	for (i = 0; i < t->nhosts; i++) {
-		if (c->gen->up[c->route][i])
+		if (c->gen->hosts[c->route][i].up)
 			continue;
 		hs.route = c->route;
 		hs.host = i;
@@ -508,6 +549,9 @@ child_spawn(struct child *c)
 	}
 	c->alive = 1;
 	c->ready = 0;
+	if (c->hstats != NULL)
+		memset(c->hstats, 0, conf->routes[c->route]->table->nhosts *
+		    sizeof(*c->hstats));
 	if ((c->chan = chan_new(gs.env.base, c->pc.fd, MSG_VERSION,
 	    gen_child_msg, c)) == NULL)
 		fatal("%s: chan_new", __func__);
@@ -649,6 +693,9 @@ child_setup(struct generation *g, struct child *c, enum proc_roles role,
 	if ((c->ev_respawn = evtimer_new(gs.env.base, child_respawn, c)) ==
 	    NULL)
 		fatal("%s", __func__);
+	if (role == ROLE_WORKER && (c->hstats = calloc(g->conf->routes[route]->
+	    table->nhosts, sizeof(*c->hstats))) == NULL)
+		fatal("%s", __func__);
 }
 
 static struct generation *
@@ -656,11 +703,12 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 {
 	struct generation	*g;
 	uint32_t		 r, s;
+	size_t			 h, nhosts;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->workers = calloc(conf->nroutes * conf->prefork,
 	    sizeof(*g->workers))) == NULL ||
-	    (g->up = calloc(conf->nroutes, sizeof(*g->up))) == NULL ||
+	    (g->hosts = calloc(conf->nroutes, sizeof(*g->hosts))) == NULL ||
 	    (g->certs = calloc(conf->nkeypairs + 1, sizeof(*g->certs))) ==
 	    NULL)
 		fatal("%s", __func__);
@@ -672,9 +720,14 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 	g->keys_result = -1;
 	strlcpy(g->version, "-", sizeof(g->version));
 	for (r = 0; r < conf->nroutes; r++) {
-		if ((g->up[r] = malloc(conf->routes[r]->table->nhosts)) == NULL)
+		nhosts = conf->routes[r]->table->nhosts;
+		if ((g->hosts[r] = calloc(nhosts, sizeof(*g->hosts[r]))) ==
+		    NULL)
 			fatal("%s", __func__);
-		memset(g->up[r], 1, conf->routes[r]->table->nhosts);
+		for (h = 0; h < nhosts; h++) {
+			g->hosts[r][h].up = 1;
+			g->hosts[r][h].since = g->started;
+		}
 		for (s = 0; s < (uint32_t)conf->prefork; s++)
 			child_setup(g, &g->workers[r * conf->prefork + s],
 			    ROLE_WORKER, r, s);
@@ -695,12 +748,14 @@ gen_free(struct generation *g)
 	uint32_t	 i;
 
 	TAILQ_REMOVE(&gs.gens, g, entry);
-	for (i = 0; (c = gen_child(g, i)) != NULL; i++)
+	for (i = 0; (c = gen_child(g, i)) != NULL; i++) {
 		event_free(c->ev_respawn);
+		free(c->hstats);
+	}
 	event_free(g->ev_up);
 	for (i = 0; i < g->conf->nroutes; i++)
-		free(g->up[i]);
-	free(g->up);
+		free(g->hosts[i]);
+	free(g->hosts);
 	free(g->workers);
 	free(g->certs);
 	free(g->keys_error);
@@ -887,5 +942,63 @@ gen_certificates(struct evbuffer *out)
 		evbuffer_add_printf(out, "keypair %s subject %s names %s "
 		    "notafter %s\n", kp->name, ci->subject[0] ? ci->subject :
 		    "-", ci->sans[0] ? ci->sans : "-", date);
+	}
+}
+
+/* The server of a route as its connections go to it: port included. */
+static const char *
+route_host_str(const struct rule *r, const struct host *h, char *buf,
+    size_t len)
+{
+	struct sockaddr_storage	 ss = h->ss;
+
+	if (r->port != 0) {
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(r->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+			    htons(r->port);
+	}
+	return (addr_str((struct sockaddr *)&ss, buf, len));
+}
+
+/*
+ * The servers of every route of the current generation: what priv
+ * knows of them, and the connections its workers last said they had.
+ */
+void
+gen_hosts(struct evbuffer *out)
+{
+	struct generation	*g = gs.cur;
+	const struct rule	*r;
+	const struct gen_host	*gh;
+	struct tm		 tm;
+	char			 addr[ADDRSTR_LEN], date[32];
+	uint64_t		 active, total;
+	uint32_t		 ri, i;
+	size_t			 h;
+
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		for (h = 0; h < r->table->nhosts; h++) {
+			gh = &g->hosts[ri][h];
+			active = total = 0;
+			for (i = 0; i < gen_nworkers(g); i++) {
+				if (g->workers[i].route != ri)
+					continue;
+				active += g->workers[i].hstats[h].active;
+				total += g->workers[i].hstats[h].total;
+			}
+			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ",
+			    gmtime_r(&gh->since, &tm));
+			evbuffer_add_printf(out, "table <%s> host %s state %s "
+			    "since %s active %llu total %llu weight %d "
+			    "rule %s:%d\n", r->table->name,
+			    route_host_str(r, &r->table->hosts[h], addr,
+			    sizeof(addr)), gh->up ? "up" : "down", date,
+			    (unsigned long long)active,
+			    (unsigned long long)total,
+			    r->table->hosts[h].weight, r->file, r->line);
+		}
 	}
 }

@@ -438,6 +438,7 @@ conn_relay(struct conn *c)
 	c->ev_connect = NULL;
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
+	wk.bal.total[c->hostidx]++;
 	/* The client's socket has it from its listener. */
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
@@ -632,13 +633,20 @@ static void
 worker_stats(struct chan *ch, uint64_t id)
 {
 	struct msg_stats	 st;
+	struct msg_host_stats	 hs[BALANCE_MAX];
+	uint8_t			 msg[sizeof(st) + sizeof(hs)];
 	struct conn		*c;
 	char			*buf, client[ADDRSTR_LEN];
-	size_t			 len = 0, max = CHAN_MAXMSG - 64;
+	size_t			 len = 0, max = CHAN_MAXMSG - 64, i;
 	int			 n;
 
 	memset(&st, 0, sizeof(st));
 	st.route = wk.route->route;
+	st.nhosts = wk.bal.n;
+	for (i = 0; i < wk.bal.n; i++) {
+		hs[i].active = wk.bal.active[i];
+		hs[i].total = wk.bal.total[i];
+	}
 	st.total = wk.total;
 	st.errors = wk.errors;
 	st.up = wk.up;
@@ -663,7 +671,10 @@ worker_stats(struct chan *ch, uint64_t id)
 	}
 	/* The list first: the counters tell priv this worker is done. */
 	chan_send(ch, MSG_CONNS, id, -1, buf, len);
-	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
+	memcpy(msg, &st, sizeof(st));
+	memcpy(msg + sizeof(st), hs, wk.bal.n * sizeof(hs[0]));
+	chan_send(ch, MSG_STATS, id, -1, msg, sizeof(st) +
+	    wk.bal.n * sizeof(hs[0]));
 	free(buf);
 }
 

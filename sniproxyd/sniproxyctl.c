@@ -41,6 +41,7 @@ static const struct command {
 	{ "show",	"summary" },
 	{ "show",	"routes" },
 	{ "show",	"connections" },
+	{ "show",	"hosts" },
 	{ "show",	"certificates" },
 	{ "log",	"verbose" },
 	{ "log",	"brief" },
@@ -110,7 +111,7 @@ usage(void)
 	fprintf(stderr, "usage: %s [-f file] [-s socket] command "
 	    "[argument ...]\n"
 	    "commands: reload, show summary, show routes, show connections,\n"
-	    "          show certificates, log verbose, log brief\n",
+	    "          show hosts, show certificates, log verbose, log brief\n",
 	    __progname);
 	exit(1);
 }

@@ -101,6 +101,7 @@ static const struct ctl_ops ctl_ops = {
 	.reload = priv_reload,
 	.ask = ctl_ask_all,
 	.summary = gen_summary,
+	.hosts = gen_hosts,
 	.certificates = gen_certificates,
 	.verbose = ctl_verbose
 };
