@@ -301,9 +301,59 @@ ctl_ask(struct ctl_conn *cc, int what)
 	evtimer_add(cc->ev_wait, &tv);
 }
 
+/*
+ * "host disable|enable|drain TABLE HOST" or "table TABLE weight HOST N":
+ * words is the request split at its spaces.
+ */
+static void
+ctl_host(struct ctl_conn *cc, char **words, int nwords)
+{
+	static const char *const states[HOST_ADMIN_COUNT] = {
+		[HOST_ENABLED] = "enable",
+		[HOST_DISABLED] = "disable",
+		[HOST_DRAINING] = "drain"
+	};
+	const char	*errstr;
+	char		 err[256];
+	int		 state = -1, weight = -1;
+
+	if (nwords == 4 && strcmp(words[0], "host") == 0) {
+		for (state = 0; state < HOST_ADMIN_COUNT; state++)
+			if (strcmp(words[1], states[state]) == 0)
+				break;
+		if (state == HOST_ADMIN_COUNT) {
+			ctl_reply(cc, "unknown request");
+			return;
+		}
+		words[1] = words[2];
+		words[2] = words[3];
+	} else if (nwords == 5 && strcmp(words[0], "table") == 0 &&
+	    strcmp(words[2], "weight") == 0) {
+		weight = strtonum(words[4], 1, HOST_WEIGHT_MAX, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, sizeof(err), "weight %s is %s: it must "
+			    "be between 1 and %d", words[4], errstr,
+			    HOST_WEIGHT_MAX);
+			ctl_reply(cc, err);
+			return;
+		}
+		words[2] = words[3];
+	} else {
+		ctl_reply(cc, "unknown request");
+		return;
+	}
+	if (ctl.ops->host(words[1], words[2], state, weight, cc->out, err,
+	    sizeof(err)) == -1)
+		ctl_reply(cc, err);
+	else
+		ctl_reply(cc, NULL);
+}
+
 static void
 ctl_request(struct ctl_conn *cc, const char *req)
 {
+	char	*words[6], line[CTL_LINE_MAX + 1], *p;
+	int	 nwords = 0;
 	char	 err[2048];
 	size_t	 len;
 
@@ -331,6 +381,17 @@ ctl_request(struct ctl_conn *cc, const char *req)
 	    strcmp(req, "log brief") == 0) {
 		ctl.ops->verbose(strcmp(req, "log verbose") == 0 ? 2 : 0);
 		ctl_reply(cc, NULL);
+	} else if (strncmp(req, "host ", 5) == 0 ||
+	    strncmp(req, "table ", 6) == 0) {
+		strlcpy(line, req, sizeof(line));
+		for (p = line; nwords < 6 && (words[nwords] = strsep(&p,
+		    " ")) != NULL; nwords++)
+			if (*words[nwords] == '\0')
+				break;
+		if (p != NULL || nwords == 6)
+			ctl_reply(cc, "unknown request");
+		else
+			ctl_host(cc, words, nwords);
 	} else
 		ctl_reply(cc, "unknown request");
 }

@@ -35,6 +35,8 @@ struct ctl_ops {
 	int	(*ask)(uint64_t);	/* returns how many will answer */
 	void	(*summary)(struct evbuffer *);
 	void	(*hosts)(struct evbuffer *);
+	int	(*host)(const char *, const char *, int, int,
+		    struct evbuffer *, char *, size_t);
 	void	(*certificates)(struct evbuffer *);
 	void	(*verbose)(int);
 };

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -50,6 +51,8 @@ struct generation;
 /* What priv knows of one server of a route's table. */
 struct gen_host {
 	int			 up;		/* as the checks say */
+	enum host_admin		 admin;		/* as sniproxyctl says */
+	int			 weight;
 	time_t			 since;		/* of the state shown */
 };
 
@@ -301,9 +304,11 @@ gen_host_state(struct child *c, const void *data, size_t len)
 		return;
 	}
 	r = g->conf->routes[hs.route];
+	/* Set aside by sniproxyctl, a server shows that state instead. */
 	if (g->hosts[hs.route][hs.host].up != (hs.up != 0)) {
 		g->hosts[hs.route][hs.host].up = hs.up != 0;
-		g->hosts[hs.route][hs.host].since = time(NULL);
+		if (g->hosts[hs.route][hs.host].admin == HOST_ENABLED)
+			g->hosts[hs.route][hs.host].since = time(NULL);
 	}
 	log_info("table <%s>: server %s is %s (%s:%d)", r->table->name,
 	    addr_str((struct sockaddr *)&r->table->hosts[hs.host].ss, addr,
@@ -463,16 +468,39 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	}
 }
 
-/* A new worker learns which servers the checks have found down. */
+static void
+child_send_admin(struct child *c, size_t host)
+{
+	const struct gen_host	*gh = &c->gen->hosts[c->route][host];
+	struct msg_host_admin	 ha;
+	struct msg_host_weight	 hw;
+
+	ha.route = hw.route = c->route;
+	ha.host = hw.host = host;
+	ha.state = gh->admin;
+	hw.weight = gh->weight;
+	child_send(c, MSG_HOST_ADMIN, 0, -1, &ha, sizeof(ha));
+	child_send(c, MSG_HOST_WEIGHT, 0, -1, &hw, sizeof(hw));
+}
+
+/*
+ * A new worker learns which servers the checks have found down, and
+ * what sniproxyctl has changed.
+ */
 static void
 child_send_states(struct child *c)
 {
 	const struct table	*t = c->gen->conf->routes[c->route]->table;
+	const struct gen_host	*gh;
 	struct msg_host_state	 hs;
 	size_t			 i;
 
 	for (i = 0; i < t->nhosts; i++) {
-		if (c->gen->hosts[c->route][i].up)
+		gh = &c->gen->hosts[c->route][i];
+		if (gh->admin != HOST_ENABLED ||
+		    gh->weight != t->hosts[i].weight)
+			child_send_admin(c, i);
+		if (gh->up)
 			continue;
 		hs.route = c->route;
 		hs.host = i;
@@ -726,6 +754,8 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 			fatal("%s", __func__);
 		for (h = 0; h < nhosts; h++) {
 			g->hosts[r][h].up = 1;
+			g->hosts[r][h].weight = conf->routes[r]->table->
+			    hosts[h].weight;
 			g->hosts[r][h].since = g->started;
 		}
 		for (s = 0; s < (uint32_t)conf->prefork; s++)
@@ -962,6 +992,19 @@ route_host_str(const struct rule *r, const struct host *h, char *buf,
 	return (addr_str((struct sockaddr *)&ss, buf, len));
 }
 
+static const char *
+host_state(const struct gen_host *gh)
+{
+	switch (gh->admin) {
+	case HOST_DISABLED:
+		return ("disabled");
+	case HOST_DRAINING:
+		return ("draining");
+	default:
+		return (gh->up ? "up" : "down");
+	}
+}
+
 /*
  * The servers of every route of the current generation: what priv
  * knows of them, and the connections its workers last said they had.
@@ -995,10 +1038,169 @@ gen_hosts(struct evbuffer *out)
 			    "since %s active %llu total %llu weight %d "
 			    "rule %s:%d\n", r->table->name,
 			    route_host_str(r, &r->table->hosts[h], addr,
-			    sizeof(addr)), gh->up ? "up" : "down", date,
+			    sizeof(addr)), host_state(gh), date,
 			    (unsigned long long)active,
-			    (unsigned long long)total,
-			    r->table->hosts[h].weight, r->file, r->line);
+			    (unsigned long long)total, gh->weight, r->file,
+			    r->line);
 		}
 	}
+}
+
+/*
+ * HOST or HOST:PORT, an IPv6 address in brackets when it has a port;
+ * port 0 when none is given.
+ */
+static int
+host_arg(const char *arg, struct sockaddr_storage *ss, in_port_t *port)
+{
+	char		 buf[ADDRSTR_LEN], *p, *colon;
+	const char	*errstr;
+	void		*a;
+
+	if (strlcpy(buf, arg, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	p = buf;
+	colon = strrchr(buf, ':');
+	if (buf[0] == '[') {
+		p = buf + 1;
+		if ((colon = strchr(p, ']')) == NULL)
+			return (-1);
+		*colon++ = '\0';
+		if (*colon == '\0')
+			colon = NULL;
+		else if (*colon != ':')
+			return (-1);
+	} else if (colon != NULL && strchr(buf, ':') != colon)
+		colon = NULL;	/* an IPv6 address without a port */
+	*port = 0;
+	if (colon != NULL) {
+		*colon = '\0';
+		*port = strtonum(colon + 1, 1, 65535, &errstr);
+		if (errstr != NULL)
+			return (-1);
+	}
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = strchr(p, ':') != NULL ? AF_INET6 : AF_INET;
+	if (ss->ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		a = &((struct sockaddr_in *)ss)->sin_addr;
+	return (inet_pton(ss->ss_family, p, a) == 1 ? 0 : -1);
+}
+
+/* Whether server h of route r is at the address, and the port if any. */
+static int
+host_is(const struct rule *r, size_t h, const struct sockaddr_storage *ss,
+    in_port_t port)
+{
+	const struct sockaddr_storage	*hs = &r->table->hosts[h].ss;
+	const struct sockaddr_in	*h4, *s4;
+	const struct sockaddr_in6	*h6, *s6;
+	in_port_t			 hport;
+
+	if (hs->ss_family != ss->ss_family)
+		return (0);
+	if (ss->ss_family == AF_INET) {
+		h4 = (const struct sockaddr_in *)hs;
+		s4 = (const struct sockaddr_in *)ss;
+		if (h4->sin_addr.s_addr != s4->sin_addr.s_addr)
+			return (0);
+		hport = ntohs(h4->sin_port);
+	} else {
+		h6 = (const struct sockaddr_in6 *)hs;
+		s6 = (const struct sockaddr_in6 *)ss;
+		if (memcmp(&h6->sin6_addr, &s6->sin6_addr,
+		    sizeof(h6->sin6_addr)) != 0)
+			return (0);
+		hport = ntohs(h6->sin6_port);
+	}
+	if (r->port != 0)
+		hport = r->port;
+	return (port == 0 || port == hport);
+}
+
+/*
+ * sniproxyctl host and table weight: the server of the named table at
+ * the address, in every route of the current generation that forwards
+ * to it, takes the state (enum host_admin) or the weight given, -1 for
+ * neither.  A new generation starts from its configuration, so the
+ * next reload undoes this.
+ */
+int
+gen_host_admin(const char *table, const char *host, int state, int weight,
+    struct evbuffer *out, char *err, size_t errlen)
+{
+	struct generation	*g = gs.cur;
+	struct sockaddr_storage	 ss;
+	struct gen_host		*gh;
+	const struct rule	*r;
+	char			 addr[ADDRSTR_LEN], name[NAME_MAX_LEN + 2];
+	in_port_t		 port;
+	uint32_t		 ri, i, nroutes = 0, nfound = 0, n;
+	size_t			 h, len;
+
+	if (host_arg(host, &ss, &port) == -1) {
+		snprintf(err, errlen, "%s: not an address or address:port",
+		    host);
+		return (-1);
+	}
+	/* The table as the configuration writes it, or its bare name. */
+	strlcpy(name, table[0] == '<' ? table + 1 : table, sizeof(name));
+	len = strlen(name);
+	if (table[0] == '<' && len > 0 && name[len - 1] == '>')
+		name[len - 1] = '\0';
+	/* Nothing changes unless the request is right for every route. */
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		if (strcmp(r->table->name, name) != 0)
+			continue;
+		nroutes++;
+		for (h = 0, n = 0; h < r->table->nhosts; h++)
+			n += host_is(r, h, &ss, port);
+		if (n > 1) {
+			snprintf(err, errlen, "table <%s> has %u servers at "
+			    "%s: give the port", name, n, host);
+			return (-1);
+		}
+		nfound += n;
+	}
+	if (nroutes == 0) {
+		snprintf(err, errlen, "no rule of the running configuration "
+		    "forwards to a table <%s>", name);
+		return (-1);
+	}
+	if (nfound == 0) {
+		snprintf(err, errlen, "table <%s> has no server %s", name,
+		    host);
+		return (-1);
+	}
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		if (strcmp(r->table->name, name) != 0)
+			continue;
+		for (h = 0; h < r->table->nhosts; h++) {
+			if (!host_is(r, h, &ss, port))
+				continue;
+			gh = &g->hosts[ri][h];
+			if (state != -1 && gh->admin != (enum host_admin)state) {
+				gh->admin = state;
+				gh->since = time(NULL);
+			}
+			if (weight != -1)
+				gh->weight = weight;
+			for (i = 0; i < gen_nworkers(g); i++)
+				if (g->workers[i].route == ri)
+					child_send_admin(&g->workers[i], h);
+			route_host_str(r, &r->table->hosts[h], addr,
+			    sizeof(addr));
+			log_info("table <%s>: server %s %s, weight %d, until "
+			    "the next reload (%s:%d)", name, addr,
+			    host_state(gh), gh->weight, r->file, r->line);
+			evbuffer_add_printf(out, "table <%s> host %s state %s "
+			    "weight %d rule %s:%d until the next reload\n",
+			    name, addr, host_state(gh), gh->weight, r->file,
+			    r->line);
+		}
+	}
+	return (0);
 }

@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	8
+#define MSG_VERSION	9
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -52,7 +52,17 @@ enum msg_type {
 	MSG_KEYS_WORKER,	/* priv -> keys: fd, struct msg_worker */
 	MSG_KEYS_CHAN,		/* priv -> TLS worker: fd */
 	MSG_KEYS_RESULT,	/* keys -> priv: uint32_t ok, then text */
-	MSG_CERT_INFO		/* keys -> priv: struct msg_cert_info */
+	MSG_CERT_INFO,		/* keys -> priv: struct msg_cert_info */
+	MSG_HOST_ADMIN,		/* priv -> worker: struct msg_host_admin */
+	MSG_HOST_WEIGHT		/* priv -> worker: struct msg_host_weight */
+};
+
+/* What sniproxyctl host set for a server, until the next reload. */
+enum host_admin {
+	HOST_ENABLED,
+	HOST_DISABLED,
+	HOST_DRAINING,
+	HOST_ADMIN_COUNT
 };
 
 enum proc_roles {
@@ -90,6 +100,18 @@ struct msg_host_state {
 	uint32_t	 route;
 	uint32_t	 host;
 	uint32_t	 up;
+};
+
+struct msg_host_admin {
+	uint32_t	 route;
+	uint32_t	 host;
+	uint32_t	 state;		/* enum host_admin */
+};
+
+struct msg_host_weight {
+	uint32_t	 route;
+	uint32_t	 host;
+	uint32_t	 weight;	/* as a table's: 1 to HOST_WEIGHT_MAX */
 };
 
 struct msg_stats {

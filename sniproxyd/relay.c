@@ -629,6 +629,35 @@ worker_host_state(const void *data, size_t len)
 		wk.bal.up[hs.host] = hs.up != 0;
 }
 
+/* What sniproxyctl set for a server of this worker's table. */
+static void
+worker_host_admin(const void *data, size_t len)
+{
+	struct msg_host_admin	 ha;
+
+	if (len != sizeof(ha))
+		fatalx("malformed host admin message");
+	memcpy(&ha, data, sizeof(ha));
+	if (ha.route != (uint32_t)wk.route->route || ha.host >= wk.bal.n ||
+	    ha.state >= HOST_ADMIN_COUNT)
+		fatalx("host admin message out of range");
+	wk.bal.admin[ha.host] = ha.state;
+}
+
+static void
+worker_host_weight(const void *data, size_t len)
+{
+	struct msg_host_weight	 hw;
+
+	if (len != sizeof(hw))
+		fatalx("malformed host weight message");
+	memcpy(&hw, data, sizeof(hw));
+	if (hw.route != (uint32_t)wk.route->route || hw.host >= wk.bal.n ||
+	    hw.weight < 1 || hw.weight > HOST_WEIGHT_MAX)
+		fatalx("host weight message out of range");
+	wk.bal.weight[hw.host] = hw.weight;
+}
+
 static void
 worker_stats(struct chan *ch, uint64_t id)
 {
@@ -735,6 +764,12 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		return;
 	case MSG_HOST_STATE:
 		worker_host_state(m->data, m->len);
+		return;
+	case MSG_HOST_ADMIN:
+		worker_host_admin(m->data, m->len);
+		return;
+	case MSG_HOST_WEIGHT:
+		worker_host_weight(m->data, m->len);
 		return;
 	case MSG_STATS_REQ:
 		worker_stats(ch, m->hdr.id);

@@ -102,6 +102,7 @@ static const struct ctl_ops ctl_ops = {
 	.ask = ctl_ask_all,
 	.summary = gen_summary,
 	.hosts = gen_hosts,
+	.host = gen_host_admin,
 	.certificates = gen_certificates,
 	.verbose = ctl_verbose
 };
