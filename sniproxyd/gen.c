@@ -38,6 +38,7 @@
 #include "gen.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "proc.h"
 #include "sniproxyd.h"
 
@@ -218,6 +219,8 @@ gen_up(int fd, short events, void *arg)
 		log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 	else
 		log_info("generation %u is up", g->id);
+	/* After a reload too: it ends the one the manager was told of. */
+	notify_ready();
 }
 
 /* A draining generation takes no new connection: it needs no pairs. */

@@ -39,6 +39,7 @@
 #include "gen.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "sniproxyd.h"
@@ -136,6 +137,7 @@ priv_signal(int sig, short events, void *arg)
 	if (priv.quitting)
 		return;
 	log_info("received signal %d, shutting down", sig);
+	notify_stopping();
 	priv.quitting = 1;
 	ms = gen_config()->shutdown_ms + 2000;
 	tv.tv_sec = ms / 1000;
@@ -173,6 +175,7 @@ priv_reload(char *err, size_t errlen)
 	int		 rv = 0;
 
 	log_info("reloading %s", priv.conffile);
+	notify_reloading();
 	log_capture(err, errlen);
 	bundle_record();
 	if ((conf = parse_config(priv.conffile)) == NULL)
@@ -182,9 +185,11 @@ priv_reload(char *err, size_t errlen)
 		rv = -1;
 	else if (rv == -1)
 		free(bundle);
-	if (rv == -1)
+	if (rv == -1) {
 		log_warnx("reload failed: keeping the running configuration");
-	else
+		/* The running generation is still what it was: ready. */
+		notify_ready();
+	} else
 		log_info("configuration reloaded, generation %u", gen_id());
 	log_capture(NULL, 0);
 	return (rv);
@@ -356,6 +361,7 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	bundle = bundle_take(&len);
+	notify_init();
 	/* Every child runs the binary that is on disk when it starts. */
 	if (realpath("/proc/self/exe", priv.binary) == NULL &&
 	    realpath(argv[0], priv.binary) == NULL)
