@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "sniproxyd.h"
 #include "balance.h"
 
@@ -35,19 +36,26 @@
 int
 balance_init(struct balance *b, const struct table *t)
 {
+	size_t	 i;
+
 	memset(b, 0, sizeof(*b));
 	b->n = t->nhosts;
 	if ((b->up = calloc(b->n, sizeof(*b->up))) == NULL ||
+	    (b->admin = calloc(b->n, sizeof(*b->admin))) == NULL ||
+	    (b->weight = calloc(b->n, sizeof(*b->weight))) == NULL ||
 	    (b->active = calloc(b->n, sizeof(*b->active))) == NULL ||
+	    (b->total = calloc(b->n, sizeof(*b->total))) == NULL ||
 	    (b->current = calloc(b->n, sizeof(*b->current))) == NULL)
 		return (-1);
 	memset(b->up, 1, b->n);
+	for (i = 0; i < b->n; i++)
+		b->weight[i] = t->hosts[i].weight;
 	return (0);
 }
 
 /* Smooth weighted round robin, as nginx does it: no bursts. */
 static int
-pick_roundrobin(struct balance *b, const struct table *t, const uint8_t *ok)
+pick_roundrobin(struct balance *b, const uint8_t *ok)
 {
 	size_t	 i;
 	int	 best = -1, total = 0;
@@ -55,8 +63,8 @@ pick_roundrobin(struct balance *b, const struct table *t, const uint8_t *ok)
 	for (i = 0; i < b->n; i++) {
 		if (!ok[i])
 			continue;
-		b->current[i] += t->hosts[i].weight;
-		total += t->hosts[i].weight;
+		b->current[i] += b->weight[i];
+		total += b->weight[i];
 		if (best == -1 || b->current[i] > b->current[best])
 			best = i;
 	}
@@ -66,7 +74,7 @@ pick_roundrobin(struct balance *b, const struct table *t, const uint8_t *ok)
 }
 
 static int
-pick_leastconn(struct balance *b, const struct table *t, const uint8_t *ok)
+pick_leastconn(struct balance *b, const uint8_t *ok)
 {
 	size_t	 i;
 	int	 best = -1;
@@ -76,8 +84,8 @@ pick_leastconn(struct balance *b, const struct table *t, const uint8_t *ok)
 		if (!ok[i])
 			continue;
 		if (best == -1 || (uint64_t)b->active[i] *
-		    t->hosts[best].weight < (uint64_t)b->active[best] *
-		    t->hosts[i].weight)
+		    b->weight[best] < (uint64_t)b->active[best] *
+		    b->weight[i])
 			best = i;
 	}
 	return (best);
@@ -105,7 +113,7 @@ hash_addr(const struct sockaddr *sa)
 
 /* The same address lands on the same server while the set holds. */
 static int
-pick_sourcehash(struct balance *b, const struct table *t, const uint8_t *ok,
+pick_sourcehash(struct balance *b, const uint8_t *ok,
     const struct sockaddr *client)
 {
 	size_t		 i;
@@ -113,16 +121,16 @@ pick_sourcehash(struct balance *b, const struct table *t, const uint8_t *ok,
 
 	for (i = 0; i < b->n; i++)
 		if (ok[i])
-			total += t->hosts[i].weight;
+			total += b->weight[i];
 	if (total == 0)
 		return (-1);
 	at = hash_addr(client) % total;
 	for (i = 0; i < b->n; i++) {
 		if (!ok[i])
 			continue;
-		if (at < (uint32_t)t->hosts[i].weight)
+		if (at < (uint32_t)b->weight[i])
 			return (i);
-		at -= t->hosts[i].weight;
+		at -= b->weight[i];
 	}
 	return (-1);
 }
@@ -139,36 +147,54 @@ pick_first(struct balance *b, const uint8_t *ok)
 }
 
 /*
+ * Whether server i takes part in a pass of balance_order: the servers
+ * that are neither backups nor set aside, then the backups, then, when
+ * those give none, the servers being drained.  A disabled server is
+ * never tried.
+ */
+static int
+usable(const struct balance *b, const struct table *t, size_t i, int pass)
+{
+	if (!b->up[i])
+		return (0);
+	if (pass == 2)
+		return (b->admin[i] == HOST_DRAINING);
+	return (b->admin[i] == HOST_ENABLED && t->hosts[i].backup == pass);
+}
+
+/*
  * Fills order with the servers to try: the first choice, then the
  * other usable servers of the same kind in table order after it, then
- * the backups.  Backups come first only when no other server is up.
- * Returns how many there are; 0 when every server is down.
+ * the backups.  Backups come first only when no other server is up,
+ * and servers being drained only when nothing else is.  Returns how
+ * many there are; 0 when every server is down or set aside.
  */
 size_t
 balance_order(struct balance *b, const struct table *t,
     enum balance_mode mode, const struct sockaddr *client, uint16_t *order)
 {
 	uint8_t	 ok[BALANCE_MAX];
-	size_t	 i, n = 0, pass;
-	int	 first = -1, want_backup;
+	size_t	 i, n = 0;
+	int	 first = -1, pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		want_backup = pass;
+	for (pass = 0; pass < 3; pass++) {
+		if (pass == 2 && n > 0)
+			break;
 		for (i = 0; i < b->n; i++)
-			ok[i] = b->up[i] && t->hosts[i].backup == want_backup;
+			ok[i] = usable(b, t, i, pass);
 		if (pass == 0 || n == 0) {
 			switch (mode) {
 			case MODE_LEASTCONN:
-				first = pick_leastconn(b, t, ok);
+				first = pick_leastconn(b, ok);
 				break;
 			case MODE_SOURCEHASH:
-				first = pick_sourcehash(b, t, ok, client);
+				first = pick_sourcehash(b, ok, client);
 				break;
 			case MODE_FAILOVER:
 				first = pick_first(b, ok);
 				break;
 			default:
-				first = pick_roundrobin(b, t, ok);
+				first = pick_roundrobin(b, ok);
 				break;
 			}
 		} else

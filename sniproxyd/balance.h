@@ -28,7 +28,10 @@
 struct balance {
 	size_t		 n;
 	uint8_t		*up;		/* health checks say so */
+	uint8_t		*admin;		/* enum host_admin */
+	int		*weight;	/* the table's, or sniproxyctl's */
 	uint32_t	*active;	/* this worker's connections */
+	uint64_t	*total;		/* connected since it started */
 	int		*current;	/* weighted round robin */
 };
 

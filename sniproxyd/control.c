@@ -67,7 +67,8 @@ struct ctl_conn {
 enum {
 	CTL_SUMMARY,
 	CTL_ROUTES,
-	CTL_CONNECTIONS
+	CTL_CONNECTIONS,
+	CTL_HOSTS
 };
 
 static struct {
@@ -158,9 +159,13 @@ ctl_finish(struct ctl_conn *cc)
 		    (unsigned long long)st->up, (unsigned long long)st->down,
 		    (unsigned long long)st->errors);
 	}
+	if (cc->what == CTL_HOSTS)
+		ctl.ops->hosts(cc->out);
 	if (cc->pending > 0)
 		evbuffer_add_printf(cc->out, "(%d processes did not answer)\n",
 		    cc->pending);
+	/* Answers that come later belong to no request. */
+	cc->id = 0;
 	ctl_reply(cc, NULL);
 }
 
@@ -208,7 +213,7 @@ control_retired(const void *data, size_t len, const char *routename)
 {
 	struct msg_stats	 st;
 
-	if (len != sizeof(st))
+	if (len < sizeof(st))
 		return;
 	memcpy(&st, data, sizeof(st));
 	st.active = 0;
@@ -220,6 +225,29 @@ control_retired(const void *data, size_t len, const char *routename)
 		    routename, &st);
 }
 
+static struct ctl_conn *
+ctl_find(uint64_t id)
+{
+	struct ctl_conn	*cc;
+
+	TAILQ_FOREACH(cc, &ctl.conns, entry)
+		if (cc->id == id)
+			return (cc);
+	return (NULL);
+}
+
+/* A process asked for request id has gone without answering. */
+void
+control_gone(uint64_t id)
+{
+	struct ctl_conn	*cc;
+
+	if ((cc = ctl_find(id)) == NULL || cc->pending <= 0)
+		return;
+	if (--cc->pending == 0)
+		ctl_finish(cc);
+}
+
 /* A child's answer to MSG_STATS_REQ, or its list of connections. */
 void
 control_stats(uint64_t id, int type, const void *data, size_t len,
@@ -228,17 +256,14 @@ control_stats(uint64_t id, int type, const void *data, size_t len,
 	struct ctl_conn		*cc;
 	struct msg_stats	 st;
 
-	TAILQ_FOREACH(cc, &ctl.conns, entry)
-		if (cc->id == id)
-			break;
-	if (cc == NULL)
+	if ((cc = ctl_find(id)) == NULL || cc->pending <= 0)
 		return;
 	if (type == MSG_CONNS) {
 		if (cc->what == CTL_CONNECTIONS)
 			evbuffer_add(cc->out, data, len);
 		return;
 	}
-	if (len != sizeof(st))
+	if (len < sizeof(st))
 		return;
 	memcpy(&st, data, sizeof(st));
 	if (st.route == UINT32_MAX) {
@@ -278,9 +303,59 @@ ctl_ask(struct ctl_conn *cc, int what)
 	evtimer_add(cc->ev_wait, &tv);
 }
 
+/*
+ * "host disable|enable|drain TABLE HOST" or "table TABLE weight HOST N":
+ * words is the request split at its spaces.
+ */
+static void
+ctl_host(struct ctl_conn *cc, char **words, int nwords)
+{
+	static const char *const states[HOST_ADMIN_COUNT] = {
+		[HOST_ENABLED] = "enable",
+		[HOST_DISABLED] = "disable",
+		[HOST_DRAINING] = "drain"
+	};
+	const char	*errstr;
+	char		 err[256];
+	int		 state = -1, weight = -1;
+
+	if (nwords == 4 && strcmp(words[0], "host") == 0) {
+		for (state = 0; state < HOST_ADMIN_COUNT; state++)
+			if (strcmp(words[1], states[state]) == 0)
+				break;
+		if (state == HOST_ADMIN_COUNT) {
+			ctl_reply(cc, "unknown request");
+			return;
+		}
+		words[1] = words[2];
+		words[2] = words[3];
+	} else if (nwords == 5 && strcmp(words[0], "table") == 0 &&
+	    strcmp(words[2], "weight") == 0) {
+		weight = strtonum(words[4], 1, HOST_WEIGHT_MAX, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, sizeof(err), "weight %s is %s: it must "
+			    "be between 1 and %d", words[4], errstr,
+			    HOST_WEIGHT_MAX);
+			ctl_reply(cc, err);
+			return;
+		}
+		words[2] = words[3];
+	} else {
+		ctl_reply(cc, "unknown request");
+		return;
+	}
+	if (ctl.ops->host(words[1], words[2], state, weight, cc->out, err,
+	    sizeof(err)) == -1)
+		ctl_reply(cc, err);
+	else
+		ctl_reply(cc, NULL);
+}
+
 static void
 ctl_request(struct ctl_conn *cc, const char *req)
 {
+	char	*words[6], line[CTL_LINE_MAX + 1], *p;
+	int	 nwords = 0;
 	char	 err[2048];
 	size_t	 len;
 
@@ -299,6 +374,8 @@ ctl_request(struct ctl_conn *cc, const char *req)
 		ctl_ask(cc, CTL_ROUTES);
 	else if (strcmp(req, "show connections") == 0)
 		ctl_ask(cc, CTL_CONNECTIONS);
+	else if (strcmp(req, "show hosts") == 0)
+		ctl_ask(cc, CTL_HOSTS);
 	else if (strcmp(req, "show certificates") == 0) {
 		ctl.ops->certificates(cc->out);
 		ctl_reply(cc, NULL);
@@ -306,6 +383,17 @@ ctl_request(struct ctl_conn *cc, const char *req)
 	    strcmp(req, "log brief") == 0) {
 		ctl.ops->verbose(strcmp(req, "log verbose") == 0 ? 2 : 0);
 		ctl_reply(cc, NULL);
+	} else if (strncmp(req, "host ", 5) == 0 ||
+	    strncmp(req, "table ", 6) == 0) {
+		strlcpy(line, req, sizeof(line));
+		for (p = line; nwords < 6 && (words[nwords] = strsep(&p,
+		    " ")) != NULL; nwords++)
+			if (*words[nwords] == '\0')
+				break;
+		if (p != NULL || nwords == 6)
+			ctl_reply(cc, "unknown request");
+		else
+			ctl_host(cc, words, nwords);
 	} else
 		ctl_reply(cc, "unknown request");
 }

@@ -35,6 +35,9 @@ struct ctl_ops {
 	int	(*reload)(char *, size_t);
 	int	(*ask)(uint64_t);	/* returns how many will answer */
 	void	(*summary)(struct evbuffer *);
+	void	(*hosts)(struct evbuffer *);
+	int	(*host)(const char *, const char *, int, int,
+		    struct evbuffer *, char *, size_t);
 	void	(*certificates)(struct evbuffer *);
 	void	(*verbose)(int);
 };
@@ -42,6 +45,7 @@ struct ctl_ops {
 int	control_init(struct event_base *, const char *,
 	    const struct ctl_ops *);
 void	control_retired(const void *, size_t, const char *);
+void	control_gone(uint64_t);
 void	control_stats(uint64_t, int, const void *, size_t, const char *);
 
 #endif /* CONTROL_H */

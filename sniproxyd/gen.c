@@ -19,6 +19,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +38,7 @@
 #include "gen.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "proc.h"
 #include "sniproxyd.h"
 
@@ -45,6 +49,14 @@
 
 struct generation;
 
+/* What priv knows of one server of a route's table. */
+struct gen_host {
+	int			 up;		/* as the checks say */
+	enum host_admin		 admin;		/* as sniproxyctl says */
+	int			 weight;
+	time_t			 since;		/* of the state shown */
+};
+
 struct child {
 	struct proc_child	 pc;
 	struct generation	*gen;
@@ -54,6 +66,8 @@ struct child {
 	int			 alive;
 	int			 ready;
 	int			 quick;		/* deaths soon after start */
+	uint64_t		 asked;		/* statistics still owed */
+	struct msg_host_stats	*hstats;	/* a worker's last answer */
 	struct chan		*chan;
 	struct event		*ev_respawn;
 };
@@ -75,7 +89,7 @@ struct generation {
 	struct child		 check;		/* when any route checks */
 	struct child		 keys;		/* when there are keypairs */
 	struct child		*workers;	/* route * prefork + slot */
-	uint8_t			**up;		/* per route, per server */
+	struct gen_host		**hosts;	/* per route, per server */
 	struct msg_cert_info	*certs;		/* by keypair id */
 	int			 keys_result;	/* -1 none yet, 0 bad, 1 ok */
 	char			*keys_error;
@@ -205,6 +219,8 @@ gen_up(int fd, short events, void *arg)
 		log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 	else
 		log_info("generation %u is up", g->id);
+	/* After a reload too: it ends the one the manager was told of. */
+	notify_ready();
 }
 
 /* A draining generation takes no new connection: it needs no pairs. */
@@ -221,6 +237,20 @@ pair_keys(struct child *w)
 {
 	if (route_tls(w->gen, w->route) && !w->gen->draining)
 		child_pair(w, &w->gen->keys, MSG_KEYS_CHAN, MSG_KEYS_WORKER);
+}
+
+/*
+ * A process that goes, as an old generation's do, answers no more: the
+ * request it owed an answer to stops waiting for it.
+ */
+static void
+child_unasked(struct child *c)
+{
+	uint64_t	 id = c->asked;
+
+	c->asked = 0;
+	if (id != 0)
+		control_gone(id);
 }
 
 /* A child that says something it must not is killed, and respawned. */
@@ -277,7 +307,12 @@ gen_host_state(struct child *c, const void *data, size_t len)
 		return;
 	}
 	r = g->conf->routes[hs.route];
-	g->up[hs.route][hs.host] = hs.up != 0;
+	/* Set aside by sniproxyctl, a server shows that state instead. */
+	if (g->hosts[hs.route][hs.host].up != (hs.up != 0)) {
+		g->hosts[hs.route][hs.host].up = hs.up != 0;
+		if (g->hosts[hs.route][hs.host].admin == HOST_ENABLED)
+			g->hosts[hs.route][hs.host].since = time(NULL);
+	}
 	log_info("table <%s>: server %s is %s (%s:%d)", r->table->name,
 	    addr_str((struct sockaddr *)&r->table->hosts[hs.host].ss, addr,
 	    sizeof(addr)), hs.up ? "up" : "down", r->file, r->line);
@@ -285,6 +320,30 @@ gen_host_state(struct child *c, const void *data, size_t len)
 		if (g->workers[i].route == hs.route)
 			child_send(&g->workers[i], MSG_HOST_STATE, 0, -1, &hs,
 			    sizeof(hs));
+}
+
+/*
+ * Statistics name the process's own route and its table's servers; a
+ * worker's per-server counts are kept for show hosts.
+ */
+static int
+child_stats(struct child *c, const void *data, size_t len)
+{
+	struct msg_stats	 st;
+	size_t			 n = 0;
+
+	if (len < sizeof(st))
+		return (-1);
+	memcpy(&st, data, sizeof(st));
+	if (c->role == ROLE_WORKER)
+		n = c->gen->conf->routes[c->route]->table->nhosts;
+	if (st.route != (c->role == ROLE_WORKER ? c->route : UINT32_MAX) ||
+	    st.nhosts != n || len != sizeof(st) + n * sizeof(*c->hstats))
+		return (-1);
+	if (n > 0)
+		memcpy(c->hstats, (const uint8_t *)data + sizeof(st),
+		    n * sizeof(*c->hstats));
+	return (0);
 }
 
 static void
@@ -381,8 +440,10 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		if (chan_broken(ch))
 			child_broken(c, "malformed message");
 		chan_free(ch);
-		if (c->chan == ch)
+		if (c->chan == ch) {
 			c->chan = NULL;
+			child_unasked(c);
+		}
 		return;
 	}
 	/* No child has a descriptor to give priv. */
@@ -410,8 +471,15 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 			child_broken(c, "malformed statistics");
 			break;
 		}
+		if (m->hdr.type == MSG_STATS && child_stats(c, m->data,
+		    m->len) == -1) {
+			child_broken(c, "malformed statistics");
+			break;
+		}
 		if (c->role == ROLE_WORKER)
 			route = c->gen->conf->routes[c->route]->table->name;
+		if (m->hdr.type == MSG_STATS && m->hdr.id == c->asked)
+			c->asked = 0;
 		/* Id 0: the last words of a process that is going. */
 		if (m->hdr.id == 0 && m->hdr.type == MSG_STATS)
 			control_retired(m->data, m->len, route);
@@ -425,15 +493,33 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	}
 }
 
+static void
+child_send_admin(struct child *c, size_t host)
+{
+	const struct gen_host	*gh = &c->gen->hosts[c->route][host];
+	struct msg_host_admin	 ha;
+	struct msg_host_weight	 hw;
+
+	ha.route = hw.route = c->route;
+	ha.host = hw.host = host;
+	ha.state = gh->admin;
+	hw.weight = gh->weight;
+	child_send(c, MSG_HOST_ADMIN, 0, -1, &ha, sizeof(ha));
+	child_send(c, MSG_HOST_WEIGHT, 0, -1, &hw, sizeof(hw));
+}
+
 /*
- * A new worker learns which servers the checks have found down, and so
- * does a new check process: starting from "all up", it would never
- * report a server that came back while there was none.
+ * A new worker learns which servers the checks have found down, and
+ * what sniproxyctl has changed; so does a new check process learn what
+ * is down: starting from "all up", it would never report a server that
+ * came back while there was none.
  */
 static void
 child_send_states(struct child *c)
 {
 	const struct config	*conf = c->gen->conf;
+	const struct table	*t;
+	const struct gen_host	*gh;
 	struct msg_host_state	 hs;
 	uint32_t		 r;
 	size_t			 i;
@@ -441,8 +527,14 @@ child_send_states(struct child *c)
 	for (r = 0; r < conf->nroutes; r++) {
 		if (c->role == ROLE_WORKER && r != c->route)
 			continue;
-		for (i = 0; i < conf->routes[r]->table->nhosts; i++) {
-			if (c->gen->up[r][i])
+		t = conf->routes[r]->table;
+		for (i = 0; i < t->nhosts; i++) {
+			gh = &c->gen->hosts[r][i];
+			if (c->role == ROLE_WORKER &&
+			    (gh->admin != HOST_ENABLED ||
+			    gh->weight != t->hosts[i].weight))
+				child_send_admin(c, i);
+			if (gh->up)
 				continue;
 			hs.route = r;
 			hs.host = i;
@@ -520,6 +612,9 @@ child_spawn(struct child *c)
 	}
 	c->alive = 1;
 	c->ready = 0;
+	if (c->hstats != NULL)
+		memset(c->hstats, 0, conf->routes[c->route]->table->nhosts *
+		    sizeof(*c->hstats));
 	if ((c->chan = chan_new(gs.env.base, c->pc.fd, MSG_VERSION,
 	    gen_child_msg, c)) == NULL)
 		fatal("%s: chan_new", __func__);
@@ -573,6 +668,7 @@ child_died(struct child *c, int status)
 		chan_free(c->chan);
 		c->chan = NULL;
 	}
+	child_unasked(c);
 	if (c->gen->draining) {
 		log_debug("%s (pid %ld) of generation %u done", title,
 		    (long)c->pc.pid, c->gen->id);
@@ -660,6 +756,9 @@ child_setup(struct generation *g, struct child *c, enum proc_roles role,
 	if ((c->ev_respawn = evtimer_new(gs.env.base, child_respawn, c)) ==
 	    NULL)
 		fatal("%s", __func__);
+	if (role == ROLE_WORKER && (c->hstats = calloc(g->conf->routes[route]->
+	    table->nhosts, sizeof(*c->hstats))) == NULL)
+		fatal("%s", __func__);
 }
 
 static struct generation *
@@ -667,11 +766,12 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 {
 	struct generation	*g;
 	uint32_t		 r, s;
+	size_t			 h, nhosts;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->workers = calloc(conf->nroutes * conf->prefork,
 	    sizeof(*g->workers))) == NULL ||
-	    (g->up = calloc(conf->nroutes, sizeof(*g->up))) == NULL ||
+	    (g->hosts = calloc(conf->nroutes, sizeof(*g->hosts))) == NULL ||
 	    (g->certs = calloc(conf->nkeypairs + 1, sizeof(*g->certs))) ==
 	    NULL)
 		fatal("%s", __func__);
@@ -683,9 +783,16 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 	g->keys_result = -1;
 	strlcpy(g->version, "-", sizeof(g->version));
 	for (r = 0; r < conf->nroutes; r++) {
-		if ((g->up[r] = malloc(conf->routes[r]->table->nhosts)) == NULL)
+		nhosts = conf->routes[r]->table->nhosts;
+		if ((g->hosts[r] = calloc(nhosts, sizeof(*g->hosts[r]))) ==
+		    NULL)
 			fatal("%s", __func__);
-		memset(g->up[r], 1, conf->routes[r]->table->nhosts);
+		for (h = 0; h < nhosts; h++) {
+			g->hosts[r][h].up = 1;
+			g->hosts[r][h].weight = conf->routes[r]->table->
+			    hosts[h].weight;
+			g->hosts[r][h].since = g->started;
+		}
 		for (s = 0; s < (uint32_t)conf->prefork; s++)
 			child_setup(g, &g->workers[r * conf->prefork + s],
 			    ROLE_WORKER, r, s);
@@ -706,12 +813,14 @@ gen_free(struct generation *g)
 	uint32_t	 i;
 
 	TAILQ_REMOVE(&gs.gens, g, entry);
-	for (i = 0; (c = gen_child(g, i)) != NULL; i++)
+	for (i = 0; (c = gen_child(g, i)) != NULL; i++) {
 		event_free(c->ev_respawn);
+		free(c->hstats);
+	}
 	event_free(g->ev_up);
 	for (i = 0; i < g->conf->nroutes; i++)
-		free(g->up[i]);
-	free(g->up);
+		free(g->hosts[i]);
+	free(g->hosts);
 	free(g->workers);
 	free(g->certs);
 	free(g->keys_error);
@@ -833,7 +942,13 @@ gen_begin(struct config *conf, uint8_t *bundle, size_t len, char *err,
 	return (0);
 }
 
-/* Sends a message to every live process of every generation. */
+/*
+ * Sends a message to every live process of every generation; returns
+ * how many of them owe an answer to MSG_STATS_REQ.  A process that has
+ * not said it is ready may still be starting and holds no connection:
+ * it is not asked, so that a reload does not make the next question
+ * wait for it.
+ */
 int
 gen_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
 {
@@ -847,9 +962,13 @@ gen_broadcast(uint16_t type, uint64_t id, const void *data, size_t len)
 			if (c->chan == NULL || (c->role != ROLE_WORKER &&
 			    c->role != ROLE_ACCEPT && type != MSG_VERBOSE))
 				continue;
-			if (child_send(c, type, id, -1, data, len) == 0 &&
-			    type != MSG_VERBOSE)
-				n++;
+			if (type == MSG_STATS_REQ && !c->ready)
+				continue;
+			if (child_send(c, type, id, -1, data, len) == -1 ||
+			    type != MSG_STATS_REQ)
+				continue;
+			c->asked = id;
+			n++;
 		}
 	return (n);
 }
@@ -889,4 +1008,234 @@ gen_certificates(struct evbuffer *out)
 		    "notafter %s\n", kp->name, ci->subject[0] ? ci->subject :
 		    "-", ci->sans[0] ? ci->sans : "-", date);
 	}
+}
+
+/* The server of a route as its connections go to it: port included. */
+static const char *
+route_host_str(const struct rule *r, const struct host *h, char *buf,
+    size_t len)
+{
+	struct sockaddr_storage	 ss = h->ss;
+
+	if (r->port != 0) {
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(r->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port =
+			    htons(r->port);
+	}
+	return (addr_str((struct sockaddr *)&ss, buf, len));
+}
+
+static const char *
+host_state(const struct gen_host *gh)
+{
+	switch (gh->admin) {
+	case HOST_DISABLED:
+		return ("disabled");
+	case HOST_DRAINING:
+		return ("draining");
+	default:
+		return (gh->up ? "up" : "down");
+	}
+}
+
+/*
+ * The servers of every route of the current generation: what priv
+ * knows of them, and the connections its workers last said they had.
+ */
+void
+gen_hosts(struct evbuffer *out)
+{
+	struct generation	*g = gs.cur;
+	const struct rule	*r;
+	const struct gen_host	*gh;
+	struct tm		 tm;
+	char			 addr[ADDRSTR_LEN], date[32];
+	uint64_t		 active, total;
+	uint32_t		 ri, i;
+	size_t			 h;
+
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		for (h = 0; h < r->table->nhosts; h++) {
+			gh = &g->hosts[ri][h];
+			active = total = 0;
+			for (i = 0; i < gen_nworkers(g); i++) {
+				if (g->workers[i].route != ri)
+					continue;
+				active += g->workers[i].hstats[h].active;
+				total += g->workers[i].hstats[h].total;
+			}
+			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ",
+			    gmtime_r(&gh->since, &tm));
+			evbuffer_add_printf(out, "table <%s> host %s state %s "
+			    "since %s active %llu total %llu weight %d "
+			    "rule %s:%d\n", r->table->name,
+			    route_host_str(r, &r->table->hosts[h], addr,
+			    sizeof(addr)), host_state(gh), date,
+			    (unsigned long long)active,
+			    (unsigned long long)total, gh->weight, r->file,
+			    r->line);
+		}
+	}
+}
+
+/*
+ * HOST or HOST:PORT, an IPv6 address in brackets when it has a port;
+ * port 0 when none is given.
+ */
+static int
+host_arg(const char *arg, struct sockaddr_storage *ss, in_port_t *port)
+{
+	char		 buf[ADDRSTR_LEN], *p, *colon;
+	const char	*errstr;
+	void		*a;
+
+	if (strlcpy(buf, arg, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	p = buf;
+	colon = strrchr(buf, ':');
+	if (buf[0] == '[') {
+		p = buf + 1;
+		if ((colon = strchr(p, ']')) == NULL)
+			return (-1);
+		*colon++ = '\0';
+		if (*colon == '\0')
+			colon = NULL;
+		else if (*colon != ':')
+			return (-1);
+	} else if (colon != NULL && strchr(buf, ':') != colon)
+		colon = NULL;	/* an IPv6 address without a port */
+	*port = 0;
+	if (colon != NULL) {
+		*colon = '\0';
+		*port = strtonum(colon + 1, 1, 65535, &errstr);
+		if (errstr != NULL)
+			return (-1);
+	}
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = strchr(p, ':') != NULL ? AF_INET6 : AF_INET;
+	if (ss->ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		a = &((struct sockaddr_in *)ss)->sin_addr;
+	return (inet_pton(ss->ss_family, p, a) == 1 ? 0 : -1);
+}
+
+/* Whether server h of route r is at the address, and the port if any. */
+static int
+host_is(const struct rule *r, size_t h, const struct sockaddr_storage *ss,
+    in_port_t port)
+{
+	const struct sockaddr_storage	*hs = &r->table->hosts[h].ss;
+	const struct sockaddr_in	*h4, *s4;
+	const struct sockaddr_in6	*h6, *s6;
+	in_port_t			 hport;
+
+	if (hs->ss_family != ss->ss_family)
+		return (0);
+	if (ss->ss_family == AF_INET) {
+		h4 = (const struct sockaddr_in *)hs;
+		s4 = (const struct sockaddr_in *)ss;
+		if (h4->sin_addr.s_addr != s4->sin_addr.s_addr)
+			return (0);
+		hport = ntohs(h4->sin_port);
+	} else {
+		h6 = (const struct sockaddr_in6 *)hs;
+		s6 = (const struct sockaddr_in6 *)ss;
+		if (memcmp(&h6->sin6_addr, &s6->sin6_addr,
+		    sizeof(h6->sin6_addr)) != 0)
+			return (0);
+		hport = ntohs(h6->sin6_port);
+	}
+	if (r->port != 0)
+		hport = r->port;
+	return (port == 0 || port == hport);
+}
+
+/*
+ * sniproxyctl host and table weight: the server of the named table at
+ * the address, in every route of the current generation that forwards
+ * to it, takes the state (enum host_admin) or the weight given, -1 for
+ * neither.  A new generation starts from its configuration, so the
+ * next reload undoes this.
+ */
+int
+gen_host_admin(const char *table, const char *host, int state, int weight,
+    struct evbuffer *out, char *err, size_t errlen)
+{
+	struct generation	*g = gs.cur;
+	struct sockaddr_storage	 ss;
+	struct gen_host		*gh;
+	const struct rule	*r;
+	char			 addr[ADDRSTR_LEN], name[NAME_MAX_LEN + 2];
+	in_port_t		 port;
+	uint32_t		 ri, i, nroutes = 0, nfound = 0, n;
+	size_t			 h, len;
+
+	if (host_arg(host, &ss, &port) == -1) {
+		snprintf(err, errlen, "%s: not an address or address:port",
+		    host);
+		return (-1);
+	}
+	/* The table as the configuration writes it, or its bare name. */
+	strlcpy(name, table[0] == '<' ? table + 1 : table, sizeof(name));
+	len = strlen(name);
+	if (table[0] == '<' && len > 0 && name[len - 1] == '>')
+		name[len - 1] = '\0';
+	/* Nothing changes unless the request is right for every route. */
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		if (strcmp(r->table->name, name) != 0)
+			continue;
+		nroutes++;
+		for (h = 0, n = 0; h < r->table->nhosts; h++)
+			n += host_is(r, h, &ss, port);
+		if (n > 1) {
+			snprintf(err, errlen, "table <%s> has %u servers at "
+			    "%s: give the port", name, n, host);
+			return (-1);
+		}
+		nfound += n;
+	}
+	if (nroutes == 0) {
+		snprintf(err, errlen, "no rule of the running configuration "
+		    "forwards to a table <%s>", name);
+		return (-1);
+	}
+	if (nfound == 0) {
+		snprintf(err, errlen, "table <%s> has no server %s", name,
+		    host);
+		return (-1);
+	}
+	for (ri = 0; ri < g->conf->nroutes; ri++) {
+		r = g->conf->routes[ri];
+		if (strcmp(r->table->name, name) != 0)
+			continue;
+		for (h = 0; h < r->table->nhosts; h++) {
+			if (!host_is(r, h, &ss, port))
+				continue;
+			gh = &g->hosts[ri][h];
+			if (state != -1 && gh->admin != (enum host_admin)state) {
+				gh->admin = state;
+				gh->since = time(NULL);
+			}
+			if (weight != -1)
+				gh->weight = weight;
+			for (i = 0; i < gen_nworkers(g); i++)
+				if (g->workers[i].route == ri)
+					child_send_admin(&g->workers[i], h);
+			route_host_str(r, &r->table->hosts[h], addr,
+			    sizeof(addr));
+			log_info("table <%s>: server %s %s, weight %d, until "
+			    "the next reload (%s:%d)", name, addr,
+			    host_state(gh), gh->weight, r->file, r->line);
+			evbuffer_add_printf(out, "table <%s> host %s state %s "
+			    "weight %d rule %s:%d until the next reload\n",
+			    name, addr, host_state(gh), gh->weight, r->file,
+			    r->line);
+		}
+	}
+	return (0);
 }

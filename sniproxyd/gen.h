@@ -40,6 +40,9 @@ void	 gen_quit(int);
 void	 gen_reaped(void);
 int	 gen_broadcast(uint16_t, uint64_t, const void *, size_t);
 void	 gen_summary(struct evbuffer *);
+void	 gen_hosts(struct evbuffer *);
+int	 gen_host_admin(const char *, const char *, int, int,
+	    struct evbuffer *, char *, size_t);
 void	 gen_certificates(struct evbuffer *);
 struct config *gen_config(void);
 unsigned int gen_id(void);

@@ -15,6 +15,7 @@
  */
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 static int		 log_debugging;
 static int		 log_inits;
 static int		 log_fd = STDERR_FILENO;
+static int		 log_journal;	/* stderr is systemd's journal */
 static char		*log_capbuf;	/* errors are copied here too */
 static size_t		 log_caplen;
 static int		 log_held;	/* captured errors are not logged */
@@ -60,6 +62,28 @@ log_syslog_reachable(void)
 }
 
 /*
+ * systemd names the stream it gives a service as stderr in
+ * $JOURNAL_STREAM ("device:inode").  The journal keeps its own time and
+ * takes the level from a "<N>" in front of the line, so that the line
+ * itself is the message, as syslog would have it, and filters written
+ * for syslog lines (fail2ban's) match it.
+ */
+static int
+log_is_journal(void)
+{
+	struct stat		 st;
+	const char		*js;
+	unsigned long long	 dev, ino;
+
+	if ((js = getenv("JOURNAL_STREAM")) == NULL ||
+	    sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(log_fd, &st) == -1)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
+
+/*
  * With debug set, messages go to stderr; otherwise to syslog, whose
  * socket is opened at once so that chrooted children keep it.  Without
  * syslog they go to the stderr sniproxyd was started with, kept on a
@@ -77,6 +101,7 @@ log_init(int debug, int facility)
 	log_inits++;
 	log_debugging = debug;
 	tzset();
+	log_journal = log_is_journal();
 	if (debug)
 		return;
 	if (log_syslog_reachable()) {
@@ -175,7 +200,9 @@ log_stderr(int pri, const char *fmt, va_list ap)
 	size_t		 off = 0;
 	int		 n;
 
-	if (log_inits > 1 && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	if (log_inits > 1 && log_journal)
+		off = snprintf(line, sizeof(line), "<%d>", pri);
+	else if (log_inits > 1 && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
 	    localtime_r(&ts.tv_sec, &tm) != NULL) {
 		off = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
 		off += snprintf(line + off, sizeof(line) - off, ".%03ld %s ",

@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	7
+#define MSG_VERSION	9
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -40,7 +40,8 @@ enum msg_type {
 	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
 	MSG_DRAIN,		/* priv -> accept, worker: newer config runs */
 	MSG_STATS_REQ,		/* priv -> accept, worker: id names the ask */
-	MSG_STATS,		/* accept, worker -> priv: struct msg_stats */
+	MSG_STATS,		/* accept, worker -> priv: struct msg_stats,
+				   then nhosts struct msg_host_stats */
 	MSG_CONNS,		/* worker -> priv: text, a line a connection */
 	MSG_VERBOSE,		/* priv -> accept, worker: log_setverbose int */
 	MSG_HOST_STATE,		/* check -> priv -> workers: msg_host_state */
@@ -51,7 +52,17 @@ enum msg_type {
 	MSG_KEYS_WORKER,	/* priv -> keys: fd, struct msg_worker */
 	MSG_KEYS_CHAN,		/* priv -> TLS worker: fd */
 	MSG_KEYS_RESULT,	/* keys -> priv: uint32_t ok, then text */
-	MSG_CERT_INFO		/* keys -> priv: struct msg_cert_info */
+	MSG_CERT_INFO,		/* keys -> priv: struct msg_cert_info */
+	MSG_HOST_ADMIN,		/* priv -> worker: struct msg_host_admin */
+	MSG_HOST_WEIGHT		/* priv -> worker: struct msg_host_weight */
+};
+
+/* What sniproxyctl host set for a server, until the next reload. */
+enum host_admin {
+	HOST_ENABLED,
+	HOST_DISABLED,
+	HOST_DRAINING,
+	HOST_ADMIN_COUNT
 };
 
 enum proc_roles {
@@ -91,14 +102,32 @@ struct msg_host_state {
 	uint32_t	 up;
 };
 
+struct msg_host_admin {
+	uint32_t	 route;
+	uint32_t	 host;
+	uint32_t	 state;		/* enum host_admin */
+};
+
+struct msg_host_weight {
+	uint32_t	 route;
+	uint32_t	 host;
+	uint32_t	 weight;	/* as a table's: 1 to HOST_WEIGHT_MAX */
+};
+
 struct msg_stats {
 	uint32_t	 route;		/* UINT32_MAX from accept */
-	uint32_t	 pad;
+	uint32_t	 nhosts;	/* of the route's table; 0 from accept */
 	uint64_t	 active;
 	uint64_t	 total;
 	uint64_t	 up;
 	uint64_t	 down;
 	uint64_t	 errors;
+};
+
+/* One server of a worker's table, in table order. */
+struct msg_host_stats {
+	uint64_t	 active;
+	uint64_t	 total;
 };
 
 /* Followed by the certificate, key and OCSP response, back to back. */

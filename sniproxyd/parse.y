@@ -478,8 +478,9 @@ hostopts	: /* empty */			{
 			hostopts.backup = 0;
 		}
 		| hostopts WEIGHT NUMBER	{
-			if ($3 < 1 || $3 > 100) {
-				yyerror("weight must be between 1 and 100");
+			if ($3 < 1 || $3 > HOST_WEIGHT_MAX) {
+				yyerror("weight must be between 1 and %d",
+				    HOST_WEIGHT_MAX);
 				YYERROR;
 			}
 			hostopts.weight = $3;

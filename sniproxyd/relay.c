@@ -438,6 +438,7 @@ conn_relay(struct conn *c)
 	c->ev_connect = NULL;
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
+	wk.bal.total[c->hostidx]++;
 	/* The client's socket has it from its listener. */
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
@@ -643,17 +644,53 @@ worker_host_state(const void *data, size_t len)
 		wk.bal.up[hs.host] = hs.up != 0;
 }
 
+/* What sniproxyctl set for a server of this worker's table. */
+static void
+worker_host_admin(const void *data, size_t len)
+{
+	struct msg_host_admin	 ha;
+
+	if (len != sizeof(ha))
+		fatalx("malformed host admin message");
+	memcpy(&ha, data, sizeof(ha));
+	if (ha.route != (uint32_t)wk.route->route || ha.host >= wk.bal.n ||
+	    ha.state >= HOST_ADMIN_COUNT)
+		fatalx("host admin message out of range");
+	wk.bal.admin[ha.host] = ha.state;
+}
+
+static void
+worker_host_weight(const void *data, size_t len)
+{
+	struct msg_host_weight	 hw;
+
+	if (len != sizeof(hw))
+		fatalx("malformed host weight message");
+	memcpy(&hw, data, sizeof(hw));
+	if (hw.route != (uint32_t)wk.route->route || hw.host >= wk.bal.n ||
+	    hw.weight < 1 || hw.weight > HOST_WEIGHT_MAX)
+		fatalx("host weight message out of range");
+	wk.bal.weight[hw.host] = hw.weight;
+}
+
 static void
 worker_stats(struct chan *ch, uint64_t id)
 {
 	struct msg_stats	 st;
+	struct msg_host_stats	 hs[BALANCE_MAX];
+	uint8_t			 msg[sizeof(st) + sizeof(hs)];
 	struct conn		*c;
 	char			*buf, client[ADDRSTR_LEN];
-	size_t			 len = 0, max = CHAN_MAXMSG - 64;
+	size_t			 len = 0, max = CHAN_MAXMSG - 64, i;
 	int			 n;
 
 	memset(&st, 0, sizeof(st));
 	st.route = wk.route->route;
+	st.nhosts = wk.bal.n;
+	for (i = 0; i < wk.bal.n; i++) {
+		hs[i].active = wk.bal.active[i];
+		hs[i].total = wk.bal.total[i];
+	}
 	st.total = wk.total;
 	st.errors = wk.errors;
 	st.up = wk.up;
@@ -678,7 +715,10 @@ worker_stats(struct chan *ch, uint64_t id)
 	}
 	/* The list first: the counters tell priv this worker is done. */
 	chan_send(ch, MSG_CONNS, id, -1, buf, len);
-	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
+	memcpy(msg, &st, sizeof(st));
+	memcpy(msg + sizeof(st), hs, wk.bal.n * sizeof(hs[0]));
+	chan_send(ch, MSG_STATS, id, -1, msg, sizeof(st) +
+	    wk.bal.n * sizeof(hs[0]));
 	free(buf);
 }
 
@@ -739,6 +779,12 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		return;
 	case MSG_HOST_STATE:
 		worker_host_state(m->data, m->len);
+		return;
+	case MSG_HOST_ADMIN:
+		worker_host_admin(m->data, m->len);
+		return;
+	case MSG_HOST_WEIGHT:
+		worker_host_weight(m->data, m->len);
 		return;
 	case MSG_STATS_REQ:
 		worker_stats(ch, m->hdr.id);

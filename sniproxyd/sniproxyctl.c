@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
@@ -33,17 +34,25 @@
 /* Seconds for the whole exchange, so that a hung daemon cannot hang us. */
 #define REPLY_TIMEOUT		10
 
+/* The words of each command; ARG stands for one the user chooses. */
+#define ARG			""
+#define COMMAND_WORDS		5
+
 static const struct command {
-	const char	*word;
-	const char	*arg;
+	const char	*words[COMMAND_WORDS];
 } commands[] = {
-	{ "reload",	NULL },
-	{ "show",	"summary" },
-	{ "show",	"routes" },
-	{ "show",	"connections" },
-	{ "show",	"certificates" },
-	{ "log",	"verbose" },
-	{ "log",	"brief" },
+	{ { "reload" } },
+	{ { "show", "summary" } },
+	{ { "show", "routes" } },
+	{ { "show", "connections" } },
+	{ { "show", "hosts" } },
+	{ { "show", "certificates" } },
+	{ { "log", "verbose" } },
+	{ { "log", "brief" } },
+	{ { "host", "disable", ARG, ARG } },
+	{ { "host", "enable", ARG, ARG } },
+	{ { "host", "drain", ARG, ARG } },
+	{ { "table", ARG, "weight", ARG, ARG } },
 };
 
 static void	usage(void) __attribute__((__noreturn__));
@@ -110,9 +119,41 @@ usage(void)
 	fprintf(stderr, "usage: %s [-f file] [-s socket] command "
 	    "[argument ...]\n"
 	    "commands: reload, show summary, show routes, show connections,\n"
-	    "          show certificates, log verbose, log brief\n",
+	    "          show hosts, show certificates, log verbose, log brief,\n"
+	    "          host disable|enable|drain table host[:port],\n"
+	    "          table table weight host[:port] n\n",
 	    __progname);
 	exit(1);
+}
+
+/*
+ * The daemon reads one line of words separated by spaces: an argument
+ * must be a word of printable characters.
+ */
+static int
+matches(const struct command *cmd, int argc, char **argv)
+{
+	const char	*s;
+	int		 i;
+
+	if (argc > COMMAND_WORDS || (argc < COMMAND_WORDS &&
+	    cmd->words[argc] != NULL))
+		return (0);
+	for (i = 0; i < argc; i++) {
+		if (cmd->words[i] == NULL)
+			return (0);
+		if (*cmd->words[i] != '\0') {
+			if (strcmp(argv[i], cmd->words[i]) != 0)
+				return (0);
+			continue;
+		}
+		if (*argv[i] == '\0')
+			return (0);
+		for (s = argv[i]; *s != '\0'; s++)
+			if (!isgraph((unsigned char)*s))
+				return (0);
+	}
+	return (1);
 }
 
 static const struct command *
@@ -120,15 +161,9 @@ lookup(int argc, char **argv)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[0], commands[i].word) != 0)
-			continue;
-		if (commands[i].arg == NULL) {
-			if (argc == 1)
-				return (&commands[i]);
-		} else if (argc == 2 && strcmp(argv[1], commands[i].arg) == 0)
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (matches(&commands[i], argc, argv))
 			return (&commands[i]);
-	}
 	return (NULL);
 }
 
@@ -253,14 +288,13 @@ output(FILE *fp, const char *s)
 int
 main(int argc, char *argv[])
 {
-	const struct command	*cmd;
 	const char		*sock = NULL, *conffile = SNIPROXYD_CONF;
 	struct sockaddr_un	 sun;
 	struct timespec		 deadline;
 	char			 line[256];
 	char			*reply, *rest, *msg;
 	size_t			 len;
-	int			 ch, fd, fflag = 0;
+	int			 ch, fd, fflag = 0, i;
 
 	while ((ch = getopt(argc, argv, "f:s:")) != -1) {
 		switch (ch) {
@@ -277,7 +311,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (cmd = lookup(argc, argv)) == NULL)
+	if (argc < 1 || lookup(argc, argv) == NULL)
 		usage();
 	if (sock == NULL && (sock = conf_socket(conffile, fflag)) == NULL)
 		sock = SNIPROXYD_SOCKET;
@@ -287,8 +321,14 @@ main(int argc, char *argv[])
 		err(1, "pledge");
 #endif
 
-	(void)snprintf(line, sizeof(line), "%s%s%s\n", cmd->word,
-	    cmd->arg != NULL ? " " : "", cmd->arg != NULL ? cmd->arg : "");
+	line[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			strlcat(line, " ", sizeof(line));
+		strlcat(line, argv[i], sizeof(line));
+	}
+	if (strlcat(line, "\n", sizeof(line)) >= sizeof(line))
+		errx(1, "command too long");
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;

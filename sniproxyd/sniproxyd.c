@@ -39,6 +39,7 @@
 #include "gen.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "sniproxyd.h"
@@ -101,6 +102,8 @@ static const struct ctl_ops ctl_ops = {
 	.reload = priv_reload,
 	.ask = ctl_ask_all,
 	.summary = gen_summary,
+	.hosts = gen_hosts,
+	.host = gen_host_admin,
 	.certificates = gen_certificates,
 	.verbose = ctl_verbose
 };
@@ -134,6 +137,7 @@ priv_signal(int sig, short events, void *arg)
 	if (priv.quitting)
 		return;
 	log_info("received signal %d, shutting down", sig);
+	notify_stopping();
 	priv.quitting = 1;
 	ms = gen_config()->shutdown_ms + 2000;
 	tv.tv_sec = ms / 1000;
@@ -171,6 +175,7 @@ priv_reload(char *err, size_t errlen)
 	int		 rv = 0;
 
 	log_info("reloading %s", priv.conffile);
+	notify_reloading();
 	log_capture(err, errlen);
 	if ((conf = parse_config(priv.conffile)) == NULL)
 		rv = -1;
@@ -179,9 +184,11 @@ priv_reload(char *err, size_t errlen)
 		rv = -1;
 	else if (rv == -1)
 		free(bundle);
-	if (rv == -1)
+	if (rv == -1) {
 		log_warnx("reload failed: keeping the running configuration");
-	else
+		/* The running generation is still what it was: ready. */
+		notify_ready();
+	} else
 		log_info("configuration reloaded, generation %u", gen_id());
 	log_capture(NULL, 0);
 	return (rv);
@@ -377,6 +384,7 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	bundle = bundle_take(&len);
+	notify_init();
 	/* Every child runs the binary that is on disk when it starts. */
 	if (realpath("/proc/self/exe", priv.binary) == NULL &&
 	    realpath(argv[0], priv.binary) == NULL)

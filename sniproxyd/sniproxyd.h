@@ -82,6 +82,9 @@ struct tlsopts {
 	int			 noverify;	/* -1 inherit, 0, 1 */
 };
 
+/* A table's weights, and sniproxyctl's. */
+#define HOST_WEIGHT_MAX		100
+
 struct host {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;

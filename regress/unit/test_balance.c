@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "balance.h"
+#include "msg.h"
 #include "sniproxyd.h"
 #include "suites.h"
 
@@ -51,7 +52,10 @@ static void
 teardown(void)
 {
 	free(bal.up);
+	free(bal.admin);
+	free(bal.weight);
 	free(bal.active);
+	free(bal.total);
 	free(bal.current);
 }
 
@@ -89,7 +93,8 @@ START_TEST(test_roundrobin_weights)
 	ck_assert_int_eq(hits[0], 333);
 	ck_assert_int_eq(hits[1], 333);
 	ck_assert_int_eq(hits[2], 333);
-	hosts[1].weight = 3;
+	/* The worker's weights count, which sniproxyctl may change. */
+	bal.weight[1] = 3;
 	count(MODE_ROUNDROBIN, 1000, hits);
 	ck_assert_int_eq(hits[0], 200);
 	ck_assert_int_eq(hits[1], 600);
@@ -181,9 +186,40 @@ START_TEST(test_leastconn)
 	bal.active[2] = 3;
 	count(MODE_LEASTCONN, 10, hits);
 	ck_assert_int_eq(hits[1], 10);
-	hosts[2].weight = 4;
+	bal.weight[2] = 4;
 	count(MODE_LEASTCONN, 10, hits);
 	ck_assert_int_eq(hits[2], 10);
+}
+END_TEST
+
+START_TEST(test_disable_and_drain)
+{
+	struct sockaddr_in	 c = v4("127.0.0.1");
+	uint16_t		 order[BALANCE_MAX];
+	int			 hits[4], mode;
+
+	hosts[2].backup = 1;
+	for (mode = MODE_ROUNDROBIN; mode <= MODE_FAILOVER; mode++) {
+		bal.admin[0] = HOST_DISABLED;
+		bal.admin[1] = HOST_DRAINING;
+		bal.admin[2] = HOST_ENABLED;
+		/* Neither is tried while the backup is there. */
+		ck_assert_uint_eq(balance_order(&bal, &tab, mode,
+		    (struct sockaddr *)&c, order), 1);
+		ck_assert_int_eq(order[0], 2);
+		/* The draining server is the last resort, not the disabled. */
+		bal.up[2] = 0;
+		ck_assert_uint_eq(balance_order(&bal, &tab, mode,
+		    (struct sockaddr *)&c, order), 1);
+		ck_assert_int_eq(order[0], 1);
+		bal.admin[1] = HOST_DISABLED;
+		ck_assert_uint_eq(balance_order(&bal, &tab, mode,
+		    (struct sockaddr *)&c, order), 0);
+		bal.admin[0] = bal.admin[1] = HOST_ENABLED;
+		bal.up[2] = 1;
+		count(mode, 10, hits);
+		ck_assert_int_eq(hits[2], 0);
+	}
 }
 END_TEST
 
@@ -199,6 +235,7 @@ balance_suite(void)
 	tcase_add_test(tc, test_failover_order);
 	tcase_add_test(tc, test_sourcehash_stable);
 	tcase_add_test(tc, test_leastconn);
+	tcase_add_test(tc, test_disable_and_drain);
 	suite_add_tcase(s, tc);
 	return (s);
 }
