@@ -411,23 +411,19 @@ gen_cert_info(struct child *c, const void *data, size_t len)
 }
 
 /*
- * Statistics come from the accept process (route UINT32_MAX) and from
- * workers (their own route); the connection list is text.
+ * Statistics come from the accept process and from workers, which
+ * alone send the connection list, as text; child_stats() checks and
+ * keeps the numbers.
  */
 static int
-stats_valid(const struct child *c, const struct chan_msg *m)
+stats_valid(struct child *c, const struct chan_msg *m)
 {
-	struct msg_stats	 st;
-
 	if (c->role != ROLE_WORKER && c->role != ROLE_ACCEPT)
 		return (0);
 	if (m->hdr.type == MSG_CONNS)
 		return (c->role == ROLE_WORKER &&
 		    memchr(m->data, '\0', m->len) == NULL);
-	if (m->len != sizeof(st))
-		return (0);
-	memcpy(&st, m->data, sizeof(st));
-	return (st.route == (c->role == ROLE_ACCEPT ? UINT32_MAX : c->route));
+	return (child_stats(c, m->data, m->len) == 0);
 }
 
 static void
@@ -468,11 +464,6 @@ gen_child_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	case MSG_STATS:
 	case MSG_CONNS:
 		if (!stats_valid(c, m)) {
-			child_broken(c, "malformed statistics");
-			break;
-		}
-		if (m->hdr.type == MSG_STATS && child_stats(c, m->data,
-		    m->len) == -1) {
 			child_broken(c, "malformed statistics");
 			break;
 		}
