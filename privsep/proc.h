@@ -66,7 +66,8 @@ pid_t			 proc_spawn(struct proc_child *, const char *,
 			    const char *, const int *, size_t);
 void			 proc_run(const struct proc_role *, const char *,
 			    const struct proc_user *, struct event_base *,
-			    struct chan *, void *) __attribute__((__noreturn__));
+			    struct chan *, void *)
+			    __attribute__((__noreturn__));
 void			 proc_title(const char *);
 void			 proc_forget(struct proc_child *);
 struct proc_child	*proc_find(pid_t);

@@ -747,8 +747,8 @@ accept_init(struct event_base *base, struct chan *priv, void *arg)
 	ac.ev_start = evtimer_new(base, accept_listening, NULL);
 	ev_term = evsignal_new(base, SIGTERM, accept_quit, NULL);
 	ev_int = evsignal_new(base, SIGINT, accept_quit, NULL);
-	if (ac.ev_resume == NULL || ac.ev_drain == NULL || ac.ev_start == NULL ||
-	    ev_term == NULL || ev_int == NULL)
+	if (ac.ev_resume == NULL || ac.ev_drain == NULL ||
+	    ac.ev_start == NULL || ev_term == NULL || ev_int == NULL)
 		fatal("%s: event_new", __func__);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);

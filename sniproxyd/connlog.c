@@ -128,8 +128,8 @@ connlog_session(const struct config *conf, const struct msg_conn *mc,
 	log_info("%s on %s rule %s %s to %s up %llu down %llu "
 	    "time %lld.%03lld end %s",
 	    addr_str((const struct sockaddr *)&mc->client, client,
-	    sizeof(client)), lname, rule, class_str(mc, session, cls, sizeof(cls)),
-	    backend ? backend : "-", (unsigned long long)up,
+	    sizeof(client)), lname, rule,
+	    class_str(mc, session, cls, sizeof(cls)), backend ? backend : "-", (unsigned long long)up,
 	    (unsigned long long)down, (long long)(ms / 1000),
 	    (long long)(ms % 1000), reason);
 }

@@ -110,8 +110,8 @@ static struct {
 static void	child_spawn(struct child *);
 static void	gen_drain(struct generation *);
 static void	gen_up(int, short, void *);
-static int	child_send(struct child *, uint16_t, uint64_t, int, const void *,
-		    size_t);
+static int	child_send(struct child *, uint16_t, uint64_t, int,
+		    const void *, size_t);
 static void	gen_reap(struct generation *);
 
 void

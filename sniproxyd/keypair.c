@@ -178,47 +178,54 @@ common_dir(char *dir, const char *path)
 
 	if (dir[0] == '\0') {
 		strlcpy(dir, path, PATH_MAX);
-		*strrchr(dir, '/') = '\0';
+		last = strrchr(dir, '/') - dir;
+	} else if (strcmp(dir, "/") == 0)
 		return;
+	else {
+		for (i = 0; dir[i] != '\0' && dir[i] == path[i]; i++)
+			if (dir[i] == '/')
+				last = i;
+		if (dir[i] == '\0' && (path[i] == '/' || path[i] == '\0'))
+			return;
 	}
-	for (i = 0; dir[i] != '\0' && dir[i] == path[i]; i++)
-		if (dir[i] == '/')
-			last = i;
-	if (dir[i] == '\0' && (path[i] == '/' || path[i] == '\0'))
-		return;
-	dir[last] = '\0';
+	/* The root directory is "/", never the empty string. */
+	dir[last == 0 ? 1 : last] = '\0';
+}
+
+/*
+ * A keypair file counts twice: where its name is, once the directories
+ * on the way are resolved, and where its links lead.
+ */
+static void
+root_add(char *root, const char *path)
+{
+	char	 dir[PATH_MAX], real[PATH_MAX], abs[PATH_MAX], *base;
+
+	strlcpy(dir, path, sizeof(dir));
+	if ((base = strrchr(dir, '/')) != NULL) {
+		*base++ = '\0';
+		if (realpath(dir[0] ? dir : "/", real) != NULL &&
+		    snprintf(abs, sizeof(abs), "%s/%s",
+		    strcmp(real, "/") ? real : "", base) < (int)sizeof(abs))
+			common_dir(root, abs);
+	}
+	if (realpath(path, real) != NULL)
+		common_dir(root, real);
 }
 
 void
 keypair_common_root(const struct config *conf, char *root, size_t len)
 {
 	const struct keypair	*kp;
-	const char		*paths[3];
-	char			 real[PATH_MAX], dir[PATH_MAX], *base;
-	char			 abs[PATH_MAX];
-	size_t			 i;
 
 	root[0] = '\0';
 	TAILQ_FOREACH(kp, &conf->keypairs, entry) {
-		paths[0] = kp->cert_path;
-		paths[1] = kp->key_path;
-		paths[2] = kp->ocsp_path;
-		for (i = 0; i < 3; i++) {
-			if (paths[i] == NULL)
-				continue;
-			/* Where the name itself is, links of the way taken. */
-			strlcpy(dir, paths[i], sizeof(dir));
-			if ((base = strrchr(dir, '/')) != NULL) {
-				*base++ = '\0';
-				if (realpath(dir[0] ? dir : "/", real) != NULL &&
-				    snprintf(abs, sizeof(abs), "%s/%s",
-				    strcmp(real, "/") ? real : "", base) <
-				    (int)sizeof(abs))
-					common_dir(root, abs);
-			}
-			if (realpath(paths[i], real) != NULL)
-				common_dir(root, real);
-		}
+		if (kp->cert_path != NULL)
+			root_add(root, kp->cert_path);
+		if (kp->key_path != NULL)
+			root_add(root, kp->key_path);
+		if (kp->ocsp_path != NULL)
+			root_add(root, kp->ocsp_path);
 	}
 	if (root[0] == '\0')
 		strlcpy(root, "/", len);

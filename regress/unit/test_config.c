@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -827,6 +828,64 @@ START_TEST(test_patterns)
 }
 END_TEST
 
+/*
+ * A certbot tree: live/a links into archive/ relatively, live/b
+ * absolutely.  The keys helper's root is the tree itself, and its own
+ * link walk finds the files, chrooted or not; a link that leads out of
+ * the root is refused by name.
+ */
+START_TEST(test_keypair_root)
+{
+	struct config	*c;
+	char		 buf[PATH_MAX], top[512], le[600], root[PATH_MAX];
+	char		 cmd[8192], text[4096], real[PATH_MAX], why[PATH_MAX];
+
+	ck_assert_ptr_nonnull(realpath(unit_dir(), buf));
+	ck_assert_uint_lt(strlcpy(top, buf, sizeof(top)), sizeof(top));
+	snprintf(le, sizeof(le), "%s/le", top);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/archive/a %s/archive/b "
+	    "%s/live/a %s/live/b %s/out && touch %s/archive/a/k1.pem "
+	    "%s/archive/b/k1.pem %s/out/k.pem && "
+	    "ln -s ../../archive/a/k1.pem %s/live/a/k.pem && "
+	    "ln -s %s/archive/b/k1.pem %s/live/b/k.pem && "
+	    "ln -s %s/out/k.pem %s/live/b/out.pem", le, le, le, le, top, le,
+	    le, top, le, le, le, top, le);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(text, sizeof(text),
+	    "keypair \"a\" {\n certificate \"%s/live/a/k.pem\"\n"
+	    " key \"%s/live/a/k.pem\"\n}\n"
+	    "keypair \"b\" {\n certificate \"%s/live/b/k.pem\"\n"
+	    " key \"%s/live/b/k.pem\"\n}\n"
+	    LISTEN "default block\n}\n", le, le, le, le);
+	c = unit_parse(text);
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	keypair_common_root(c, root, sizeof(root));
+	ck_assert_str_eq(root, le);
+	config_free(c);
+
+	keypair_root(le, 0);
+	snprintf(text, sizeof(text), "%s/live/b/k.pem", le);
+	ck_assert_int_eq(keypair_resolve(text, real, sizeof(real), why,
+	    sizeof(why)), 0);
+	snprintf(text, sizeof(text), "%s/archive/b/k1.pem", le);
+	ck_assert_str_eq(real, text);
+	snprintf(text, sizeof(text), "%s/live/a/k.pem", le);
+	ck_assert_int_eq(keypair_resolve(text, real, sizeof(real), why,
+	    sizeof(why)), 0);
+	snprintf(text, sizeof(text), "%s/archive/a/k1.pem", le);
+	ck_assert_str_eq(real, text);
+	snprintf(text, sizeof(text), "%s/live/b/out.pem", le);
+	ck_assert_int_eq(keypair_resolve(text, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "live/b/out.pem leads to ") != NULL &&
+	    strstr(why, ", outside ") != NULL, "%s", why);
+	snprintf(text, sizeof(text), "%s/x.pem", top);
+	ck_assert_int_eq(keypair_resolve(text, real, sizeof(real), why,
+	    sizeof(why)), -1);
+	keypair_root("/", 0);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -851,6 +910,7 @@ config_suite(void)
 	tcase_add_test(tc, test_no_listener);
 	tcase_add_test(tc, test_keypairs);
 	tcase_add_test(tc, test_keypair_errors);
+	tcase_add_test(tc, test_keypair_root);
 	tcase_add_test(tc, test_keypair_later);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("values");
