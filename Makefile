@@ -60,7 +60,7 @@ MAN5 =		sniproxyd/sniproxyd.conf.5
 MAN8 =		sniproxyd/sniproxyd.8 sniproxyd/sniproxyctl.8
 
 .PHONY: all check check-valgrind unit regress demo install uninstall \
-	clean lint bench bench-quick fuzz
+	clean lint bench bench-quick bench-syscalls fuzz
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -142,6 +142,12 @@ bench: $(PROGS) $(BENCH_PROGS)
 
 bench-quick: $(PROGS) $(BENCH_PROGS)
 	BENCH_QUICK=1 sh regress/bench/run.sh sniproxyd/sniproxyd
+
+# Part 6 alone: system calls per connection of sniproxyd, by process
+# kind, and of haproxy, under strace; its section of RESULTS.md is
+# replaced.
+bench-syscalls: $(PROGS) $(BENCH_PROGS)
+	BENCH_SYSCALLS=only sh regress/bench/run.sh sniproxyd/sniproxyd
 
 # libFuzzer targets, each run for FUZZ_SECONDS (30 by default).
 fuzz:

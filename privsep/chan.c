@@ -365,23 +365,26 @@ chan_dispatch(int fd, short events, void *arg)
 	static uint8_t	*buf;
 	struct chan	*c = arg;
 	struct chan_msg	 m;
-	int		 i, rv;
+	int		 rv;
 
 	(void)fd;
 	if ((events & EV_WRITE) && chan_flush(c) == -1)
 		goto dead;
-	if (!(events & EV_READ))
+	if (!(events & EV_READ) || c->cb == NULL)
 		return;
 	if (buf == NULL && (buf = malloc(CHAN_MAXMSG)) == NULL)
 		goto dead;
-	/* Bounded, so one busy peer cannot starve the others. */
-	for (i = 0; i < 64 && c->cb != NULL; i++) {
-		if ((rv = chan_read(c, buf, &m)) == 0)
-			return;
-		if (rv == -1)
-			goto dead;
-		c->cb(c, &m, c->arg);
-	}
+	/*
+	 * One message a wake-up: the event is level-triggered, so the loop
+	 * comes back for the next, and reading on until EAGAIN costs a
+	 * call per wake-up, most of which find a single message.  It also
+	 * keeps a busy peer from starving the others.
+	 */
+	if ((rv = chan_read(c, buf, &m)) == 0)
+		return;
+	if (rv == -1)
+		goto dead;
+	c->cb(c, &m, c->arg);
 	return;
  dead:
 	c->dead = 1;

@@ -20,12 +20,13 @@
  * ClientHello) is enough.  A proxy that terminates TLS hands over the
  * plaintext instead, which the client makes one line; a first byte
  * that cannot begin a handshake record tells the two apart.  Either
- * way it then answers "NAME\n" so that the client can tell which
+ * way it then answers "NAME\n" (with -s, padded with spaces before the
+ * newline to that many bytes) so that the client can tell which
  * backend it reached, and waits for one command byte: 'D' makes it
  * send bulk data until the client goes away, 'U' makes it read and
  * discard until EOF; EOF alone ends a short connection.
  *
- * usage: backend -n name -p port [-a address]
+ * usage: backend -n name -p port [-a address] [-s size]
  *
  * Several processes may serve one port (SO_REUSEPORT).
  */
@@ -72,7 +73,7 @@ struct bconn {
 };
 
 static struct event_base	*base;
-static char			 reply[300];
+static char			*reply;
 static size_t			 replylen;
 static uint8_t			*bulk;		/* sent */
 static uint8_t			*rbuf;		/* read and dropped */
@@ -272,7 +273,8 @@ raise_nofile(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: backend -n name -p port [-a address]\n");
+	fprintf(stderr,
+	    "usage: backend -n name -p port [-a address] [-s size]\n");
 	exit(1);
 }
 
@@ -283,8 +285,9 @@ main(int argc, char *argv[])
 	struct event		*ev_listen, *ev_term, *ev_int;
 	const char		*name = NULL, *addr = "127.0.0.1", *errstr;
 	int			 ch, fd, one = 1, port = 0;
+	size_t			 size = 0;
 
-	while ((ch = getopt(argc, argv, "a:n:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:n:p:s:")) != -1) {
 		switch (ch) {
 		case 'a':
 			addr = optarg;
@@ -297,15 +300,25 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(1, "port %s: %s", optarg, errstr);
 			break;
+		case 's':
+			size = strtonum(optarg, 1, BULK, &errstr);
+			if (errstr != NULL)
+				errx(1, "size %s: %s", optarg, errstr);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (name == NULL || port == 0 || optind != argc)
 		usage();
-	if (strlen(name) > sizeof(reply) - 2)
-		errx(1, "name too long");
-	replylen = (size_t)snprintf(reply, sizeof(reply), "%s\n", name);
+	replylen = strlen(name) + 1;
+	if (size > replylen)
+		replylen = size;
+	if ((reply = malloc(replylen)) == NULL)
+		err(1, "malloc");
+	memset(reply, ' ', replylen);
+	memcpy(reply, name, strlen(name));
+	reply[replylen - 1] = '\n';
 	if ((bulk = malloc(BULK)) == NULL || (rbuf = malloc(BULK)) == NULL)
 		err(1, "malloc");
 	memset(bulk, 'x', BULK);

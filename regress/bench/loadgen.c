@@ -27,7 +27,8 @@
  *
  * usage: loadgen -m mode -H hello.bin -r sni=backend[:port] ...
  *            [-a address] [-p port] [-c conns] [-d seconds] [-j procs]
- *            [-k conns] [-n streams] [-T seconds] [-u] [-w seconds]
+ *            [-k conns] [-N conns] [-n streams] [-T seconds] [-u]
+ *            [-w seconds]
  *        loadgen -t -m probe|rate -r sni=backend[:port] ... [-a address]
  *            [-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]
  *            [-w seconds]
@@ -37,11 +38,15 @@
  *           -T seconds have passed; exits 0 when all were right once
  *   rate    -c connections at once, each connect, hello, answer, close,
  *           for -w seconds of warm-up and then -d measured seconds;
- *           with -j, shared among that many processes
+ *           with -j, shared among that many processes; with -N, only
+ *           that many connections in all (or fewer if -d ends first)
  *   stream  -n connections that, after the answer, receive bulk data
  *           (send it with -u) for -w and then -d seconds
  *   idle    opens -k connections, prints "ready" once they are all
  *           established, then holds them until SIGTERM or -d seconds
+ *
+ * The answer is the backend's name on a line, which may be padded with
+ * spaces to make a larger answer; all of it is read before the close.
  *
  * Each mode ends with one line of key=value pairs on standard output.
  */
@@ -134,6 +139,9 @@ static struct {
 	size_t			 nextroute;
 	struct lconn		*conns;
 	size_t			 nconns;
+	size_t			 quota;		/* -N; 0: no limit */
+	size_t			 left;		/* of the quota, to start */
+	size_t			 ended;		/* slots with none left */
 	int			 timeout_ms;
 	int			 upload;
 	uint8_t			*bulk;
@@ -167,6 +175,7 @@ static const char	request[] = "hello\n";
 
 static void	conn_event(int, short, void *);
 static void	conn_start(struct lconn *);
+static void	window_close(int, short, void *);
 static void	usage(void) __attribute__((__noreturn__));
 
 static uint64_t
@@ -552,7 +561,12 @@ conn_answered(struct lconn *c)
 			    UINT32_MAX : (uint32_t)(t - c->t0);
 		}
 		conn_close(c);
-		conn_start(c);
+		if (lg.quota == 0 || lg.left > 0) {
+			if (lg.quota != 0)
+				lg.left--;
+			conn_start(c);
+		} else if (++lg.ended == lg.nconns)
+			window_close(-1, 0, NULL);
 		break;
 	case M_STREAM:
 		if (send(c->fd, &cmd, 1, MSG_NOSIGNAL) != 1) {
@@ -577,32 +591,39 @@ conn_answered(struct lconn *c)
 	}
 }
 
-/*
- * Takes n more bytes of the answer, already in rbuf.  Returns 0 while
- * the line is incomplete, 1 once the connection has been dealt with.
- */
-static int
-reply_take(struct lconn *c, size_t n)
+/* The whole answer is in: checks the name it begins with. */
+static void
+reply_check(struct lconn *c)
 {
-	char	*nl;
-
-	c->rlen += n;
-	c->rbuf[c->rlen] = '\0';
-	if ((nl = strchr(c->rbuf, '\n')) == NULL) {
-		if (c->rlen < sizeof(c->rbuf) - 1)
-			return (0);
-		conn_fail(c, &lg.n.misroutes);
-		return (1);
-	}
-	*nl = '\0';
+	c->rbuf[strcspn(c->rbuf, " \n")] = '\0';
 	if (strcmp(c->rbuf, c->rt->expect) != 0) {
 		if (lg.mode == M_PROBE)
 			warnx("%s reached %s, not %s", c->rt->sni, c->rbuf,
 			    c->rt->expect);
 		conn_fail(c, &lg.n.misroutes);
-		return (1);
+		return;
 	}
 	conn_answered(c);
+}
+
+/*
+ * Takes n more bytes of the answer, already in rbuf.  Returns 0 while
+ * the line is incomplete, 1 once the connection has been dealt with.
+ * Past the room in rbuf only padding can follow the name, which
+ * conn_reply() reads on its own; through TLS there is none.
+ */
+static int
+reply_take(struct lconn *c, size_t n)
+{
+	c->rlen += n;
+	c->rbuf[c->rlen] = '\0';
+	if (strchr(c->rbuf, '\n') == NULL) {
+		if (c->rlen < sizeof(c->rbuf) - 1 || c->tls == NULL)
+			return (0);
+		conn_fail(c, &lg.n.misroutes);
+		return (1);
+	}
+	reply_check(c);
 	return (1);
 }
 
@@ -615,14 +636,21 @@ conn_reply(struct lconn *c, short events)
 		conn_fail(c, &lg.n.err_timeout);
 		return;
 	}
-	n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - 1 - c->rlen);
+	if (c->rlen < sizeof(c->rbuf) - 1)
+		n = read(c->fd, c->rbuf + c->rlen,
+		    sizeof(c->rbuf) - 1 - c->rlen);
+	else
+		n = read(c->fd, lg.bulk, BULK);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		conn_fail(c, &lg.n.err_closed);
 		return;
 	}
-	reply_take(c, n);
+	if (c->rlen < sizeof(c->rbuf) - 1)
+		reply_take(c, n);
+	else if (memchr(lg.bulk, '\n', n) != NULL)
+		reply_check(c);
 }
 
 /* Waits, for at most the timeout, until fd is ready for what libtls wants. */
@@ -1031,7 +1059,8 @@ usage(void)
 	fprintf(stderr, "usage: loadgen -m probe|rate|stream|idle "
 	    "-H hello.bin -r sni=backend[:port] ...\n"
 	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-j procs]\n"
-	    "\t[-k conns] [-n streams] [-T seconds] [-u] [-w seconds]\n"
+	    "\t[-k conns] [-N conns] [-n streams] [-T seconds] [-u] "
+	    "[-w seconds]\n"
 	    "       loadgen -t -m probe|rate -r sni=backend[:port] ... "
 	    "[-a address]\n"
 	    "\t[-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]\n"
@@ -1066,7 +1095,8 @@ main(int argc, char *argv[])
 	int		 tls = 0, jobs = 1;
 
 	lg.resultfd = -1;
-	while ((ch = getopt(argc, argv, "a:c:d:H:j:k:m:n:p:r:tT:uw:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:H:j:k:m:N:n:p:r:tT:uw:")) !=
+	    -1) {
 		switch (ch) {
 		case 'a':
 			addr = optarg;
@@ -1098,6 +1128,9 @@ main(int argc, char *argv[])
 			else
 				usage();
 			break;
+		case 'N':
+			lg.quota = number(optarg, 1, 1e9);
+			break;
 		case 'n':
 			streams = number(optarg, 1, 1024);
 			break;
@@ -1125,7 +1158,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (nspecs == 0 || optind != argc || (jobs > 1 && lg.mode != M_RATE))
+	if (nspecs == 0 || optind != argc || (jobs > 1 && lg.mode != M_RATE) ||
+	    (lg.quota != 0 && (lg.mode != M_RATE || jobs > 1)))
 		usage();
 	if (tls) {
 		if (hellofile != NULL ||
@@ -1151,6 +1185,11 @@ main(int argc, char *argv[])
 		break;
 	case M_RATE:
 		lg.nconns = conc;
+		if (lg.quota != 0) {
+			if (lg.nconns > lg.quota)
+				lg.nconns = lg.quota;
+			lg.left = lg.quota - lg.nconns;
+		}
 		break;
 	case M_STREAM:
 		lg.nconns = streams;

@@ -37,6 +37,14 @@
 # offers no session to resume), sends a line, reads the backend's answer
 # through the proxy and closes.
 #
+# Part 6 counts the system calls of sniproxyd, by process kind, and of
+# haproxy over a fixed number of short connections, under strace(1),
+# with backends that answer 1 KB.  It runs last, alone with
+# BENCH_SYSCALLS=only (make bench-syscalls).
+#
+# In the report file, each part's section replaces its own from the
+# last run, and a section "## Notes" (written by hand) is kept.
+#
 # Environment:
 #   BENCH_QUICK=1     one round with short runs (under two minutes)
 #   BENCH_ROUNDS      rounds in full mode (default 3)
@@ -62,6 +70,10 @@
 #                     (haproxy, sslh, sniproxy, nginx, hitch)
 #   BENCH_VERSION     what to call the sniproxyd binary in the report
 #                     (default: git describe of the tree)
+#   BENCH_SYSCALLS    1: part 6 after the others (default); 0: not;
+#                     only: part 6 alone, of sniproxyd and haproxy
+#   BENCH_SYSCALL_CONNS  connections of part 6 (default 4000, 1000
+#                     quick), at most 60 s (BENCH_SYSCALL_SECS)
 
 set -u
 
@@ -83,6 +95,7 @@ if [ -n "$quick" ]; then
 	idle_k=${BENCH_IDLE:-1000}
 	hold=${BENCH_HOLD:-2000}
 	hold_secs=5
+	sc_conns=${BENCH_SYSCALL_CONNS:-1000}
 	out=${BENCH_OUT:-}
 else
 	rounds=${BENCH_ROUNDS:-3}
@@ -93,9 +106,19 @@ else
 	idle_k=${BENCH_IDLE:-10000}
 	hold=${BENCH_HOLD:-50000}
 	hold_secs=20
+	sc_conns=${BENCH_SYSCALL_CONNS:-4000}
 	out=${BENCH_OUT-$bench/RESULTS.md}
 fi
+syscalls=${BENCH_SYSCALLS:-1}
+sc_secs=${BENCH_SYSCALL_SECS:-60}
+sc_conc=16
+sc_size=1024
 systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx hitch}
+if [ "$syscalls" = only ]; then
+	systems=${BENCH_SYSTEMS:-sniproxyd haproxy}
+	rounds=0
+	hold=0
+fi
 conc=${BENCH_CONC:-64}
 port0=${BENCH_PORT:-24400}
 pport=$((port0 + 10))
@@ -791,6 +814,221 @@ hold_report() {
 	    "| $hold_rss_conn | $hold_growth | $hold_errors |"
 }
 
+# --- part 6: system calls per connection ------------------------------
+
+# The backends, answering with $1 bytes (0: the name line alone).
+start_backends() {
+	for pid in $backend_pids; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in $backend_pids; do
+		wait_gone 10 "$pid" || kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	backend_pids=
+	i=1
+	for n in $names default; do
+		if [ "$1" -gt 0 ]; then
+			"$backend" -n "$n" -p $((port0 + i)) -s "$1" \
+			    2>>"$tmp/backend.log" &
+		else
+			"$backend" -n "$n" -p $((port0 + i)) \
+			    2>>"$tmp/backend.log" &
+		fi
+		backend_pids="$backend_pids $!"
+		i=$((i + 1))
+	done
+	lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log"
+}
+
+traced() {
+	awk '/^TracerPid:/ { exit $2 == 0 }' "/proc/$1/status" 2>/dev/null
+}
+
+# Traces every process and thread of system $1, and any it starts
+# meanwhile, each to a file of its own, over $sc_conns connections, and
+# adds to $tmp/syscalls one line for each process kind, call and error:
+# system, kind, call, errno or "-", count (tab-separated), and a line
+# "system, #conns, connections made".  strace attaches once the system
+# routes right, so its start-up is not counted.
+bench_syscalls() {
+	scs=$1
+	start_system "$scs" || return 0
+	d=$tmp/strace.$scs
+	mkdir -p "$d"
+	pids=$(sys_pids)
+	set --
+	for p in $pids; do
+		set -- "$@" -p "$p"
+	done
+	strace -qq -f -ff -o "$d/t" "$@" 2>>"$tmp/strace.log" &
+	spid=$!
+	n=50
+	for p in $pids; do
+		while [ "$n" -gt 0 ] && alive "$spid" && ! traced "$p"; do
+			tick
+			n=$((n - 1))
+		done
+	done
+	if [ "$n" -eq 0 ] || ! alive "$spid"; then
+		say "$scs: strace could not attach: $(tail -3 "$tmp/strace.log")"
+		kill -TERM "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		stop_system
+		return 0
+	fi
+	r=$(lg "$scs" -m rate -c "$sc_conc" -N "$sc_conns" -w 0 \
+	    -d "$sc_secs" 2>>"$tmp/loadgen.log" | tail -1)
+	# Named while they still run: a title may be all that tells them.
+	for f in "$d"/t.*; do
+		p=${f##*.}
+		printf '%s\t%s\n' "$p" \
+		    "$(cat "/proc/$p/comm" 2>/dev/null || echo gone)"
+	done >"$d/kinds"
+	kill -TERM "$spid" 2>/dev/null
+	wait_gone 50 "$spid" || kill -KILL "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	stop_system
+	errs=$(($(field errors "$r") + $(field misroutes "$r")))
+	[ "$errs" -gt 0 ] && say "$scs: $errs failed connections under strace"
+	printf '%s\t#conns\t%s\n' "$scs" "$(field handled "$r")" \
+	    >>"$tmp/syscalls"
+	awk -v sys="$scs" -v kinds="$d/kinds" '
+	BEGIN {
+		FS = "\t"
+		while ((getline l < kinds) > 0) {
+			split(l, a, "\t")
+			kind[a[1]] = a[2]
+		}
+		FS = " "
+	}
+	FNR == 1 {
+		n = split(FILENAME, a, ".")
+		k = kind[a[n]]
+	}
+	# Signals, exits, and the second half of a call split in two.
+	/^(\+\+\+|---|<\.\.\.)/ {
+		next
+	}
+	match($0, /^[a-z0-9_]+\(/) {
+		call = substr($0, 1, RLENGTH - 1)
+		e = "-"
+		if (match($0, / = -1 [A-Z0-9]+/))
+			e = substr($0, RSTART + 6, RLENGTH - 6)
+		c[k "\t" call "\t" e]++
+	}
+	END {
+		for (x in c)
+			printf "%s\t%s\t%d\n", sys, x, c[x]
+	}' "$d"/t.* >>"$tmp/syscalls"
+	rm -rf "$d"
+}
+
+# Part 6 as a section of the report.
+syscalls_report() {
+	[ -s "$tmp/syscalls" ] || return 0
+	echo "## System calls per connection," \
+	    "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	machine
+	printf -- '- %d connections, %d at once, each the hello of ' \
+	    "$sc_conns" "$sc_conc"
+	printf 'part 1 (%s, %d B as captured, with the route'"'"'s name) ' \
+	    "${hello#"$top"/}" "$(wc -c <"$hello")"
+	printf 'and a %d B answer, ' "$sc_size"
+	printf 'passed through by SNI\n'
+	printf -- '- strace -f -ff attached to every process of the proxy '
+	printf 'once it routes right, so start-up is not counted; strace '
+	printf 'slows every call, so these are counts, not times\n'
+	printf -- '- a process kind is its name in /proc/PID/comm; every '
+	printf 'figure is divided by all the connections of the run, so the '
+	printf 'kinds add up to the total (a route worker sees a quarter of '
+	printf 'them); "x haproxy" divides by haproxy'"'"'s total; a call '
+	printf 'that failed is counted with its error in brackets\n'
+	echo
+	awk -F '\t' -v order="$sc_systems" '
+	function add(s, k, c, e, n) {
+		if (!((s, k, c) in per)) {
+			calls[s, k, ++nc[s, k]] = c
+			per[s, k, c] = 0
+		}
+		per[s, k, c] += n
+		tot[s, k] += n
+		if (e == "-")
+			return
+		if (!((s, k, c, e) in errn))
+			errl[s, k, c] = errl[s, k, c] " " e
+		errn[s, k, c, e] += n
+	}
+	$2 == "#conns" {
+		conns[$1] = $3
+		next
+	}
+	{
+		if (!(($1, $2) in tot))
+			kinds[$1, ++nk[$1]] = $2
+		add($1, $2, $3, $4, $5)
+		add($1, "all", $3, $4, $5)
+	}
+	function f(x, s) {
+		return sprintf("%.2f", x / conns[s])
+	}
+	function errs(s, k, c,    n, a, i, out) {
+		n = split(errl[s, k, c], a, " ")
+		for (i = 1; i <= n; i++)
+			out = out (i > 1 ? ", " : "") a[i] " " \
+			    f(errn[s, k, c, a[i]], s)
+		return n == 0 ? "" : " (" out ")"
+	}
+	# The 8 most frequent calls of kind k of system s.
+	function top(s, k,    i, j, n, t, v, out) {
+		n = nc[s, k]
+		for (i = 1; i <= n; i++)
+			v[i] = calls[s, k, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && \
+			    per[s, k, v[j - 1]] < per[s, k, v[j]]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		for (i = 1; i <= n && i <= 8; i++)
+			out = out (i > 1 ? ", " : "") v[i] " " \
+			    f(per[s, k, v[i]], s) errs(s, k, v[i])
+		return out
+	}
+	function row(s, k,    ref) {
+		ref = "-"
+		if (conns["haproxy"] > 0 && tot["haproxy", "all"] > 0)
+			ref = sprintf("%.2f", tot[s, k] / conns[s] / \
+			    (tot["haproxy", "all"] / conns["haproxy"]))
+		printf "| %s | %s | %s | %s | %s |\n", s, k,
+		    f(tot[s, k], s), ref, top(s, k)
+	}
+	END {
+		print "| system | process | calls/conn | x haproxy " \
+		    "| most frequent calls per connection |"
+		print "|---|---|--:|--:|---|"
+		ns = split(order, sy, " ")
+		for (h = 1; h <= ns; h++) {
+			s = sy[h]
+			if (conns[s] + 0 == 0)
+				continue
+			# The kinds by their count, largest first.
+			n = nk[s]
+			for (i = 1; i <= n; i++)
+				v[i] = kinds[s, i]
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && \
+				    tot[s, v[j - 1]] < tot[s, v[j]]; j--) {
+					t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+				}
+			if (n > 1)
+				for (i = 1; i <= n; i++)
+					row(s, v[i])
+			row(s, "all")
+		}
+	}' "$tmp/syscalls"
+}
+
 # --- the report --------------------------------------------------------
 
 report() {
@@ -1058,6 +1296,22 @@ negotiated() {
 	}'
 }
 
+# What the report file $out has before part 6 and the notes.
+old_head() {
+	[ -r "$out" ] && awk '/^## (System calls|Notes)/ { exit } 1' "$out"
+}
+
+# The section of the report file that begins with the heading $1.
+old_section() {
+	[ -r "$out" ] && awk -v h="$1" '/^## / { on = index($0, h) == 1 } on' \
+	    "$out"
+}
+
+# One blank line between paragraphs, none at either end.
+squeeze() {
+	awk 'NF == 0 { b++; next } { if (n++ && b) print ""; b = 0; print }'
+}
+
 # --- main ------------------------------------------------------------------
 
 for f in "$loadgen" "$backend" "$daemon"; do
@@ -1144,6 +1398,20 @@ for s in $systems; do
 done
 psystems=${psystems# }
 tsystems=${tsystems# }
+[ "$syscalls" = only ] && tsystems=
+sc_systems=
+if [ "$syscalls" != 0 ]; then
+	for s in $systems; do
+		case $s in
+		sniproxyd|haproxy) sc_systems="$sc_systems $s" ;;
+		esac
+	done
+	if [ -n "$sc_systems" ] && ! command -v strace >/dev/null 2>&1; then
+		say "strace: not installed, part 6 left out"
+		sc_systems=
+	fi
+fi
+sc_systems=${sc_systems# }
 if [ -n "$tsystems" ] && ! command -v openssl >/dev/null 2>&1; then
 	say "openssl: not installed, part 4 left out"
 	tsystems=
@@ -1169,13 +1437,7 @@ version=${BENCH_VERSION:-$(git -C "$top" describe --always --dirty \
 cp "$daemon" "$tmp/sniproxyd-under-test" || die "cannot copy $daemon"
 daemon=$tmp/sniproxyd-under-test
 
-i=1
-for n in $names default; do
-	"$backend" -n "$n" -p $((port0 + i)) 2>>"$tmp/backend.log" &
-	backend_pids="$backend_pids $!"
-	i=$((i + 1))
-done
-lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log" ||
+start_backends 0 ||
     die "backends do not answer: $(cat "$tmp/probe.log" "$tmp/backend.log")"
 if [ -n "$tsystems" ]; then
 	for k in $keytypes; do
@@ -1220,31 +1482,57 @@ case " $systems " in
 *" sniproxyd "*)
 	[ "$hold" -gt 0 ] && bench_hold ;;
 esac
+: >"$tmp/syscalls"
+if [ -n "$sc_systems" ]; then
+	start_backends "$sc_size" ||
+	    die "backends do not answer: $(cat "$tmp/probe.log")"
+	for s in $sc_systems; do
+		say "system calls: $s"
+		bench_syscalls "$s"
+	done
+fi
 say "done in $(($(date +%s) - start)) s"
 
-{
-	echo "## SNI passthrough and TLS termination benchmark," \
-	    "$(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo
-	machine
-	params
-	echo
-	report
-	hold_report
-} >"$tmp/report.md"
-cat "$tmp/report.md"
+: >"$tmp/report.md"
+if [ "$syscalls" != only ]; then
+	{
+		echo "## SNI passthrough and TLS termination benchmark," \
+		    "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo
+		machine
+		params
+		echo
+		report
+		hold_report
+	} >"$tmp/report.md"
+fi
+syscalls_report >"$tmp/syscalls.md"
+{ cat "$tmp/report.md"; echo; cat "$tmp/syscalls.md"; } | squeeze
 if [ -n "$out" ]; then
 	{
-		echo "# Benchmark results"
-		echo
-		if [ -n "$quick" ]; then
-			echo "A quick run of regress/bench/run.sh."
+		if [ -s "$tmp/report.md" ]; then
+			echo "# Benchmark results"
+			echo
+			if [ -n "$quick" ]; then
+				echo "A quick run of regress/bench/run.sh."
+			else
+				echo "The latest full run of \`make bench\`" \
+				    "(regress/bench/run.sh)."
+			fi
+			echo
+			cat "$tmp/report.md"
 		else
-			echo "The latest full run of \`make bench\`" \
-			    "(regress/bench/run.sh)."
+			old_head
 		fi
 		echo
-		cat "$tmp/report.md"
-	} >"$out" || die "cannot write $out"
+		if [ -s "$tmp/syscalls.md" ]; then
+			cat "$tmp/syscalls.md"
+		else
+			old_section "## System calls"
+		fi
+		echo
+		old_section "## Notes"
+	} | squeeze >"$tmp/out.md"
+	cp "$tmp/out.md" "$out" || die "cannot write $out"
 	say "report written to $out"
 fi
