@@ -491,6 +491,37 @@ conn_connected(int fd, short events, void *arg)
 }
 
 /*
+ * The address the server sees the connection come from.  The port is
+ * left for connect(2) to choose (IP_BIND_ADDRESS_NO_PORT): bind(2)
+ * would take a port of the address for good, whatever the server, and
+ * the ports would run out long before the 4-tuples do.
+ */
+static int
+conn_bind_source(struct conn *c, const struct sockaddr_storage *dst)
+{
+	const struct sockaddr_storage	*src = &c->rule->source;
+	char				 addr[ADDRSTR_LEN];
+	int				 one = 1;
+
+	if (src->ss_family == AF_UNSPEC)
+		return (0);
+	addr_str((const struct sockaddr *)src, addr, sizeof(addr));
+	/* The configuration is checked for this; a reload may not be. */
+	if (src->ss_family != dst->ss_family) {
+		log_warnx("%s: source %s is of another family", c->backend,
+		    addr);
+		return (-1);
+	}
+	if (setsockopt(c->bfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one)) == -1 || bind(c->bfd, (const struct sockaddr *)src,
+	    sockaddr_len(src)) == -1) {
+		log_warn("%s: source %s", c->backend, addr);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Returns 0 once connecting, -1 when the server cannot be reached, -2
  * when this process cannot make a socket: no other server would do
  * better, and the servers are not to blame.
@@ -516,6 +547,11 @@ conn_connect_host(struct conn *c, const struct host *h)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
 			return (-2);
+		return (-1);
+	}
+	if (conn_bind_source(c, &ss) == -1) {
+		close(c->bfd);
+		c->bfd = -1;
 		return (-1);
 	}
 	if (connect(c->bfd, (struct sockaddr *)&ss, h->sslen) == -1 &&
@@ -849,13 +885,14 @@ worker_quit(int sig, short events, void *arg)
 }
 
 /*
- * A route worker connects to servers and moves bytes: through pipes
+ * A route worker connects to servers, from a source address of its
+ * own when the rule names one (bind), and moves bytes: through pipes
  * with splice(2), or through libtls.
  */
 const int worker_syscalls[] = {
 	SYSCALLS_COMMON,
 	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
-	SYS_splice, SYS_pipe2, -1
+	SYS_splice, SYS_pipe2, SYS_bind, -1
 };
 
 void

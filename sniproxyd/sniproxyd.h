@@ -178,6 +178,8 @@ struct rule {
 	char			*keypair_name;	/* until the end of the parse */
 	int			 backend_tls;
 	int			 send_proxy;	/* 0, 1 or 2 */
+	struct sockaddr_storage	 source;	/* AF_UNSPEC: the kernel's */
+	int			 transparent;	/* source client */
 	enum balance_mode	 mode;
 	struct check		 check;
 	struct tlsopts		 tls;
