@@ -2455,8 +2455,14 @@ set_source(const char *addr)
 		return (-1);
 	}
 	if (strcmp(addr, "client") == 0) {
+#ifdef IP_TRANSPARENT
 		rule->transparent = 1;
 		return (0);
+#else
+		yyerror("source client needs IP_TRANSPARENT, which this "
+		    "system does not have");
+		return (-1);
+#endif
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

@@ -491,30 +491,65 @@ conn_connected(int fd, short events, void *arg)
 }
 
 /*
+ * Lets the socket take an address that is not this host's: the
+ * client's, with source client.  The replies come back only where the
+ * host routes them to itself (sniproxyd.conf(5)).
+ */
+static int
+sock_transparent(int fd, sa_family_t af)
+{
+	int	 one = 1;
+
+	if (af == AF_INET)
+		return (setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one,
+		    sizeof(one)));
+	return (setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+	    sizeof(one)));
+}
+
+/*
  * The address the server sees the connection come from.  The port is
  * left for connect(2) to choose (IP_BIND_ADDRESS_NO_PORT): bind(2)
  * would take a port of the address for good, whatever the server, and
- * the ports would run out long before the 4-tuples do.
+ * the ports would run out long before the 4-tuples do.  With source
+ * client the client's port is not kept either: one client may reach
+ * the same server through two listeners from one port.
  */
 static int
 conn_bind_source(struct conn *c, const struct sockaddr_storage *dst)
 {
-	const struct sockaddr_storage	*src = &c->rule->source;
-	char				 addr[ADDRSTR_LEN];
-	int				 one = 1;
+	struct sockaddr_storage	 src;
+	char			 addr[ADDRSTR_LEN];
+	int			 one = 1;
 
-	if (src->ss_family == AF_UNSPEC)
+	if (c->rule->transparent)
+		src = c->mc.client;
+	else if (c->rule->source.ss_family != AF_UNSPEC)
+		src = c->rule->source;
+	else
 		return (0);
-	addr_str((const struct sockaddr *)src, addr, sizeof(addr));
-	/* The configuration is checked for this; a reload may not be. */
-	if (src->ss_family != dst->ss_family) {
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else if (src.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+	addr_str((const struct sockaddr *)&src, addr, sizeof(addr));
+	/*
+	 * The configuration is checked for source ADDRESS; with source
+	 * client, only the connection tells.
+	 */
+	if (src.ss_family != dst->ss_family) {
 		log_warnx("%s: source %s is of another family", c->backend,
 		    addr);
 		return (-1);
 	}
+	if (c->rule->transparent &&
+	    sock_transparent(c->bfd, src.ss_family) == -1) {
+		log_warn("%s: source client: transparent socket", c->backend);
+		return (-1);
+	}
 	if (setsockopt(c->bfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-	    sizeof(one)) == -1 || bind(c->bfd, (const struct sockaddr *)src,
-	    sockaddr_len(src)) == -1) {
+	    sizeof(one)) == -1 || bind(c->bfd, (const struct sockaddr *)&src,
+	    sockaddr_len(&src)) == -1) {
 		log_warn("%s: source %s", c->backend, addr);
 		return (-1);
 	}
@@ -885,9 +920,9 @@ worker_quit(int sig, short events, void *arg)
 }
 
 /*
- * A route worker connects to servers, from a source address of its
- * own when the rule names one (bind), and moves bytes: through pipes
- * with splice(2), or through libtls.
+ * A route worker connects to servers, from the source address the rule
+ * names or the client's (bind), and moves bytes: through pipes with
+ * splice(2), or through libtls.
  */
 const int worker_syscalls[] = {
 	SYSCALLS_COMMON,

@@ -316,6 +316,7 @@ int		 cmdline_symset(const char *);
 struct config	*config_new(void);
 void		 config_free(struct config *);
 int		 config_finish(struct config *);
+int		 config_transparent(const struct config *);
 void		 config_rule_free(struct rule *);
 struct table	*config_table(struct config *, const char *);
 int		 parse_duration(const char *, int64_t *);
