@@ -224,8 +224,9 @@ proc_user_init(struct proc_user *u, const char *user, const char *root)
 }
 
 /*
- * Chroots into the prepared directory and becomes the user for good.
- * Does nothing when not started as root.
+ * Chroots into the prepared directory and becomes the user for good,
+ * with no capability but those u names.  Does nothing when not started
+ * as root.
  */
 int
 proc_drop(const struct proc_user *u)
@@ -237,7 +238,7 @@ proc_drop(const struct proc_user *u)
 	close(u->rootfd);
 	if (setgroups(1, &u->gid) == -1 ||
 	    setresgid(u->gid, u->gid, u->gid) == -1 ||
-	    setresuid(u->uid, u->uid, u->uid) == -1)
+	    sandbox_setuid_caps(u->uid, u->caps, u->ncaps) == -1)
 		return (-1);
 	/* Make sure there is no way back. */
 	if (setuid(0) != -1 || seteuid(0) != -1)

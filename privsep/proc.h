@@ -47,6 +47,8 @@ struct proc_user {
 	gid_t		 gid;
 	int		 rootfd;	/* directory to chroot into */
 	int		 privileged;	/* started as root: drop for real */
+	const int	*caps;		/* kept across the drop */
+	size_t		 ncaps;
 };
 
 /*

@@ -210,27 +210,59 @@ sandbox_readonly(const char *const *paths, size_t n)
  * process and, through the bounding set, for every program it execs.
  */
 int
-sandbox_caps(const int *keep, size_t n)
+sandbox_caps_narrow(const int *keep, size_t n)
 {
 	struct __user_cap_header_struct	 hdr;
 	struct __user_cap_data_struct	 data[2];
 	size_t				 i;
-	int				 cap, kept;
 
 	memset(data, 0, sizeof(data));
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
-		for (i = 0, kept = 0; i < n; i++)
-			if (keep[i] == cap)
-				kept = 1;
-		if (kept) {
-			data[cap / 32].effective |= 1U << (cap % 32);
-			data[cap / 32].permitted |= 1U << (cap % 32);
-		} else if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+	for (i = 0; i < n; i++) {
+		if (keep[i] < 0 || keep[i] >= 64) {
+			errno = EINVAL;
 			return (-1);
+		}
+		data[keep[i] / 32].effective |= 1U << (keep[i] % 32);
+		data[keep[i] / 32].permitted |= 1U << (keep[i] % 32);
 	}
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
 	return (syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0);
+}
+
+int
+sandbox_caps(const int *keep, size_t n)
+{
+	size_t	 i;
+	int	 cap, kept;
+
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		for (i = 0, kept = 0; i < n; i++)
+			if (keep[i] == cap)
+				kept = 1;
+		if (!kept && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return (-1);
+	}
+	return (sandbox_caps_narrow(keep, n));
+}
+
+/*
+ * Only the permitted set carries capabilities over a change of user,
+ * and only with PR_SET_KEEPCAPS; the effective set is emptied, and set
+ * again from what was kept.
+ */
+int
+sandbox_setuid_caps(uid_t uid, const int *keep, size_t n)
+{
+	if (n > 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1)
+		return (-1);
+	if (setresuid(uid, uid, uid) == -1)
+		return (-1);
+	if (n == 0)
+		return (0);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1)
+		return (-1);
+	return (sandbox_caps_narrow(keep, n));
 }
 
 #else
@@ -241,6 +273,24 @@ sandbox_caps(const int *keep, size_t n)
 	(void)keep;
 	(void)n;
 	return (0);
+}
+
+int
+sandbox_caps_narrow(const int *keep, size_t n)
+{
+	(void)keep;
+	(void)n;
+	return (0);
+}
+
+int
+sandbox_setuid_caps(uid_t uid, const int *keep, size_t n)
+{
+	if (n > 0) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	return (setresuid(uid, uid, uid));
 }
 
 #endif

@@ -17,6 +17,8 @@
 #ifndef PRIVSEP_SANDBOX_H
 #define PRIVSEP_SANDBOX_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 /*
@@ -56,5 +58,20 @@ int	sandbox_readonly(const char *const *, size_t);
  * nothing where the system has no capabilities.
  */
 int	sandbox_caps(const int *, size_t);
+
+/*
+ * Keeps the capabilities named, effective and permitted, and gives up
+ * every other this process has; the bounding set stays as it is, as
+ * changing it takes a capability (CAP_SETPCAP) not kept.
+ */
+int	sandbox_caps_narrow(const int *, size_t);
+
+/*
+ * Becomes uid (real, effective and saved) keeping the capabilities
+ * named, and only those, effective and permitted: the ones root had,
+ * as a process that gave the rest up before may not have them all.
+ * Fails where the system has no capabilities and some are asked for.
+ */
+int	sandbox_setuid_caps(uid_t, const int *, size_t);
 
 #endif /* PRIVSEP_SANDBOX_H */

@@ -619,6 +619,41 @@ client_expect() {
 	done
 }
 
+# in_netns CASEFILE: runs the rest of the case again, from its start,
+# in a network namespace made for it, where only lo is, up; there,
+# NETNS names the namespace, and the case may give lo addresses and
+# routes of its own without touching the host's.  Skips when the
+# namespace cannot be made.
+in_netns() {
+	[ -z "${NETNS:-}" ] || return 0
+	is_root || skip "needs root to make a network namespace"
+	command -v ip >/dev/null 2>&1 ||
+	    skip "needs ip(8) to make a network namespace"
+	NETNS=sniproxyd-regress-$$
+	ip netns add "$NETNS" 2>"$T/netns.err" ||
+	    skip "cannot make a network namespace: $(cat "$T/netns.err")"
+	trap netns_cleanup EXIT
+	ip netns exec "$NETNS" ip link set lo up 2>"$T/netns.err" ||
+	    skip "cannot bring lo up in a network namespace:" \
+	    "$(cat "$T/netns.err")"
+	# shellcheck disable=SC2016
+	ip netns exec "$NETNS" env NETNS="$NETNS" sh -c '
+		T=$1
+		PKI=$2
+		. "$3"
+		lib_init
+		. "$4"
+		exit 0' "$0" "$T" "$PKI" "$TOP/regress/lib.sh" "$1"
+	exit
+}
+
+netns_cleanup() {
+	_status=$?
+	ip netns del "$NETNS" 2>/dev/null
+	(exit "$_status")
+	lib_cleanup
+}
+
 # Run at the end of every case, however it ends.
 lib_cleanup() {
 	_status=$?

@@ -17,6 +17,9 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <linux/capability.h>
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,10 @@ static const struct proc_role roles[ROLE_COUNT] = {
 	[ROLE_CHECK] = { "check", 0, check_syscalls, check_init },
 	[ROLE_KEYS] = { "keys", 1, keys_syscalls, keys_init }
 };
+
+#ifdef __linux__
+static const int transparent_caps[] = { CAP_NET_ADMIN };
+#endif
 
 /* What priv tells a new child before it can start. */
 static struct {
@@ -179,6 +186,17 @@ child_main(const char *rolearg)
 	u.gid = cb.boot.gid;
 	u.privileged = cb.boot.privileged;
 	u.rootfd = cb.rootfd;
+	u.caps = NULL;
+	u.ncaps = 0;
+#ifdef __linux__
+	/* source client: IP_TRANSPARENT, and binding the client's address. */
+	if (cb.boot.role == ROLE_WORKER &&
+	    ctx.conf->routes[ctx.route]->transparent) {
+		u.caps = transparent_caps;
+		u.ncaps = sizeof(transparent_caps) /
+		    sizeof(transparent_caps[0]);
+	}
+#endif
 	if (u.privileged && u.rootfd == -1 && !roles[cb.boot.role].keep_root)
 		fatalx("no root directory from the parent");
 	proc_run(&roles[cb.boot.role], title, &u, base, ch, &ctx);

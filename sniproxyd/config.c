@@ -243,6 +243,18 @@ config_add_rule(struct config *c, struct ruleset *rs, struct rule *r)
 	return (0);
 }
 
+/* Does a rule connect from the client's address (source client)? */
+int
+config_transparent(const struct config *c)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < c->nroutes; i++)
+		if (c->routes[i]->transparent)
+			return (1);
+	return (0);
+}
+
 /*
  * Once the whole file is read: settle inherited timeouts (global, then
  * listener, then rule) and number rules and routes, so that processes

@@ -16,6 +16,9 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#ifdef __linux__
+#include <linux/capability.h>
+#endif
 
 #include <limits.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 
@@ -46,7 +50,12 @@ static struct {
 	struct event		*ev_watch;
 } ks;
 
+#ifdef __linux__
+static const int keys_caps[] = { CAP_DAC_READ_SEARCH };
+#endif
+
 /* File reads, and following links by hand; no network. */
+
 const int keys_syscalls[] = {
 	SYSCALLS_COMMON,
 	SYS_openat,
@@ -303,6 +312,12 @@ keys_init(struct event_base *base, struct chan *priv, void *arg)
 	if (geteuid() == 0) {
 		if (proc_chroot_self(root) == -1)
 			fatal("chroot %s", root);
+#ifdef __linux__
+		/* Reading key files whatever their owner is all root is for. */
+		if (sandbox_caps_narrow(keys_caps, sizeof(keys_caps) /
+		    sizeof(keys_caps[0])) == -1)
+			fatal("cannot drop capabilities");
+#endif
 		keypair_root(root, 1);
 	} else
 		keypair_root(root, 0);

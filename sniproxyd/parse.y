@@ -115,6 +115,8 @@ static struct {
 	int		 backup;
 } hostopts;
 static int		 set_mode(const char *);
+static int		 set_source(const char *);
+static int		 rule_source_family(const struct rule *);
 static int		 check_interval(int64_t);
 static int		 set_check(const char *, char *, char *);
 static struct keypair	*keypair;
@@ -759,6 +761,13 @@ checkhost	: /* empty */			{ $$ = NULL; }
 
 forwardopts	: /* empty */
 		| forwardopts PORT port		{ rule->port = $3; }
+		| forwardopts SOURCE STRING	{
+			if (set_source($3) == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
 		| forwardopts MODE STRING	{
 			if (set_mode($3) == -1) {
 				free($3);
@@ -1994,6 +2003,10 @@ end_rule(void)
 		config_rule_free(r);
 		return (-1);
 	}
+	if (rule_source_family(r) == -1) {
+		config_rule_free(r);
+		return (-1);
+	}
 	if (rule_is_default)
 		ruleset->def = r;
 	else
@@ -2425,6 +2438,76 @@ config_keypair(const char *name)
 		if (strcmp(kp->name, name) == 0)
 			return (kp);
 	return (NULL);
+}
+
+/*
+ * source ADDRESS: a numeric address, so that what the backend sees does
+ * not change with the name service; source client: the client's own.
+ */
+static int
+set_source(const char *addr)
+{
+	struct addrinfo	 hints, *res;
+	int		 error;
+
+	if (rule->transparent || rule->source.ss_family != AF_UNSPEC) {
+		yyerror("rule has more than one source");
+		return (-1);
+	}
+	if (strcmp(addr, "client") == 0) {
+#ifdef IP_TRANSPARENT
+		rule->transparent = 1;
+		return (0);
+#else
+		yyerror("source client needs IP_TRANSPARENT, which this "
+		    "system does not have");
+		return (-1);
+#endif
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if ((error = getaddrinfo(addr, NULL, &hints, &res)) != 0) {
+		yyerror("source \"%s\": not an IPv4 or IPv6 address, nor "
+		    "\"client\"", addr);
+		return (-1);
+	}
+	memcpy(&rule->source, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	sockaddr_unmap(&rule->source);
+	return (0);
+}
+
+/*
+ * A socket of one family cannot be bound to an address of the other:
+ * a source that no server of the table could use is said now rather
+ * than at every connection.
+ */
+static int
+rule_source_family(const struct rule *r)
+{
+	const struct host	*h;
+	char			 src[NI_MAXHOST], dst[ADDRSTR_LEN];
+	size_t			 i;
+
+	if (r->source.ss_family == AF_UNSPEC)
+		return (0);
+	for (i = 0; i < r->table->nhosts; i++) {
+		h = &r->table->hosts[i];
+		if (h->ss.ss_family == r->source.ss_family)
+			continue;
+		if (getnameinfo((const struct sockaddr *)&r->source,
+		    sockaddr_len(&r->source), src, sizeof(src), NULL, 0,
+		    NI_NUMERICHOST) != 0)
+			strlcpy(src, "?", sizeof(src));
+		addr_str((const struct sockaddr *)&h->ss, dst, sizeof(dst));
+		yyerror("source %s is %s and server %s of table <%s> is not",
+		    src, r->source.ss_family == AF_INET ? "IPv4" : "IPv6",
+		    dst, r->table->name);
+		return (-1);
+	}
+	return (0);
 }
 
 static int

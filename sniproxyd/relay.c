@@ -491,6 +491,72 @@ conn_connected(int fd, short events, void *arg)
 }
 
 /*
+ * Lets the socket take an address that is not this host's: the
+ * client's, with source client.  The replies come back only where the
+ * host routes them to itself (sniproxyd.conf(5)).
+ */
+static int
+sock_transparent(int fd, sa_family_t af)
+{
+	int	 one = 1;
+
+	if (af == AF_INET)
+		return (setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one,
+		    sizeof(one)));
+	return (setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one,
+	    sizeof(one)));
+}
+
+/*
+ * The address the server sees the connection come from.  The port is
+ * left for connect(2) to choose (IP_BIND_ADDRESS_NO_PORT): bind(2)
+ * would take a port of the address for good, whatever the server, and
+ * the ports would run out long before the 4-tuples do.  With source
+ * client the client's port is not kept either: one client may reach
+ * the same server through two listeners from one port.
+ */
+static int
+conn_bind_source(struct conn *c, const struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage	 src;
+	char			 addr[ADDRSTR_LEN];
+	int			 one = 1;
+
+	if (c->rule->transparent)
+		src = c->mc.client;
+	else if (c->rule->source.ss_family != AF_UNSPEC)
+		src = c->rule->source;
+	else
+		return (0);
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else if (src.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+	addr_str((const struct sockaddr *)&src, addr, sizeof(addr));
+	/*
+	 * The configuration is checked for source ADDRESS; with source
+	 * client, only the connection tells.
+	 */
+	if (src.ss_family != dst->ss_family) {
+		log_warnx("%s: source %s is of another family", c->backend,
+		    addr);
+		return (-1);
+	}
+	if (c->rule->transparent &&
+	    sock_transparent(c->bfd, src.ss_family) == -1) {
+		log_warn("%s: source client: transparent socket", c->backend);
+		return (-1);
+	}
+	if (setsockopt(c->bfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one)) == -1 || bind(c->bfd, (const struct sockaddr *)&src,
+	    sockaddr_len(&src)) == -1) {
+		log_warn("%s: source %s", c->backend, addr);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Returns 0 once connecting, -1 when the server cannot be reached, -2
  * when this process cannot make a socket: no other server would do
  * better, and the servers are not to blame.
@@ -516,6 +582,11 @@ conn_connect_host(struct conn *c, const struct host *h)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
 			return (-2);
+		return (-1);
+	}
+	if (conn_bind_source(c, &ss) == -1) {
+		close(c->bfd);
+		c->bfd = -1;
 		return (-1);
 	}
 	if (connect(c->bfd, (struct sockaddr *)&ss, h->sslen) == -1 &&
@@ -849,13 +920,14 @@ worker_quit(int sig, short events, void *arg)
 }
 
 /*
- * A route worker connects to servers and moves bytes: through pipes
- * with splice(2), or through libtls.
+ * A route worker connects to servers, from the source address the rule
+ * names or the client's (bind), and moves bytes: through pipes with
+ * splice(2), or through libtls.
  */
 const int worker_syscalls[] = {
 	SYSCALLS_COMMON,
 	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
-	SYS_splice, SYS_pipe2, -1
+	SYS_splice, SYS_pipe2, SYS_bind, -1
 };
 
 void

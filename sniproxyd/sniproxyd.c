@@ -53,6 +53,7 @@ static struct {
 	char			 binary[PATH_MAX];
 	struct proc_user	 user;
 	int			 quitting;
+	int			 net_admin;	/* kept for source client */
 	struct event		*ev_kill;
 	struct event		*ev_signal[PRIV_NSIGS];
 } priv;
@@ -60,6 +61,7 @@ static struct {
 extern char	**environ;
 
 static int	priv_reload(char *, size_t);
+static int	priv_caps_allow(const struct config *);
 static void	usage(void) __attribute__((__noreturn__));
 
 /*
@@ -179,6 +181,10 @@ priv_reload(char *err, size_t errlen)
 	log_capture(err, errlen);
 	if ((conf = parse_config(priv.conffile)) == NULL)
 		rv = -1;
+	else if (priv_caps_allow(conf) == -1) {
+		config_free(conf);
+		rv = -1;
+	}
 	bundle = bundle_take(&len);
 	if (rv == 0 && gen_begin(conf, bundle, len, err, errlen) == -1)
 		rv = -1;
@@ -256,21 +262,43 @@ priv_confine(const struct config *conf)
  * What priv and the children it execs as root still need: to bind the
  * ports of a reload, to signal children that run as another user, to
  * become that user in a chroot, and for the keys helper to read key
- * files whatever their owner.  The rest goes.
+ * files whatever their owner.  With source client, the workers of
+ * those rules keep CAP_NET_ADMIN past their drop, and a child has no
+ * capability that priv gave up.  The rest goes.
  */
 static void
-priv_caps(void)
+priv_caps(const struct config *conf)
 {
 #ifdef __linux__
 	static const int keep[] = {
 		CAP_NET_BIND_SERVICE, CAP_KILL, CAP_SETUID, CAP_SETGID,
-		CAP_SYS_CHROOT, CAP_DAC_READ_SEARCH
+		CAP_SYS_CHROOT, CAP_DAC_READ_SEARCH, CAP_NET_ADMIN
 	};
+	size_t	 n = sizeof(keep) / sizeof(keep[0]);
 
-	if (priv.user.privileged && sandbox_caps(keep, sizeof(keep) /
-	    sizeof(keep[0])) == -1)
+	if (!priv.user.privileged)
+		return;
+	priv.net_admin = config_transparent(conf);
+	if (!priv.net_admin)
+		n--;
+	if (sandbox_caps(keep, n) == -1)
 		fatal("cannot drop capabilities");
 #endif
+}
+
+/*
+ * A capability given up at the start cannot be had again: source
+ * client after a reload needs a restart.
+ */
+static int
+priv_caps_allow(const struct config *conf)
+{
+	if (!priv.user.privileged || priv.net_admin ||
+	    !config_transparent(conf))
+		return (0);
+	log_warnx("source client needs CAP_NET_ADMIN, which sniproxyd gave "
+	    "up when it started with no rule using it: restart sniproxyd");
+	return (-1);
 }
 
 /* The user and chroot a start as root drops into; sniproxyd -n too. */
@@ -405,7 +433,7 @@ main(int argc, char *argv[])
 		log_warnx("running without a control socket");
 	}
 	priv_confine(conf);
-	priv_caps();
+	priv_caps(conf);
 	proc_title("priv");
 	priv_signals();
 	if ((priv.ev_kill = evtimer_new(priv.base, priv_kill_expired,

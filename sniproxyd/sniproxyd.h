@@ -178,6 +178,8 @@ struct rule {
 	char			*keypair_name;	/* until the end of the parse */
 	int			 backend_tls;
 	int			 send_proxy;	/* 0, 1 or 2 */
+	struct sockaddr_storage	 source;	/* AF_UNSPEC: the kernel's */
+	int			 transparent;	/* source client */
 	enum balance_mode	 mode;
 	struct check		 check;
 	struct tlsopts		 tls;
@@ -314,6 +316,7 @@ int		 cmdline_symset(const char *);
 struct config	*config_new(void);
 void		 config_free(struct config *);
 int		 config_finish(struct config *);
+int		 config_transparent(const struct config *);
 void		 config_rule_free(struct rule *);
 struct table	*config_table(struct config *, const char *);
 int		 parse_duration(const char *, int64_t *);

@@ -749,6 +749,37 @@ START_TEST(test_regex_unbounded)
 }
 END_TEST
 
+START_TEST(test_source)
+{
+	struct config		*c;
+	struct sockaddr_in	*sin;
+
+	c = unit_parse(LISTEN "match ssh forward to <t> source 127.0.0.2\n"
+	    "default forward to <t> port 2 mode roundrobin source "
+	    "::ffff:127.0.0.3\n}\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	sin = (struct sockaddr_in *)&c->rules[0]->source;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7f000002);
+	ck_assert_uint_eq(sin->sin_port, 0);
+	ck_assert_int_eq(c->rules[0]->transparent, 0);
+	/* Mapped, it is the IPv4 address, as the servers are. */
+	sin = (struct sockaddr_in *)&c->rules[1]->source;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7f000003);
+	config_free(c);
+
+	assert_error(LISTEN "default forward to <t> source www.example.com\n"
+	    "}\n", "3: source \"www.example.com\": not an IPv4 or IPv6 "
+	    "address, nor \"client\"");
+	assert_error(LISTEN "default forward to <t> source 127.0.0.2 "
+	    "source 127.0.0.3\n}\n", "3: rule has more than one source");
+	assert_error(LISTEN "default forward to <t> source ::1\n}\n",
+	    "3: source ::1 is IPv6 and server 127.0.0.1:1 of table <t> "
+	    "is not");
+}
+END_TEST
+
 START_TEST(test_unmap)
 {
 	struct sockaddr_storage	 ss;
@@ -917,6 +948,7 @@ config_suite(void)
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_patterns);
 	tcase_add_test(tc, test_unmap);
+	tcase_add_test(tc, test_source);
 	tcase_add_test(tc, test_regex_unbounded);
 	tcase_add_test(tc, test_accept_proxy_from);
 	suite_add_tcase(s, tc);
