@@ -36,8 +36,6 @@
 
 /* RFC 9000 17.2: the long header's Type, as version 1 numbers them. */
 #define LONG_INITIAL		0
-#define LONG_0RTT		1
-#define LONG_HANDSHAKE		2
 #define LONG_RETRY		3
 
 /* RFC 9000 12.4: the frames an Initial packet may carry. */
