@@ -333,35 +333,65 @@ parse_client_hello(struct cursor *c, struct tls_hello *h)
 	return (parse_extensions(c, h));
 }
 
-enum hello_status
-hello_parse(const uint8_t *buf, size_t len, struct tls_hello *h)
+static void
+cursor_init(struct cursor *c, const uint8_t *buf, size_t len)
 {
-	struct cursor	c, m;
+	memset(c, 0, sizeof(*c));
+	c->buf = buf;
+	c->full = len >= HELLO_MAXBYTES;
+	c->len = c->full ? HELLO_MAXBYTES : len;
+	c->left = HELLO_MAXBYTES;
+	c->err = HELLO_OK;
+}
+
+/* The handshake message header, then the ClientHello it announces. */
+static enum hello_status
+parse_handshake(struct cursor *c, struct tls_hello *h)
+{
+	struct cursor	m;
 	size_t		type, n;
 
-	memset(&c, 0, sizeof(c));
-	c.buf = buf;
-	c.full = len >= HELLO_MAXBYTES;
-	c.len = c.full ? HELLO_MAXBYTES : len;
-	c.left = HELLO_MAXBYTES;
-	c.err = HELLO_OK;
-
-	if (get_u8(&c, &type) == -1)
-		return (c.err);
+	if (get_u8(c, &type) == -1)
+		return (c->err);
 	if (type != TLS_HT_CLIENT_HELLO)
 		return (HELLO_BAD);
-	if (get_u24(&c, &n) == -1)
-		return (c.err);
+	if (get_u24(c, &n) == -1)
+		return (c->err);
 	/* Too long to ever fit: no need to wait for it. */
-	if (n > HELLO_MAXBYTES - c.pos)
+	if (n > HELLO_MAXBYTES - c->pos)
 		return (HELLO_BAD);
 	/* Wait until the whole message is there before judging it. */
-	if (sub(&c, &m, n) == -1)
-		return (c.err);
+	if (sub(c, &m, n) == -1)
+		return (c->err);
 
 	memset(h, 0, sizeof(*h));
-	h->record_version = (uint16_t)(buf[1] << 8 | buf[2]);
 	if (parse_client_hello(&m, h) == -1)
 		return (HELLO_BAD);
 	return (HELLO_OK);
+}
+
+enum hello_status
+hello_parse(const uint8_t *buf, size_t len, struct tls_hello *h)
+{
+	struct cursor		c;
+	enum hello_status	st;
+
+	cursor_init(&c, buf, len);
+	if ((st = parse_handshake(&c, h)) == HELLO_OK)
+		h->record_version = (uint16_t)(buf[1] << 8 | buf[2]);
+	return (st);
+}
+
+enum hello_status
+hello_parse_handshake(const uint8_t *buf, size_t len, struct tls_hello *h)
+{
+	struct cursor	c;
+
+	cursor_init(&c, buf, len);
+	/*
+	 * All of buf as one fragment: running out of it is then a short
+	 * read, never the start of a record header.
+	 */
+	c.frag = c.len;
+	return (parse_handshake(&c, h));
 }

@@ -57,6 +57,14 @@ enum hello_status	 hello_parse(const uint8_t *buf, size_t len,
 			    struct tls_hello *h);
 
 /*
+ * The same for a bare handshake message, without the TLS record layer,
+ * as QUIC carries it in CRYPTO frames (RFC 9001 section 4).  The bound
+ * is HELLO_MAXBYTES of message; record_version is left 0.
+ */
+enum hello_status	 hello_parse_handshake(const uint8_t *buf, size_t len,
+			    struct tls_hello *h);
+
+/*
  * Names are compared in one form only: lower case, without the one
  * trailing dot of a fully qualified name.  Rewrites s in place; -1 when
  * what is left cannot be a name (empty, or an empty label).

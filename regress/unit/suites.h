@@ -27,6 +27,7 @@ Suite	*proxyproto_suite(void);
 Suite	*balance_suite(void);
 Suite	*sandbox_suite(void);
 Suite	*chan_suite(void);
+Suite	*quic_suite(void);
 
 struct config;
 
