@@ -106,9 +106,17 @@ expect_log "configuration reloaded, generation 11" 30
 assert_eq "k7.$DOMAIN" "$(served "k7.$DOMAIN")" "certificate for k7"
 assert_eq "k1.$DOMAIN" "$(served "k1.$DOMAIN")" "certificate for k1"
 assert_log_lacks '(killed by signal|exited with status)'
-# Old generations are gone once their processes are.
-wait_log "generation 10 finished" 20 ||
-    fail "generation 10 still runs: $(log_since_mark | tail -n 3)"
+# The old generations go once the last one is up: then the parent has
+# one of each process, four workers, accept, keys and check.
+wait_log "generation 11 is up" 20 ||
+    fail "generation 11 is not up: $(log_since_mark | tail -n 3)"
+n=0
+while [ "$(children "$DAEMON_PID" | wc -w)" -ne 7 ] && [ "$n" -lt 200 ]; do
+	tick
+	n=$((n + 1))
+done
+assert_eq 7 "$(children "$DAEMON_PID" | wc -w)" \
+    "processes below the parent once the old generations are gone"
 
 acc=$(accept_pid)
 wall=$(worker_of all)
