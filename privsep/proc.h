@@ -47,6 +47,7 @@ struct proc_user {
 	gid_t		 gid;
 	int		 rootfd;	/* directory to chroot into */
 	int		 privileged;	/* started as root: drop for real */
+	int		 unfiltered;	/* no system call filter */
 };
 
 /*
@@ -59,6 +60,7 @@ struct proc_role {
 	const char	*name;
 	int		 keep_root;
 	const int	*syscalls;	/* ends with -1 */
+	const int	*families;	/* for socket(2); ends with -1 */
 	void		(*init)(struct event_base *, struct chan *, void *);
 };
 

@@ -155,7 +155,7 @@ typedef struct {
 %token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID RATE
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
-%token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
+%token	PREFORK PROTOCOLS REGEX SANDBOX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
 %token	TIMEOUT TLS TO USER VERIFY WITH
 %token	ERROR
 /*
@@ -284,6 +284,15 @@ main		: USER STRING			{
 			conf->prefork = $2;
 		}
 		| LOG CONNECTIONS		{ conf->log_connections = 1; }
+		| SANDBOX STRING		{
+			if (strcmp($2, "none") != 0) {
+				yyerror("sandbox takes none only");
+				free($2);
+				YYERROR;
+			}
+			conf->unfiltered = 1;
+			free($2);
+		}
 		| CONTROL SOCKET STRING		{
 			if (strlcpy(conf->control, $3, sizeof(conf->control)) >=
 			    sizeof(conf->control) || *$3 != '/') {
@@ -902,6 +911,7 @@ static const struct keywords keywords[] = {
 	{ "regex",		REGEX },
 	{ "reload",		RELOAD },
 	{ "rise",		RISE },
+	{ "sandbox",		SANDBOX },
 	{ "send",		SEND },
 	{ "servername",		SERVERNAME },
 	{ "shutdown",		SHUTDOWN },

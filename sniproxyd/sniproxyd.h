@@ -226,6 +226,7 @@ struct config {
 	char			 chroot[1024];
 	int			 prefork;
 	int			 log_connections;
+	int			 unfiltered;	/* sandbox none */
 	int			 maxconn;
 	int			 maxconn_source;	/* 0: no limit */
 	int			 rate_conns;	/* per source, 0: no limit */

@@ -226,8 +226,8 @@ static const struct {
 	{ "timout inspect 2s\n" LISTEN "match tls sni \"a\" forward to <t>\n"
 	  "foward to <t>\n}\n",
 	  "1: unknown keyword \"timout\", expected chroot, control, include, "
-	  "keypair, listen, log, maxconn, prefork, reload, table, timeout, "
-	  "user or a macro definition; did you mean \"timeout\"?\n"
+	  "keypair, listen, log, maxconn, prefork, reload, sandbox, table, "
+	  "timeout, user or a macro definition; did you mean \"timeout\"?\n"
 	  "5: unknown keyword \"foward\", expected backlog, default, match, "
 	  "maxconn, timeout, tls or \"}\"; \"forward\" would not start a "
 	  "statement either\n" },
