@@ -1569,10 +1569,14 @@ read_file(struct file *f)
 	uint8_t	*text;
 	size_t	 len;
 
-	if (bundle_file(f->name, CONF_MAX, &text, &len) == -1) {
+	if (bundle_file(f->name, CONF_MAX, 1, &text, &len) == -1) {
 		if (errno == EFBIG)
 			log_warnx("%s: not a file of at most %d bytes",
 			    f->name, CONF_MAX);
+		else if (errno == EPERM)
+			log_warnx("%s: must belong to root or the user running "
+			    "sniproxyd and not be writable by group or others",
+			    f->name);
 		else
 			log_warn("%s", f->name);
 		return (-1);

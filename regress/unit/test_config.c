@@ -503,8 +503,9 @@ make_pairs(void)
 		    "-pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 "
 		    "-subj /CN=k%d.example.com -addext "
 		    "subjectAltName=DNS:k%d.example.com,DNS:alt%d.example.com "
-		    "-keyout %s/k%d.pem -out %s/c%d.pem 2>/dev/null",
-		    i, i, i, unit_dir(), i, unit_dir(), i);
+		    "-keyout %s/k%d.pem -out %s/c%d.pem 2>/dev/null && "
+		    "chmod 600 %s/k%d.pem",
+		    i, i, i, unit_dir(), i, unit_dir(), i, unit_dir(), i);
 		ck_assert_int_eq(system(cmd), 0);
 	}
 }
