@@ -131,7 +131,7 @@ proc_run(const struct proc_role *role, const char *title,
     const struct proc_user *u, struct event_base *base, struct chan *chan,
     void *arg)
 {
-	size_t	 n;
+	size_t	 n, nfam;
 
 	proc_title(title);
 	signal(SIGPIPE, SIG_IGN);
@@ -141,7 +141,10 @@ proc_run(const struct proc_role *role, const char *title,
 	role->init(base, chan, arg);
 	for (n = 0; role->syscalls[n] != -1; n++)
 		;
-	if (sandbox_syscalls(role->syscalls, n) == -1)
+	for (nfam = 0; role->families[nfam] != -1; nfam++)
+		;
+	if (!u->unfiltered && sandbox_syscalls(role->syscalls, n,
+	    role->families, nfam) == -1)
 		fatal("%s: sandbox", title);
 	event_base_dispatch(base);
 	log_debug("%s: exiting", title);

@@ -49,6 +49,7 @@ struct proc_user {
 	int		 privileged;	/* started as root: drop for real */
 	const int	*caps;		/* kept across the drop */
 	size_t		 ncaps;
+	int		 unfiltered;	/* no system call filter */
 };
 
 /*
@@ -61,6 +62,7 @@ struct proc_role {
 	const char	*name;
 	int		 keep_root;
 	const int	*syscalls;	/* ends with -1 */
+	const int	*families;	/* for socket(2); ends with -1 */
 	void		(*init)(struct event_base *, struct chan *, void *);
 };
 

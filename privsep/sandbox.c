@@ -26,6 +26,7 @@
 #if defined(__linux__)
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -58,6 +59,17 @@
 #define IF_NR(nr)	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1)
 
 /*
+ * The kernel takes an int argument from the low 32 bits of its
+ * register, so comparing those is comparing what the call will use.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG_LO(i)	(offsetof(struct seccomp_data, args[(i)]))
+#else
+#define ARG_LO(i)	(offsetof(struct seccomp_data, args[(i)]) + 4)
+#endif
+#define LOAD_ARG(i)	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(i))
+
+/*
  * Looking at files is refused, not fatal: a library that asks for an
  * optional file in the empty chroot carries on without it.
  */
@@ -75,20 +87,115 @@ static const int	 refused[] = {
 	SYS_faccessat
 };
 
+/* Signals go to the process itself only (abort(3), raise(3)). */
+static const int	 selfonly[] = {
+#ifdef SYS_kill
+	SYS_kill,
+#endif
+	SYS_tkill, SYS_tgkill
+};
+
+static int
+is_selfonly(int nr)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(selfonly) / sizeof(selfonly[0]); i++)
+		if (selfonly[i] == nr)
+			return (1);
+	return (0);
+}
+
+/* The longest block one system call can take in the filter. */
+#define BLOCK_MAX(nfam)	(8 + (nfam))
+
+/*
+ * socket(2) with one of the families given.  A Unix socket may only be
+ * a datagram one: the log's, opened again when syslogd went away.
+ * Another family or type is refused rather than fatal, so that a
+ * library trying one (glibc's syslog falls back to a stream socket)
+ * carries on without it.  connect(2) cannot be checked this way (its
+ * address is behind a pointer), but it can only use the family of the
+ * socket it is given.
+ */
+static struct sock_filter *
+socket_block(struct sock_filter *p, const int *fam, size_t nfam)
+{
+	struct sock_filter	*b = p + 1, *jeq[SANDBOX_MAXFAMILIES];
+	struct sock_filter	*unix_jeq = NULL, *deny, *allow;
+	size_t			 i, nj = 0;
+
+	*b++ = (struct sock_filter)LOAD_ARG(0);
+	for (i = 0; i < nfam; i++) {
+		if (fam[i] == AF_UNIX)
+			continue;
+		jeq[nj] = b;
+		*b++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    (uint32_t)fam[i], 0, 0);
+		nj++;
+	}
+	for (i = 0; i < nfam; i++)
+		if (fam[i] == AF_UNIX)
+			unix_jeq = b;
+	if (unix_jeq != NULL) {
+		*b++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    AF_UNIX, 0, 0);
+		*b++ = (struct sock_filter)LOAD_ARG(1);
+		*b++ = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K,
+		    ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC));
+		*b++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    SOCK_DGRAM, 1, 0);
+	}
+	deny = b;
+	*b++ = (struct sock_filter)RET(SECCOMP_RET_ERRNO | EAFNOSUPPORT);
+	allow = b;
+	*b++ = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	for (i = 0; i < nj; i++)
+		jeq[i]->jt = allow - jeq[i] - 1;
+	if (unix_jeq != NULL)
+		unix_jeq->jf = deny - unix_jeq - 1;
+	*p = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    SYS_socket, 0, b - p - 1);
+	return (b);
+}
+
+/* A signal system call whose first argument must be our own pid. */
+static struct sock_filter *
+selfonly_block(struct sock_filter *p, int nr, pid_t self)
+{
+	*p++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    nr, 0, 4);
+	*p++ = (struct sock_filter)LOAD_ARG(0);
+	*p++ = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    (uint32_t)self, 0, 1);
+	*p++ = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	*p++ = (struct sock_filter)RET(SECCOMP_RET_ERRNO | EPERM);
+	return (p);
+}
+
 int
-sandbox_syscalls(const int *allow, size_t n)
+sandbox_syscalls(const int *allow, size_t n, const int *fam, size_t nfam)
 {
 	struct sock_filter	*f, *p;
 	struct sock_fprog	 prog;
 	struct rlimit		 none = { 0, 0 };
 	size_t			 i, nref = sizeof(refused) / sizeof(refused[0]);
+	pid_t			 self = getpid();
 	int			 rv = -1;
 
+	if (nfam > SANDBOX_MAXFAMILIES) {
+		errno = EINVAL;
+		return (-1);
+	}
 	/* No fork: a network-facing process has no use for one. */
 	if (setrlimit(RLIMIT_NPROC, &none) == -1)
 		return (-1);
-	/* Arch check, syscall number, two per syscall, the verdict. */
-	if ((f = calloc(4 + 2 * (n + nref) + 1, sizeof(*f))) == NULL)
+	/*
+	 * Arch check, syscall number, at most a block per syscall, two
+	 * per refused one, the verdict.
+	 */
+	if ((f = calloc(4 + BLOCK_MAX(nfam) * n + 2 * nref + 1,
+	    sizeof(*f))) == NULL)
 		return (-1);
 	p = f;
 	*p++ = (struct sock_filter)LOAD_ARCH;
@@ -96,9 +203,16 @@ sandbox_syscalls(const int *allow, size_t n)
 	    SANDBOX_ARCH, 1, 0);
 	*p++ = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
 	*p++ = (struct sock_filter)LOAD_NR;
+	/* Each block ends in a verdict: the number is still loaded after. */
 	for (i = 0; i < n; i++) {
-		*p++ = (struct sock_filter)IF_NR(allow[i]);
-		*p++ = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+		if (allow[i] == SYS_socket)
+			p = socket_block(p, fam, nfam);
+		else if (is_selfonly(allow[i]))
+			p = selfonly_block(p, allow[i], self);
+		else {
+			*p++ = (struct sock_filter)IF_NR(allow[i]);
+			*p++ = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+		}
 	}
 	for (i = 0; i < nref; i++) {
 		*p++ = (struct sock_filter)IF_NR(refused[i]);
@@ -114,27 +228,57 @@ sandbox_syscalls(const int *allow, size_t n)
 	return (rv);
 }
 
+int
+sandbox_supported(void)
+{
+	return (1);
+}
+
 #elif defined(__OpenBSD__) && !defined(SANDBOX_SANITIZED)
 
 #include <unistd.h>
 
 /* pledge(2) speaks of promises, not system calls: these cover all. */
 int
-sandbox_syscalls(const int *allow, size_t n)
+sandbox_syscalls(const int *allow, size_t n, const int *fam, size_t nfam)
 {
 	(void)allow;
 	(void)n;
+	(void)fam;
+	(void)nfam;
 	return (pledge("stdio inet unix recvfd sendfd", NULL));
+}
+
+int
+sandbox_supported(void)
+{
+	return (1);
 }
 
 #else
 
 int
-sandbox_syscalls(const int *allow, size_t n)
+sandbox_syscalls(const int *allow, size_t n, const int *fam, size_t nfam)
 {
 	(void)allow;
 	(void)n;
+	(void)fam;
+	(void)nfam;
 	return (0);
+}
+
+/*
+ * A build made to run unconfined (sanitizers, valgrind) chose so; any
+ * other build that lands here has no filter for this system.
+ */
+int
+sandbox_supported(void)
+{
+#ifdef SANDBOX_SANITIZED
+	return (1);
+#else
+	return (0);
+#endif
 }
 
 #endif

@@ -35,14 +35,22 @@
 #endif
 #endif
 
+#define SANDBOX_MAXFAMILIES	8
+
 /*
  * Confines the calling process, for good, to the system calls it
  * names: any other kills it, except the opening of files, which fails
  * with EACCES so that a library looking for an optional file carries
- * on.  Also sets no_new_privs.  Does nothing where the system has no
- * such mechanism.
+ * on.  socket(2), where named, is allowed for the address families
+ * given only (AF_UNIX for datagram sockets only); kill(2), tkill(2)
+ * and tgkill(2), where named, only with the caller's own pid.  Also
+ * sets no_new_privs.  Does nothing where the system has no such
+ * mechanism.
  */
-int	sandbox_syscalls(const int *, size_t);
+int	sandbox_syscalls(const int *, size_t, const int *, size_t);
+
+/* Whether sandbox_syscalls() can confine a process on this system. */
+int	sandbox_supported(void);
 
 /*
  * Leaves the calling process (and its children, exec'd or not) able to

@@ -26,6 +26,11 @@
 
 set -u
 
+# sniproxyd refuses a configuration that group or others may write and
+# a key file they may read: whatever umask this starts with, the files
+# written here are made so.
+umask 022
+
 daemon=${1:-}
 port=${DEMO_PORT:-8443}
 bport=${DEMO_BACKEND_PORT:-18441}

@@ -226,7 +226,8 @@ pki_make() {
 		    -out "$_d/leaf.csr" &&
 		openssl x509 -req -sha256 -days 2 -set_serial 2 \
 		    -in "$_d/leaf.csr" -CA "$_d/ca.pem" -CAkey "$_d/ca.key" \
-		    -extfile "$_d/leaf.ext" -out "$_d/leaf.pem"
+		    -extfile "$_d/leaf.ext" -out "$_d/leaf.pem" &&
+		chmod 600 "$_d/ca.key" "$_d/leaf.key"
 	} >"$_d/log" 2>&1
 }
 

@@ -487,7 +487,8 @@ pair_make() {
 		    -out "$_d/csr.pem" &&
 		openssl x509 -req -sha256 -days 2 -set_serial "$1" \
 		    -in "$_d/csr.pem" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
-		    -extfile "$PKI/leaf.ext" -out "$_d/cert.pem"
+		    -extfile "$PKI/leaf.ext" -out "$_d/cert.pem" &&
+		chmod 600 "$_d/key.pem"
 	} >"$_d/log" 2>&1 || fail "cannot make certificate $1: $(cat "$_d/log")"
 }
 

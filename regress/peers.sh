@@ -96,7 +96,8 @@ cert_make() {
 			    tr -d ' ')" -in "$_cd/$1.csr" -CA "$PKI/ca.pem" \
 			    -CAkey "$PKI/ca.key" -extfile "$_cd/$1.ext" \
 			    -out "$_cd/$1.pem"
-		fi
+		fi &&
+		chmod 600 "$_cd/$1.key"
 	} >>"$_cd/log" 2>&1 || fail "openssl cannot make $1: $(tail -n 3 \
 	    "$_cd/log")"
 }

@@ -33,6 +33,11 @@
 
 set -u
 
+# sniproxyd refuses a configuration that group or others may write and
+# a key file they may read: whatever umask this starts with, the files
+# written here are made so.
+umask 022
+
 # The first line of a valgrind report of an error or a leak.
 vg_report='== (Invalid|Conditional|Syscall|Use of|Mismatched|[0-9,]+ bytes in)'
 

@@ -164,8 +164,21 @@ bundle_main(void)
 	return ((const char *)bundle.play + sizeof(h));
 }
 
+/*
+ * Whoever can write the configuration decides what runs as root, so it
+ * must be root's or ours and nobody else's to write, as OpenBSD's
+ * daemons want theirs.
+ */
 static int
-file_read(const char *path, size_t max, uint8_t **data, size_t *len)
+file_guarded(const struct stat *st)
+{
+	return ((st->st_uid == 0 || st->st_uid == geteuid()) &&
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) == 0);
+}
+
+static int
+file_read(const char *path, size_t max, int guarded, uint8_t **data,
+    size_t *len)
 {
 	struct stat	 st;
 	ssize_t		 n;
@@ -178,6 +191,11 @@ file_read(const char *path, size_t max, uint8_t **data, size_t *len)
 	    (size_t)st.st_size > max) {
 		close(fd);
 		errno = EFBIG;
+		return (-1);
+	}
+	if (guarded && !file_guarded(&st)) {
+		close(fd);
+		errno = EPERM;
 		return (-1);
 	}
 	if ((*data = malloc(st.st_size + 1)) == NULL)
@@ -197,15 +215,18 @@ file_read(const char *path, size_t max, uint8_t **data, size_t *len)
 
 /*
  * A file's bytes in a new buffer with one byte to spare.  In a child,
- * a file priv did not read does not exist.
+ * a file priv did not read does not exist.  A guarded file (the
+ * configuration) that others could write fails with EPERM; priv checks
+ * it, a child trusts what priv read.
  */
 int
-bundle_file(const char *path, size_t max, uint8_t **data, size_t *len)
+bundle_file(const char *path, size_t max, int guarded, uint8_t **data,
+    size_t *len)
 {
 	const uint8_t	*v;
 
 	if (bundle.play == NULL) {
-		if (file_read(path, max, data, len) == -1)
+		if (file_read(path, max, guarded, data, len) == -1)
 			return (-1);
 		bundle_add(BUNDLE_FILE, path, *data, *len);
 		return (0);

@@ -37,12 +37,22 @@
 
 #define BUNDLE_MAX	(64 * 1024 * 1024)
 
+/*
+ * The socket families each child may open: every one the log's Unix
+ * datagram socket, when syslogd went away and it must be opened
+ * again; those that connect to servers, the Internet ones too.
+ */
+static const int	 fam_log[] = { AF_UNIX, -1 };
+static const int	 fam_inet[] = { AF_INET, AF_INET6, AF_UNIX, -1 };
+
 /* The process table: what each child is, in the order of proc_roles. */
 static const struct proc_role roles[ROLE_COUNT] = {
-	[ROLE_ACCEPT] = { "accept", 0, accept_syscalls, accept_init },
-	[ROLE_WORKER] = { "route", 0, worker_syscalls, worker_init },
-	[ROLE_CHECK] = { "check", 0, check_syscalls, check_init },
-	[ROLE_KEYS] = { "keys", 1, keys_syscalls, keys_init }
+	[ROLE_ACCEPT] = { "accept", 0, accept_syscalls, fam_log,
+	    accept_init },
+	[ROLE_WORKER] = { "route", 0, worker_syscalls, fam_inet,
+	    worker_init },
+	[ROLE_CHECK] = { "check", 0, check_syscalls, fam_inet, check_init },
+	[ROLE_KEYS] = { "keys", 1, keys_syscalls, fam_log, keys_init }
 };
 
 #ifdef __linux__
@@ -197,6 +207,7 @@ child_main(const char *rolearg)
 		    sizeof(transparent_caps[0]);
 	}
 #endif
+	u.unfiltered = ctx.conf->unfiltered;
 	if (u.privileged && u.rootfd == -1 && !roles[cb.boot.role].keep_root)
 		fatalx("no root directory from the parent");
 	proc_run(&roles[cb.boot.role], title, &u, base, ch, &ctx);

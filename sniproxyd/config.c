@@ -183,7 +183,7 @@ rule_load_ca(struct rule *r)
 	if (!r->backend_tls || r->tls.noverify == 1)
 		return (0);
 	path = r->tls.ca != NULL ? r->tls.ca : tls_default_ca_cert_file();
-	if (bundle_file(path, CA_MAX, &r->ca, &r->calen) == -1) {
+	if (bundle_file(path, CA_MAX, 0, &r->ca, &r->calen) == -1) {
 		log_warn("%s:%d: CA file %s", r->file, r->line, path);
 		return (-1);
 	}

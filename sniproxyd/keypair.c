@@ -242,8 +242,12 @@ kp_error(const struct keypair *kp, const char *fmt, const char *arg,
 	    kp->name, msg, why ? ": " : "", why ? why : "");
 }
 
+/*
+ * A private key that group or others can read has leaked already, and
+ * one they can write is theirs: neither is served.
+ */
 static ssize_t
-file_size(const struct keypair *kp, const char *path, int *fd)
+file_size(const struct keypair *kp, const char *path, int secret, int *fd)
 {
 	struct stat	 st;
 	char		 real[PATH_MAX], why[PATH_MAX + 64];
@@ -266,6 +270,13 @@ file_size(const struct keypair *kp, const char *path, int *fd)
 	if (!S_ISREG(st.st_mode) || st.st_size == 0 ||
 	    st.st_size > KEYFILE_MAX) {
 		kp_error(kp, "%s: not a file of 1 to 16384 bytes", path, NULL);
+		close(*fd);
+		return (-1);
+	}
+	if (secret &&
+	    (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))) {
+		kp_error(kp, "%s", path, "key file readable or writable by "
+		    "group or others");
 		close(*fd);
 		return (-1);
 	}
@@ -371,7 +382,8 @@ keymem_read(const struct keypair *kp)
 	size_t		 size, off = 0;
 
 	for (i = 0; i < 3; i++)
-		if ((len[i] = file_size(kp, paths[i], &fd[i])) == -1)
+		if ((len[i] = file_size(kp, paths[i], i == 1,
+		    &fd[i])) == -1)
 			ok = 0;
 	m = MAP_FAILED;
 	if (ok) {

@@ -157,7 +157,7 @@ typedef struct {
 %token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID RATE
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
-%token	PREFORK PROTOCOLS REGEX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
+%token	PREFORK PROTOCOLS REGEX SANDBOX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
 %token	TIMEOUT TLS TO USER VERIFY WITH
 %token	ERROR
 /*
@@ -286,6 +286,15 @@ main		: USER STRING			{
 			conf->prefork = $2;
 		}
 		| LOG CONNECTIONS		{ conf->log_connections = 1; }
+		| SANDBOX STRING		{
+			if (strcmp($2, "none") != 0) {
+				yyerror("sandbox takes none only");
+				free($2);
+				YYERROR;
+			}
+			conf->unfiltered = 1;
+			free($2);
+		}
 		| CONTROL SOCKET STRING		{
 			if (strlcpy(conf->control, $3, sizeof(conf->control)) >=
 			    sizeof(conf->control) || *$3 != '/') {
@@ -911,6 +920,7 @@ static const struct keywords keywords[] = {
 	{ "regex",		REGEX },
 	{ "reload",		RELOAD },
 	{ "rise",		RISE },
+	{ "sandbox",		SANDBOX },
 	{ "send",		SEND },
 	{ "servername",		SERVERNAME },
 	{ "shutdown",		SHUTDOWN },
@@ -1568,10 +1578,14 @@ read_file(struct file *f)
 	uint8_t	*text;
 	size_t	 len;
 
-	if (bundle_file(f->name, CONF_MAX, &text, &len) == -1) {
+	if (bundle_file(f->name, CONF_MAX, 1, &text, &len) == -1) {
 		if (errno == EFBIG)
 			log_warnx("%s: not a file of at most %d bytes",
 			    f->name, CONF_MAX);
+		else if (errno == EPERM)
+			log_warnx("%s: must belong to root or the user running "
+			    "sniproxyd and not be writable by group or others",
+			    f->name);
 		else
 			log_warn("%s", f->name);
 		return (-1);

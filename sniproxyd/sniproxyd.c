@@ -164,6 +164,26 @@ priv_signals(void)
 }
 
 /*
+ * Without a system call filter for this system, a compromised child
+ * could call anything: that is the administrator's choice to make, in
+ * words, not a silent default.
+ */
+static int
+filter_check(const struct config *conf)
+{
+	if (conf->unfiltered)
+		log_warnx("sandbox none: children run without a system call "
+		    "filter");
+	else if (!sandbox_supported()) {
+		log_warnx("%s: no system call filter for this system: "
+		    "refusing to run without one (\"sandbox none\" would)",
+		    priv.conffile);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Reads the configuration again and starts a generation for it, from
  * the binary on disk now.  On any error the running one stays, and the
  * reason goes to the log and, through err, to whoever asked.
@@ -179,7 +199,8 @@ priv_reload(char *err, size_t errlen)
 	log_info("reloading %s", priv.conffile);
 	notify_reloading();
 	log_capture(err, errlen);
-	if ((conf = parse_config(priv.conffile)) == NULL)
+	if ((conf = parse_config(priv.conffile)) == NULL ||
+	    filter_check(conf) == -1)
 		rv = -1;
 	else if (priv_caps_allow(conf) == -1) {
 		config_free(conf);
@@ -403,7 +424,8 @@ main(int argc, char *argv[])
 
 	if (realpath(conffile, priv.conffile) == NULL)
 		fatal("%s", conffile);
-	if ((conf = parse_config(priv.conffile)) == NULL)
+	if ((conf = parse_config(priv.conffile)) == NULL ||
+	    filter_check(conf) == -1)
 		exit(1);
 	if (noaction) {
 		if (check_start(conf) == -1)

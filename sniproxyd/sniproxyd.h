@@ -228,6 +228,7 @@ struct config {
 	char			 chroot[1024];
 	int			 prefork;
 	int			 log_connections;
+	int			 unfiltered;	/* sandbox none */
 	int			 maxconn;
 	int			 maxconn_source;	/* 0: no limit */
 	int			 rate_conns;	/* per source, 0: no limit */
@@ -304,7 +305,7 @@ void		 bundle_begin(void);
 uint8_t		*bundle_take(size_t *);
 int		 bundle_replay(const uint8_t *, size_t);
 const char	*bundle_main(void);
-int		 bundle_file(const char *, size_t, uint8_t **, size_t *);
+int		 bundle_file(const char *, size_t, int, uint8_t **, size_t *);
 int		 bundle_resolve(const char *, in_port_t, int,
 		    struct sockaddr_storage **, size_t *, const char **);
 

@@ -43,8 +43,13 @@
 #define TLSIN		(4 * 1024)
 #define PUMP_ROUNDS	64
 
+/*
+ * A direction's bytes in hand: the buffer is taken when a read may
+ * bring some and given back once they are all written, so that an
+ * idle connection, the many kept open by clients, holds none.
+ */
 struct tbuf {
-	uint8_t		 data[TLSBUF];
+	uint8_t		*data;		/* TLSBUF bytes, or NULL */
 	size_t		 off;
 	size_t		 len;
 };
@@ -58,7 +63,7 @@ struct end {
 	short		 want;
 	short		 armed;		/* what ev waits for now */
 	struct event	*ev;
-	uint8_t		*in;		/* read ahead of libtls */
+	uint8_t		*in;		/* read ahead of libtls, or NULL */
 	size_t		 inoff;
 	size_t		 inlen;
 	uint64_t	 taken;		/* bytes libtls took from in */
@@ -278,7 +283,27 @@ end_close(struct end *e)
 		event_free(e->ev);
 	if (e->tls != NULL)
 		tls_free(e->tls);
-	free(e->in);
+	freezero(e->in, TLSIN);
+}
+
+/* Emptied: an idle end holds no read-ahead. */
+static void
+end_in_release(struct end *e)
+{
+	if (e->inlen == 0 && e->in != NULL) {
+		freezero(e->in, TLSIN);
+		e->in = NULL;
+	}
+}
+
+/* Emptied: what it held was plaintext, so it goes zeroed. */
+static void
+tbuf_release(struct tbuf *b)
+{
+	if (b->len == 0 && b->data != NULL) {
+		freezero(b->data, TLSBUF);
+		b->data = NULL;
+	}
 }
 
 /*
@@ -306,13 +331,20 @@ end_tls_read(struct tls *ctx, void *buf, size_t len, void *arg)
 		/* A read as large as the buffer goes straight to libtls. */
 		direct = len >= TLSIN;
 		size = direct ? len : TLSIN;
+		if (!direct && e->in == NULL &&
+		    (e->in = malloc(TLSIN)) == NULL)
+			return (-1);
 		n = read(e->fd, direct ? buf : e->in, size);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			end_in_release(e);
 			return (TLS_WANT_POLLIN);
+		}
 		if (n > 0 && (size_t)n < size)
 			e->drained = 1;
-		if (n <= 0 || direct)
+		if (n <= 0 || direct) {
+			end_in_release(e);
 			return (n);
+		}
 		e->inoff = 0;
 		e->inlen = n;
 	}
@@ -321,6 +353,7 @@ end_tls_read(struct tls *ctx, void *buf, size_t len, void *arg)
 	e->inoff += n;
 	e->inlen -= n;
 	e->taken += n;
+	end_in_release(e);
 	return (n);
 }
 
@@ -337,16 +370,6 @@ end_tls_write(struct tls *ctx, const void *buf, size_t len, void *arg)
 	return (n);
 }
 
-static int
-end_tls_buffer(struct end *e)
-{
-	if ((e->in = malloc(TLSIN)) == NULL) {
-		log_warn("%s", __func__);
-		return (-1);
-	}
-	return (0);
-}
-
 void
 tls_relay_free(struct conn *c)
 {
@@ -356,6 +379,8 @@ tls_relay_free(struct conn *c)
 		return;
 	end_close(&t->client);
 	end_close(&t->backend);
+	freezero(t->up.data, TLSBUF);
+	freezero(t->down.data, TLSBUF);
 	server_unref(t->server);
 	if (t->ev_handshake != NULL)
 		event_free(t->ev_handshake);
@@ -515,7 +540,11 @@ tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
 	int	 moved = 0;
 
 	if (b->len == 0 && !src->eof && src->handshaken) {
-		if ((n = end_io(src, 1, b->data, sizeof(b->data))) == -2) {
+		if (b->data == NULL && (b->data = malloc(TLSBUF)) == NULL) {
+			log_warn("%s", __func__);
+			return (-1);
+		}
+		if ((n = end_io(src, 1, b->data, TLSBUF)) == -2) {
 			c->client_gone = src == &c->tls->client;
 			return (-1);
 		}
@@ -543,6 +572,7 @@ tls_move(struct conn *c, struct end *src, struct end *dst, struct tbuf *b,
 		end_shutdown(dst, last);
 		moved = 1;
 	}
+	tbuf_release(b);
 	return (moved);
 }
 
@@ -695,10 +725,6 @@ tls_relay_new(struct conn *c)
 	if (r->terminate) {
 		t->server = tw.server;
 		t->server->refs++;
-		if (end_tls_buffer(&t->client) == -1) {
-			conn_end(c, "reset");
-			return (-1);
-		}
 		if (tls_accept_cbs(tw.server->ctx, &t->client.tls,
 		    end_tls_read, end_tls_write, &t->client) == -1) {
 			log_warnx("tls_accept_cbs: %s",
@@ -740,10 +766,6 @@ tls_relay_connected(struct conn *c)
 	if (r->backend_tls) {
 		name = r->tls.servername != NULL ? r->tls.servername :
 		    c->mc.name[0] != '\0' ? c->mc.name : NULL;
-		if (end_tls_buffer(&t->backend) == -1) {
-			conn_end(c, "reset");
-			return;
-		}
 		if ((t->backend.tls = tls_client()) == NULL ||
 		    tls_configure(t->backend.tls, tw.client_cfg) == -1 ||
 		    tls_connect_cbs(t->backend.tls, end_tls_read,

@@ -77,6 +77,11 @@
 
 set -u
 
+# sniproxyd refuses a configuration that group or others may write and
+# a key file they may read: whatever umask this starts with, the files
+# written here are made so.
+umask 022
+
 top=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 bench=$top/regress/bench
 daemon=${1:-$top/sniproxyd/sniproxyd}
@@ -530,6 +535,7 @@ keypair() {
 	    -subj "/CN=${names%% *}.example.com" \
 	    -addext "subjectAltName=$san" \
 	    -keyout "$d/$1.key" -out "$d/$1.crt" >>"$tmp/openssl.log" 2>&1 &&
+	    chmod 600 "$d/$1.key" &&
 	    cat "$d/$1.key" "$d/$1.crt" >"$d/$1.pem"
 }
 

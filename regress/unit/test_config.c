@@ -227,8 +227,8 @@ static const struct {
 	{ "timout inspect 2s\n" LISTEN "match tls sni \"a\" forward to <t>\n"
 	  "foward to <t>\n}\n",
 	  "1: unknown keyword \"timout\", expected chroot, control, include, "
-	  "keypair, listen, log, maxconn, prefork, reload, table, timeout, "
-	  "user or a macro definition; did you mean \"timeout\"?\n"
+	  "keypair, listen, log, maxconn, prefork, reload, sandbox, table, "
+	  "timeout, user or a macro definition; did you mean \"timeout\"?\n"
 	  "5: unknown keyword \"foward\", expected backlog, default, match, "
 	  "maxconn, timeout, tls or \"}\"; \"forward\" would not start a "
 	  "statement either\n" },
@@ -504,8 +504,9 @@ make_pairs(void)
 		    "-pkeyopt ec_paramgen_curve:P-256 -nodes -days 3 "
 		    "-subj /CN=k%d.example.com -addext "
 		    "subjectAltName=DNS:k%d.example.com,DNS:alt%d.example.com "
-		    "-keyout %s/k%d.pem -out %s/c%d.pem 2>/dev/null",
-		    i, i, i, unit_dir(), i, unit_dir(), i);
+		    "-keyout %s/k%d.pem -out %s/c%d.pem 2>/dev/null && "
+		    "chmod 600 %s/k%d.pem",
+		    i, i, i, unit_dir(), i, unit_dir(), i, unit_dir(), i);
 		ck_assert_int_eq(system(cmd), 0);
 	}
 }

@@ -15,6 +15,8 @@
  */
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -31,24 +33,112 @@
 #if defined(__linux__) && !defined(SANDBOX_SANITIZED)
 
 static const int	 allow[] = { SYSCALLS_COMMON };
+static const int	 fam_inet[] = { AF_INET, AF_INET6, AF_UNIX };
+static const int	 fam_log[] = { AF_UNIX };
+static pid_t		 parent;
 
-/* Runs f in a sandboxed child; returns its wait status. */
+/* Runs f in a child confined to families fam; returns its wait status. */
 static int
-sandboxed(void (*f)(void))
+sandboxed_with(void (*f)(void), const int *fam, size_t nfam)
 {
 	pid_t	 pid;
 	int	 status;
 
+	parent = getpid();
 	ck_assert_int_ne(pid = fork(), -1);
 	if (pid == 0) {
-		if (sandbox_syscalls(allow, sizeof(allow) / sizeof(allow[0])) ==
-		    -1)
+		if (sandbox_syscalls(allow, sizeof(allow) / sizeof(allow[0]),
+		    fam, nfam) == -1)
 			_exit(2);
 		f();
 		_exit(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	return (status);
+}
+
+static int
+sandboxed(void (*f)(void))
+{
+	return (sandboxed_with(f, fam_inet, sizeof(fam_inet) /
+	    sizeof(fam_inet[0])));
+}
+
+/* The child exits 0 when the outcome was the one wanted. */
+#define ck_assert_exit0(status)						\
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,	\
+	    "status %#x", (status))
+
+static void
+socket_refused(int family, int type)
+{
+	int	 fd;
+
+	if ((fd = socket(family, type, 0)) != -1 || errno != EAFNOSUPPORT)
+		_exit(6);
+}
+
+static void
+socket_allowed(int family, int type)
+{
+	int	 fd;
+
+	if ((fd = socket(family, type, 0)) == -1)
+		_exit(7);
+	close(fd);
+}
+
+static void
+do_netlink(void)
+{
+	socket_refused(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC);
+	socket_refused(AF_NETLINK, SOCK_DGRAM);
+}
+
+static void
+do_alg(void)
+{
+	socket_refused(AF_ALG, SOCK_SEQPACKET | SOCK_CLOEXEC);
+}
+
+static void
+do_inet(void)
+{
+	socket_allowed(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+	socket_allowed(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+	socket_allowed(AF_INET, SOCK_DGRAM);
+}
+
+static void
+do_inet_refused(void)
+{
+	socket_refused(AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
+	socket_refused(AF_INET6, SOCK_DGRAM);
+}
+
+/* The log's socket may be reopened; no other kind of Unix socket. */
+static void
+do_unix(void)
+{
+	socket_allowed(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC);
+	socket_allowed(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+	socket_refused(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC);
+	socket_refused(AF_UNIX, SOCK_SEQPACKET);
+}
+
+/* Signal 0: asks whether it could, and harms nobody if it can. */
+static void
+do_tgkill_other(void)
+{
+	if (syscall(SYS_tgkill, parent, parent, 0) != -1 || errno != EPERM)
+		_exit(8);
+}
+
+static void
+do_tgkill_self(void)
+{
+	if (syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0) == -1)
+		_exit(9);
 }
 
 static void
@@ -102,6 +192,50 @@ START_TEST(test_open_refused)
 }
 END_TEST
 
+START_TEST(test_netlink_refused)
+{
+	ck_assert_exit0(sandboxed(do_netlink));
+}
+END_TEST
+
+START_TEST(test_alg_refused)
+{
+	ck_assert_exit0(sandboxed(do_alg));
+}
+END_TEST
+
+START_TEST(test_inet_allowed)
+{
+	ck_assert_exit0(sandboxed(do_inet));
+}
+END_TEST
+
+START_TEST(test_inet_unlisted)
+{
+	ck_assert_exit0(sandboxed_with(do_inet_refused, fam_log,
+	    sizeof(fam_log) / sizeof(fam_log[0])));
+}
+END_TEST
+
+START_TEST(test_unix_dgram_only)
+{
+	ck_assert_exit0(sandboxed_with(do_unix, fam_log,
+	    sizeof(fam_log) / sizeof(fam_log[0])));
+}
+END_TEST
+
+START_TEST(test_tgkill_other_refused)
+{
+	ck_assert_exit0(sandboxed(do_tgkill_other));
+}
+END_TEST
+
+START_TEST(test_tgkill_self)
+{
+	ck_assert_exit0(sandboxed(do_tgkill_self));
+}
+END_TEST
+
 #endif
 
 Suite *
@@ -114,6 +248,13 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_execve_kills);
 	tcase_add_test(tc, test_fork_kills);
 	tcase_add_test(tc, test_open_refused);
+	tcase_add_test(tc, test_netlink_refused);
+	tcase_add_test(tc, test_alg_refused);
+	tcase_add_test(tc, test_inet_allowed);
+	tcase_add_test(tc, test_inet_unlisted);
+	tcase_add_test(tc, test_unix_dgram_only);
+	tcase_add_test(tc, test_tgkill_other_refused);
+	tcase_add_test(tc, test_tgkill_self);
 #endif
 	suite_add_tcase(s, tc);
 	return (s);
