@@ -632,6 +632,7 @@ qflow_decide(struct qflow *f)
 	uint8_t			*msg;
 	int			 fd;
 
+	ac.total++;
 	classify_quic(f->l->rs, (struct sockaddr *)&f->mc.client,
 	    &f->qf.hello, &v);
 	f->mc.class = v.class;
