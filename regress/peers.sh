@@ -408,6 +408,64 @@ wait_conns() {
 	done
 }
 
+# --- QUIC (ngtcp2) ---------------------------------------------------------
+
+# Sockets bound to UDP port $1, in either family.
+udp_bound() {
+	cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk \
+	    -v port="$(hexport "$1")" '
+	$1 ~ /^[0-9]+:$/ {
+		split($2, a, ":")
+		if (a[2] == port)
+			n++
+	}
+	END { print n + 0 }'
+}
+
+# quic_server NAME: an ngtcp2 HTTP/3 server on a free UDP port of
+# 127.0.0.1, with a certificate of its own for NAME.$DOMAIN, serving
+# /whoami with "backend NAME".
+quic_server() {
+	_b=$(peer_dir "$1")
+	cert_make "quic-$1" "$1.$DOMAIN"
+	mkdir -p "$_b/htdocs" || fail "cannot make $_b/htdocs"
+	echo "backend $1" >"$_b/htdocs/whoami"
+	_p=$(free_port) || exit 1
+	"$(prog gtlsserver)" -q -d "$_b/htdocs" 127.0.0.1 "$_p" \
+	    "$T/pki/quic-$1.key" "$T/pki/quic-$1.pem" </dev/null \
+	    >"$_b/log" 2>&1 &
+	echo "$!" >"$_b/pid"
+	track "$!"
+	echo "$_p" >"$_b/port"
+	_n=100
+	until [ "$(udp_bound "$_p")" -gt 0 ]; do
+		[ "$_n" -gt 0 ] || fail "$1 does not listen on udp $_p"
+		tick
+		_n=$((_n - 1))
+	done
+}
+
+# quic_fetch NAME PORT: GET /whoami over HTTP/3 from NAME at 127.0.0.1
+# PORT, printing the body.  The client sends the name it connects to
+# as SNI, so the name resolves to 127.0.0.1 through a hosts file of the
+# case's own, seen only in a private mount namespace.
+quic_fetch() {
+	[ -f "$T/hosts" ] || printf '127.0.0.1 %s\n' "$1" >"$T/hosts" ||
+	    fail "cannot write $T/hosts"
+	grep -qw "$1" "$T/hosts" || printf '127.0.0.1 %s\n' "$1" \
+	    >>"$T/hosts" || fail "cannot write $T/hosts"
+	_d=$T/dl.$1.$$
+	rm -rf "$_d"
+	mkdir -p "$_d" || fail "cannot make $_d"
+	# shellcheck disable=SC2016
+	timeout 15 unshare -m sh -c 'mount --bind "$1" /etc/hosts &&
+	    exec "$2" -q --exit-on-all-streams-close --timeout=5s \
+	    --download="$3" "$4" "$5" "https://$4:$5/whoami"' sh \
+	    "$T/hosts" "$(prog gtlsclient)" "$_d" "$1" "$2" \
+	    >"$_d.log" 2>&1 || return 1
+	cat "$_d/whoami"
+}
+
 # --- OpenSSH --------------------------------------------------------------
 
 # sshd_start NAME: a private sshd on a free port of 127.0.0.1, with a

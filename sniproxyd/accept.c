@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <netinet/in.h>
 
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proxyproto.h"
+#include "quic.h"
 #include "sniproxyd.h"
 #include "proc.h"
 #include "syscalls.h"
@@ -57,6 +59,43 @@ struct slot {
 	uint32_t		 route;
 };
 
+/*
+ * Undecided QUIC flows: a client that sends Initial packets by the
+ * thousand from many ports must cost a bounded amount of memory, and
+ * one source must not take every place.
+ */
+#define QFLOWS_MAX		1024
+#define QFLOWS_PER_SOURCE	8
+
+/* Zeroed before it is filled: compared whole, padding included. */
+struct qkey {
+	uint32_t		 listener;
+	uint16_t		 port;
+	uint8_t			 family;
+	uint8_t			 addr[16];
+};
+
+/* A QUIC flow while its ClientHello is being collected. */
+struct qflow {
+	struct qkey		 key;
+	const struct listener	*l;
+	struct msg_conn		 mc;
+	struct quic_flow	 qf;
+	uint8_t			*dgrams;	/* as msg_conn says */
+	size_t			 len;
+	struct event		*ev_timer;
+	RB_ENTRY(qflow)		 node;
+};
+RB_HEAD(qflows, qflow);
+
+static int
+qflow_cmp(const struct qflow *a, const struct qflow *b)
+{
+	return (memcmp(&a->key, &b->key, sizeof(a->key)));
+}
+RB_PROTOTYPE(qflows, qflow, node, qflow_cmp);
+RB_GENERATE(qflows, qflow, node, qflow_cmp)
+
 static struct {
 	struct event_base	*base;
 	struct config		*conf;
@@ -75,6 +114,10 @@ static struct {
 	struct event		*ev_start;
 	struct event		*ev_drain;
 	TAILQ_HEAD(, aconn)	 conns;
+	struct qflows		 qflows;
+	unsigned int		 nqflows;
+	uint8_t			*dgram;
+	uint64_t		 qdropped;	/* datagrams never answered */
 } ac;
 
 static void	accept_listen_enable(int);
@@ -112,8 +155,14 @@ aconn_close(struct aconn *c, const char *reason)
 	aconn_free(c);
 }
 
+/*
+ * Hands fd to a worker of the route with data, a struct msg_conn and
+ * what follows it.  Returns 0 once it is on its way, -1 when no worker
+ * took it, -2 when this process is out of resources.
+ */
 static int
-aconn_pass(struct aconn *c, const struct rule *r)
+conn_pass(const struct rule *r, int fd, const void *data, size_t len,
+    const struct limit_ref *lim)
 {
 	struct slot	*s;
 	unsigned int	 i, n = ac.conf->prefork, base = r->route * n;
@@ -122,9 +171,9 @@ aconn_pass(struct aconn *c, const struct rule *r)
 		s = &ac.slots[base + (ac.next[r->route] + i) % n];
 		if (s->chan == NULL)
 			continue;
-		if (chan_send(s->chan, MSG_CONN, ac.nextid, c->fd, &c->mc,
-		    sizeof(c->mc)) == 0) {
-			limits_handed(ac.nextid++, s - ac.slots, &c->lim);
+		if (chan_send(s->chan, MSG_CONN, ac.nextid, fd, data,
+		    len) == 0) {
+			limits_handed(ac.nextid++, s - ac.slots, lim);
 			ac.next[r->route] = (ac.next[r->route] + i + 1) % n;
 			return (0);
 		}
@@ -169,7 +218,7 @@ aconn_decide(struct aconn *c, const struct verdict *v)
 	 */
 	event_del(c->ev_read);
 	evtimer_del(c->ev_timer);
-	switch (aconn_pass(c, r)) {
+	switch (conn_pass(r, c->fd, &c->mc, sizeof(c->mc), &c->lim)) {
 	case -1:
 		log_warnx("route %s: no worker available", r->table->name);
 		aconn_close(c, "no-worker");
@@ -439,6 +488,307 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 }
 
 static void
+qflow_free(struct qflow *f)
+{
+	RB_REMOVE(qflows, &ac.qflows, f);
+	ac.nqflows--;
+	quic_flow_free(&f->qf);
+	if (f->ev_timer != NULL)
+		event_free(f->ev_timer);
+	free(f->dgrams);
+	free(f);
+}
+
+static void
+qkey_make(struct qkey *k, const struct listener *l,
+    const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
+
+	memset(k, 0, sizeof(*k));
+	k->listener = l->id;
+	k->family = ss->ss_family;
+	if (ss->ss_family == AF_INET) {
+		k->port = sin->sin_port;
+		memcpy(k->addr, &sin->sin_addr, sizeof(sin->sin_addr));
+	} else {
+		k->port = sin6->sin6_port;
+		memcpy(k->addr, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
+	}
+}
+
+static void
+qflow_timeout(int fd, short events, void *arg)
+{
+	struct qflow	*f = arg;
+	char		 peer[ADDRSTR_LEN];
+
+	(void)fd;
+	(void)events;
+	log_debug("%s: QUIC ClientHello not whole before timeout inspect",
+	    addr_str((struct sockaddr *)&f->mc.client, peer, sizeof(peer)));
+	ac.qdropped++;
+	qflow_free(f);
+}
+
+static struct qflow *
+qflow_new(const struct listener *l, const struct qkey *key,
+    const struct sockaddr_storage *client,
+    const struct sockaddr_storage *local)
+{
+	struct qflow	*f, *o;
+	struct timeval	 tv;
+	unsigned int	 n = 0;
+
+	if (ac.nqflows >= QFLOWS_MAX)
+		return (NULL);
+	RB_FOREACH(o, qflows, &ac.qflows)
+		if (o->key.family == key->family &&
+		    memcmp(o->key.addr, key->addr, sizeof(key->addr)) == 0 &&
+		    ++n >= QFLOWS_PER_SOURCE)
+			return (NULL);
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (NULL);
+	if ((f->ev_timer = evtimer_new(ac.base, qflow_timeout, f)) == NULL) {
+		free(f);
+		return (NULL);
+	}
+	f->key = *key;
+	f->l = l;
+	quic_flow_init(&f->qf);
+	f->mc.client = *client;
+	f->mc.local = *local;
+	f->mc.listener = l->id;
+	f->mc.rule = RULE_NONE;
+	f->mc.start_ms = now_ms();
+	RB_INSERT(qflows, &ac.qflows, f);
+	ac.nqflows++;
+	tv.tv_sec = l->rs->timeout.inspect / 1000;
+	tv.tv_usec = (l->rs->timeout.inspect % 1000) * 1000;
+	evtimer_add(f->ev_timer, &tv);
+	return (f);
+}
+
+/* Kept unchanged, for the worker to replay to the server. */
+static int
+qflow_keep(struct qflow *f, const uint8_t *dgram, size_t len)
+{
+	uint8_t		*p;
+	uint16_t	 n = len;
+
+	if ((p = realloc(f->dgrams, f->len + sizeof(n) + len)) == NULL)
+		return (-1);
+	f->dgrams = p;
+	memcpy(p + f->len, &n, sizeof(n));
+	memcpy(p + f->len + sizeof(n), dgram, len);
+	f->len += sizeof(n) + len;
+	return (0);
+}
+
+/*
+ * The flow's own socket: on the address and port the client sent to,
+ * connected to the client, so that the kernel delivers the flow's
+ * later datagrams to it rather than to the listener.
+ */
+static int
+qflow_socket(const struct qflow *f)
+{
+	const struct sockaddr_storage	*local = &f->mc.local;
+	int				 one = 1, fd;
+
+	if ((fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1 ||
+	    (local->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)local, sockaddr_len(local)) ==
+	    -1 || connect(fd, (const struct sockaddr *)&f->mc.client,
+	    sockaddr_len(&f->mc.client)) == -1) {
+		log_warn("udp %s: flow socket", f->l->name);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static void
+qflow_end(struct qflow *f, const char *reason)
+{
+	connlog(ac.conf, &f->mc, NULL, 0, 0, reason);
+	qflow_free(f);
+}
+
+static void
+qflow_decide(struct qflow *f)
+{
+	const struct rule	*r;
+	struct verdict		 v;
+	struct limit_ref	 lim;
+	const char		*why;
+	uint8_t			*msg;
+	int			 fd;
+
+	ac.total++;
+	classify_quic(f->l->rs, (struct sockaddr *)&f->mc.client,
+	    &f->qf.hello, &v);
+	f->mc.class = v.class;
+	f->mc.quic = f->qf.version;
+	strlcpy(f->mc.name, v.name, sizeof(f->mc.name));
+	strlcpy(f->mc.alpn, v.alpn, sizeof(f->mc.alpn));
+	if ((r = v.rule) == NULL) {
+		qflow_end(f, "no-rule");
+		return;
+	}
+	f->mc.rule = r->id;
+	if (r->action == ACT_BLOCK) {
+		qflow_end(f, "blocked");
+		return;
+	}
+	if ((why = limits_admit(&lim, f->l->rs,
+	    (struct sockaddr *)&f->mc.client)) != NULL) {
+		accept_refused(why);
+		qflow_end(f, rate_refused(why) ? "rate-limit" : "refused");
+		return;
+	}
+	if ((msg = malloc(sizeof(f->mc) + f->len)) == NULL ||
+	    (fd = qflow_socket(f)) == -1) {
+		free(msg);
+		limits_release(&lim);
+		qflow_end(f, "resources");
+		return;
+	}
+	memcpy(msg, &f->mc, sizeof(f->mc));
+	memcpy(msg + sizeof(f->mc), f->dgrams, f->len);
+	switch (conn_pass(r, fd, msg, sizeof(f->mc) + f->len, &lim)) {
+	case 0:
+		qflow_free(f);
+		break;
+	case -1:
+		log_warnx("route %s: no worker available", r->table->name);
+		/* FALLTHROUGH */
+	default:
+		close(fd);
+		limits_release(&lim);
+		qflow_end(f, "no-worker");
+		break;
+	}
+	free(msg);
+}
+
+/*
+ * Only a QUIC Initial may start a flow or add to one; anything else is
+ * dropped without an answer, which could otherwise be made larger than
+ * what was sent to a forged source address.
+ */
+static void
+quic_datagram(const struct listener *l, const struct sockaddr_storage *client,
+    const struct sockaddr_storage *local, size_t len)
+{
+	struct qflow	 key, *f;
+	char		 peer[ADDRSTR_LEN];
+	int		 fresh = 0;
+
+	qkey_make(&key.key, l, client);
+	if ((f = RB_FIND(qflows, &ac.qflows, &key)) == NULL) {
+		if ((f = qflow_new(l, &key.key, client, local)) == NULL) {
+			ac.qdropped++;
+			return;
+		}
+		fresh = 1;
+	}
+	switch (quic_input(&f->qf, ac.dgram, len)) {
+	case QUIC_NOT_INITIAL:
+		ac.qdropped++;
+		if (fresh)
+			qflow_free(f);
+		return;
+	case QUIC_INVALID:
+		ac.qdropped++;
+		log_debug("%s: invalid QUIC Initial", addr_str(
+		    (const struct sockaddr *)client, peer, sizeof(peer)));
+		qflow_free(f);
+		return;
+	case QUIC_NEED_MORE:
+		if (qflow_keep(f, ac.dgram, len) == -1)
+			qflow_free(f);
+		return;
+	case QUIC_HELLO:
+		if (qflow_keep(f, ac.dgram, len) == -1)
+			qflow_free(f);
+		else
+			qflow_decide(f);
+		return;
+	}
+}
+
+/*
+ * The listener is bound to one address, or to every address of its
+ * family: then only the datagram tells which one the client reached.
+ */
+static void
+quic_ready(int lfd, short events, void *arg)
+{
+	const struct listener	*l = arg;
+	struct sockaddr_storage	 client, local;
+	union {
+		struct cmsghdr	 hdr;
+		uint8_t		 buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	}			 cbuf;
+	struct in_pktinfo	 pi;
+	struct in6_pktinfo	 pi6;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*cm;
+	ssize_t			 n;
+	int			 i;
+
+	(void)events;
+	for (i = 0; i < 64; i++) {
+		memset(&client, 0, sizeof(client));
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = ac.dgram;
+		iov.iov_len = QUIC_DGRAM_MAX;
+		msg.msg_name = &client;
+		msg.msg_namelen = sizeof(client);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = &cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if ((n = recvmsg(lfd, &msg, 0)) == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("recvmsg on udp %s", l->name);
+			return;
+		}
+		if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ||
+		    client.ss_family != l->ss.ss_family) {
+			ac.qdropped++;
+			continue;
+		}
+		memcpy(&local, &l->ss, sizeof(local));
+		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
+		    cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_PKTINFO) {
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				((struct sockaddr_in *)&local)->sin_addr =
+				    pi.ipi_addr;
+			} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_PKTINFO) {
+				memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
+				((struct sockaddr_in6 *)&local)->sin6_addr =
+				    pi6.ipi6_addr;
+			}
+		}
+		quic_datagram(l, &client, &local, n);
+	}
+}
+
+static void
 accept_resume(int fd, short events, void *arg)
 {
 	(void)fd;
@@ -620,6 +970,7 @@ static void
 accept_drain(void)
 {
 	struct listener	*l;
+	struct qflow	*f;
 
 	if (ac.draining)
 		return;
@@ -628,6 +979,9 @@ accept_drain(void)
 	accept_listen_enable(0);
 	TAILQ_FOREACH(l, &ac.conf->listeners, entry)
 		close(l->fd);
+	/* Their next datagrams go to the new generation's listeners. */
+	while ((f = RB_ROOT(&ac.qflows)) != NULL)
+		qflow_free(f);
 	accept_drain_check(-1, 0, NULL);
 }
 
@@ -640,7 +994,7 @@ accept_stats(struct chan *ch, uint64_t id)
 	st.route = UINT32_MAX;
 	st.active = limits_active();
 	st.total = ac.total;
-	st.errors = ac.refused;
+	st.errors = ac.refused + ac.qdropped;
 	chan_send(ch, MSG_STATS, id, -1, &st, sizeof(st));
 }
 
@@ -707,7 +1061,8 @@ accept_quit(int sig, short events, void *arg)
  */
 const int accept_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt, -1
+	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt,
+	SYS_setsockopt, SYS_bind, -1
 };
 
 void
@@ -728,19 +1083,22 @@ accept_init(struct event_base *base, struct chan *priv, void *arg)
 	ac.base = base;
 	ac.conf = conf;
 	TAILQ_INIT(&ac.conns);
+	RB_INIT(&ac.qflows);
 	if ((ac.slots = calloc(conf->nroutes * conf->prefork,
 	    sizeof(*ac.slots))) == NULL ||
 	    (ac.next = calloc(conf->nroutes, sizeof(*ac.next))) == NULL ||
 	    (ac.ev_listen = calloc(conf->nlisteners,
 	    sizeof(*ac.ev_listen))) == NULL ||
 	    (ac.peekbuf = malloc(HELLO_MAXBYTES)) == NULL ||
+	    (ac.dgram = malloc(QUIC_DGRAM_MAX)) == NULL ||
 	    limits_init(conf) == -1)
 		fatal("%s", __func__);
 	ac.priv = priv;
 	chan_set_cb(priv, accept_priv_msg, NULL);
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		if ((ac.ev_listen[l->id] = event_new(base, l->fd,
-		    EV_READ | EV_PERSIST, accept_ready, l)) == NULL)
+		    EV_READ | EV_PERSIST, l->udp ? quic_ready : accept_ready,
+		    l)) == NULL)
 			fatal("%s: event_new", __func__);
 	ac.ev_resume = evtimer_new(base, accept_resume, NULL);
 	ac.ev_drain = evtimer_new(base, accept_drain_check, NULL);

@@ -307,3 +307,32 @@ classify(const struct ruleset *rs, const struct sockaddr *client,
 	v->rule = rs->def;
 	describe(&s, NULL, v);
 }
+
+/*
+ * A QUIC flow is decided on its whole ClientHello, by the rules that
+ * can take one; the others are for the listener's TCP connections.
+ */
+void
+classify_quic(const struct ruleset *rs, const struct sockaddr *client,
+    const struct tls_hello *h, struct verdict *v)
+{
+	const struct rule	*r;
+
+	memset(v, 0, sizeof(*v));
+	v->class = CLASS_QUIC;
+	strlcpy(v->name, h->sni, sizeof(v->name));
+	if (h->nalpn > 0)
+		strlcpy(v->alpn, h->alpn[0], sizeof(v->alpn));
+	TAILQ_FOREACH(r, &rs->rules, entry) {
+		if (!r->quic || !match_from(r, client))
+			continue;
+		if (r->cond == COND_ANY || (r->cond == COND_TLS &&
+		    match_patterns(r->sni, r->nsni, h->sni) &&
+		    match_alpn(r, h))) {
+			v->rule = r;
+			return;
+		}
+	}
+	if (rs->def != NULL && rs->def->quic)
+		v->rule = rs->def;
+}

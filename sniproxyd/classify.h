@@ -36,5 +36,7 @@ struct verdict {
 
 void	classify(const struct ruleset *, const struct sockaddr *,
 	    const uint8_t *, size_t, int, struct verdict *);
+void	classify_quic(const struct ruleset *, const struct sockaddr *,
+	    const struct tls_hello *, struct verdict *);
 
 #endif /* CLASSIFY_H */

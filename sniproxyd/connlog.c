@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "msg.h"
+#include "quic.h"
 #include "sniproxyd.h"
 #include "connlog.h"
 
@@ -66,6 +67,21 @@ class_str(const struct msg_conn *mc, const char *session, char *buf,
 		break;
 	case CLASS_INVALID:
 		strlcpy(buf, "invalid", len);
+		break;
+	case CLASS_QUIC:
+		if (mc->quic == QUIC_V1 || mc->quic == QUIC_V2)
+			snprintf(buf, len, "quic v%d", mc->quic == QUIC_V1 ?
+			    1 : 2);
+		else
+			snprintf(buf, len, "quic 0x%08x", mc->quic);
+		if (mc->name[0] != '\0') {
+			strlcat(buf, " sni=", len);
+			strlcat(buf, mc->name, len);
+		}
+		if (mc->alpn[0] != '\0') {
+			strlcat(buf, " alpn=", len);
+			strlcat(buf, mc->alpn, len);
+		}
 		break;
 	default:
 		strlcpy(buf, "unknown", len);

@@ -28,11 +28,50 @@
 #include "log.h"
 #include "sniproxyd.h"
 
+/*
+ * A QUIC flow, once routed, gets a socket of its own bound to the same
+ * address and port and connected to the client, so that the kernel
+ * hands its datagrams to the worker: SO_REUSEADDR lets the accept
+ * process bind it although it runs as another user than the one that
+ * bound this socket.  The destination address of each datagram tells
+ * the flow's own address when listening on every address.
+ */
+static int
+listener_bind_udp(struct listener *l)
+{
+	int	 one = 1, fd;
+
+	fd = socket(l->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("%s:%d: socket", l->file, l->line);
+		return (-1);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1 ||
+	    (l->ss.ss_family == AF_INET && setsockopt(fd, IPPROTO_IP,
+	    IP_PKTINFO, &one, sizeof(one)) == -1) ||
+	    (l->ss.ss_family == AF_INET6 && (setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1 || setsockopt(fd,
+	    IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == -1)) ||
+	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1) {
+		log_warn("%s:%d: listen on udp %s", l->file, l->line, l->name);
+		close(fd);
+		return (-1);
+	}
+	l->fd = fd;
+	log_debug("listening on udp %s", l->name);
+	return (0);
+}
+
 static int
 listener_bind(struct listener *l)
 {
 	int	 one = 1, fd;
 
+	if (l->udp)
+		return (listener_bind_udp(l));
 	fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -72,7 +111,7 @@ listeners_take(struct config *conf, struct config *old)
 		o = NULL;
 		if (old != NULL)
 			TAILQ_FOREACH(o, &old->listeners, entry)
-				if (o->fd != -1 &&
+				if (o->fd != -1 && o->udp == l->udp &&
 				    strcmp(o->name, l->name) == 0)
 					break;
 		if (o != NULL) {
@@ -96,7 +135,7 @@ listeners_give_back(struct config *conf, struct config *old)
 		o = NULL;
 		if (old != NULL)
 			TAILQ_FOREACH(o, &old->listeners, entry)
-				if (o->fd == -1 &&
+				if (o->fd == -1 && o->udp == l->udp &&
 				    strcmp(o->name, l->name) == 0)
 					break;
 		if (o != NULL)

@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	9
+#define MSG_VERSION	10
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -152,15 +152,23 @@ enum conn_class {
 	CLASS_HTTP,
 	CLASS_OPENVPN,
 	CLASS_PAYLOAD,
-	CLASS_INVALID
+	CLASS_INVALID,
+	CLASS_QUIC
 };
 
+/*
+ * The fd of MSG_CONN is a TCP connection, or for a QUIC flow (quic set
+ * to its version) a UDP socket connected to the client, and the
+ * datagrams the accept process took from it follow this struct, in
+ * order, each as a uint16_t length and its bytes.
+ */
 struct msg_conn {
 	struct sockaddr_storage	 client;
 	struct sockaddr_storage	 local;
 	uint32_t		 listener;
 	uint32_t		 rule;
 	uint32_t		 class;		/* enum conn_class */
+	uint32_t		 quic;		/* QUIC version, 0: TCP */
 	int64_t			 start_ms;	/* CLOCK_REALTIME */
 	char			 name[HELLO_SNI_MAX + 1];	/* SNI, Host */
 	char			 alpn[HELLO_ALPN_LEN + 1];	/* first */

@@ -39,6 +39,10 @@
 
 #define MINIMUM(a, b)	(((a) < (b)) ? (a) : (b))
 
+/* What a listen line binds. */
+#define PROTO_TCP	0x1
+#define PROTO_UDP	0x2
+
 TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
 static struct file {
 	TAILQ_ENTRY(file)	 entry;
@@ -91,7 +95,7 @@ static int		 errors;
 static int		 add_table(const char *, struct host *, size_t);
 static int		 add_hosts(const char *, in_port_t, struct host **,
 			    size_t *);
-static int		 add_listeners(const char *, in_port_t);
+static int		 add_listeners(const char *, in_port_t, int);
 static struct rule	*new_rule(enum rule_cond);
 static int		 end_rule(void);
 static const char	*rule_tls_unused(const struct rule *);
@@ -157,8 +161,8 @@ typedef struct {
 %token	INTERVAL RISE FALL RELOAD PER SOURCE BACKLOG INVALID RATE
 %token	FORWARD FROM HANDSHAKE HEX HOST HTTP IDLE INCLUDE INSPECT KEY KEYPAIR
 %token	LISTEN LOG MATCH MAXCONN NO OCSP OFFSET ON OPENVPN PAYLOAD PORT
-%token	PREFORK PROTOCOLS REGEX SANDBOX SERVERNAME SHUTDOWN SNI SSH TABLE TERMINATE
-%token	TIMEOUT TLS TO USER VERIFY WITH
+%token	PREFORK PROTOCOLS REGEX SANDBOX SERVERNAME SHUTDOWN SNI SSH TABLE
+%token	TERMINATE TCP TIMEOUT TLS TO UDP USER VERIFY WITH
 %token	ERROR
 /*
  * "match tls" is a condition, "tls ciphers ..." an option: after
@@ -168,7 +172,7 @@ typedef struct {
 %token	<v.string>	STRING TABLENAME
 %token	<v.number>	NUMBER
 %type	<v.number>	port duration timeoutkind offset payloadkind
-%type	<v.number>	forwardtls maxconn
+%type	<v.number>	forwardtls maxconn protos proto
 %type	<v.strv>	strlist strentries
 %type	<v.hostlist>	hostlist host
 %type	<v.string>	string checkhost
@@ -499,7 +503,7 @@ hostopts	: /* empty */			{
 		| hostopts BACKUP		{ hostopts.backup = 1; }
 		;
 
-listen		: LISTEN ON STRING PORT port	{
+listen		: LISTEN ON STRING PORT port protos	{
 			if ((ruleset = calloc(1, sizeof(*ruleset))) == NULL)
 				fatal("ruleset");
 			TAILQ_INIT(&ruleset->rules);
@@ -509,8 +513,10 @@ listen		: LISTEN ON STRING PORT port	{
 			ruleset->tls.noverify = -1;
 			ruleset->maxconn_source = -1;
 			ruleset->rate_conns = -1;
+			ruleset->tcp = ($6 & PROTO_TCP) != 0;
+			ruleset->udp = ($6 & PROTO_UDP) != 0;
 			TAILQ_INSERT_TAIL(&conf->rulesets, ruleset, entry);
-			if (add_listeners($3, $5) == -1) {
+			if (add_listeners($3, $5, $6) == -1) {
 				free($3);
 				YYERROR;
 			}
@@ -530,6 +536,22 @@ listen		: LISTEN ON STRING PORT port	{
 		}
 		;
 
+protos		: /* empty */			{ $$ = PROTO_TCP; }
+		| proto				{ $$ = $1; }
+		| proto proto			{
+			if ($1 == $2) {
+				yyerror("%s given twice",
+				    $1 == PROTO_TCP ? "tcp" : "udp");
+				YYERROR;
+			}
+			$$ = $1 | $2;
+		}
+		;
+
+proto		: TCP				{ $$ = PROTO_TCP; }
+		| UDP				{ $$ = PROTO_UDP; }
+		;
+
 acceptproxy	: /* empty */
 		| ACCEPT PROXY			{
 			yyerror("accept proxy needs \"from\" and the "
@@ -538,6 +560,12 @@ acceptproxy	: /* empty */
 			YYERROR;
 		}
 		| ACCEPT PROXY FROM strlist	{
+			if (ruleset->udp) {
+				yyerror("accept proxy cannot apply to udp: "
+				    "no PROXY header comes before QUIC "
+				    "datagrams");
+				YYERROR;
+			}
 			ruleset->accept_proxy = 1;
 			if (addrmasks(&ruleset->proxy_from,
 			    &ruleset->nproxy_from, $4.v, $4.n) == -1)
@@ -791,6 +819,14 @@ forwardopts	: /* empty */
 			}
 			free($3);
 		}
+		| forwardopts CHECK TCP		{
+			if (set_check("tcp", NULL, NULL) == -1)
+				YYERROR;
+		}
+		| forwardopts CHECK UDP		{
+			(void)set_check("udp", NULL, NULL);
+			YYERROR;
+		}
 		| forwardopts CHECK TLS		{
 			if (set_check(NULL, NULL, NULL) == -1)
 				YYERROR;
@@ -929,10 +965,12 @@ static const struct keywords keywords[] = {
 	{ "source",		SOURCE },
 	{ "ssh",		SSH },
 	{ "table",		TABLE },
+	{ "tcp",		TCP },
 	{ "terminate",		TERMINATE },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
 	{ "to",			TO },
+	{ "udp",		UDP },
 	{ "user",		USER },
 	{ "verify",		VERIFY },
 	{ "weight",		WEIGHT },
@@ -1873,7 +1911,7 @@ listeners_clash(const struct listener *a, const struct listener *b)
 	const struct sockaddr_in	*a4, *b4;
 	const struct sockaddr_in6	*a6, *b6;
 
-	if (a->ss.ss_family != b->ss.ss_family)
+	if (a->ss.ss_family != b->ss.ss_family || a->udp != b->udp)
 		return (0);
 	if (a->ss.ss_family == AF_INET) {
 		a4 = (const struct sockaddr_in *)&a->ss;
@@ -1890,31 +1928,37 @@ listeners_clash(const struct listener *a, const struct listener *b)
 }
 
 static int
-add_listeners(const char *name, in_port_t port)
+add_listeners(const char *name, in_port_t port, int protos)
 {
 	struct sockaddr_storage	*ss;
 	struct listener		*l, *o;
 	size_t			 i, n;
+	int			 udp;
 
 	if (resolve(name, port, 1, &ss, &n) == -1)
 		return (-1);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n * 2; i++) {
+		udp = i % 2;
+		if (!(protos & (udp ? PROTO_UDP : PROTO_TCP)))
+			continue;
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			fatal("%s", __func__);
-		l->ss = ss[i];
-		l->sslen = sockaddr_len(&ss[i]);
+		l->ss = ss[i / 2];
+		l->udp = udp;
+		l->sslen = sockaddr_len(&l->ss);
 		l->fd = -1;
 		l->file = file_name_keep(file->name);
 		l->line = yylval.lineno;
 		l->rs = ruleset;
 		addr_str((struct sockaddr *)&l->ss, l->name, sizeof(l->name));
 		TAILQ_FOREACH(o, &conf->listeners, entry)
-			if (strcmp(o->name, l->name) == 0 ||
+			if ((o->udp == l->udp &&
+			    strcmp(o->name, l->name) == 0) ||
 			    listeners_clash(o, l))
 				break;
 		if (o != NULL && strcmp(o->name, l->name) == 0) {
-			yyerror("%s is already listened on at %s:%d",
-			    l->name, o->file, o->line);
+			yyerror("%s%s is already listened on at %s:%d",
+			    l->udp ? "udp " : "", l->name, o->file, o->line);
 			free(l);
 			free(ss);
 			return (-1);
@@ -1989,6 +2033,40 @@ rule_tls_unused(const struct rule *r)
 	return (NULL);
 }
 
+/*
+ * Why a rule can never take a QUIC flow: the flow is UDP datagrams that
+ * carry their TLS end to end, and only a ClientHello is known of it.
+ */
+static const char *
+rule_not_quic(const struct rule *r)
+{
+	switch (r->cond) {
+	case COND_SSH:
+	case COND_HTTP:
+	case COND_OPENVPN:
+	case COND_PAYLOAD:
+		return ("this condition cannot match a QUIC flow, which "
+		    "carries only TLS");
+	case COND_INVALID:
+		return ("match invalid cannot match a QUIC flow: an Initial "
+		    "that does not decrypt or parse is dropped");
+	default:
+		break;
+	}
+	if (r->terminate)
+		return ("terminate tls cannot apply to a QUIC flow: its TLS "
+		    "runs end to end inside QUIC");
+	if (r->backend_tls)
+		return ("forward with tls cannot apply to a QUIC flow: it is "
+		    "relayed as datagrams");
+	if (r->send_proxy)
+		return ("send proxy cannot apply to a QUIC flow: a PROXY "
+		    "header has no place in its datagrams");
+	if (r->transparent)
+		return ("source client cannot apply to a QUIC flow");
+	return (NULL);
+}
+
 static int
 end_rule(void)
 {
@@ -2021,6 +2099,17 @@ end_rule(void)
 		config_rule_free(r);
 		return (-1);
 	}
+	/*
+	 * Where TCP is listened on too, such a rule is for TCP alone; on
+	 * UDP alone it would never match, which is a mistake to say.
+	 */
+	what = rule_not_quic(r);
+	if (what != NULL && ruleset->udp && !ruleset->tcp) {
+		yyerror("%s, and this listener has only udp", what);
+		config_rule_free(r);
+		return (-1);
+	}
+	r->quic = ruleset->udp && what == NULL;
 	if (rule_is_default)
 		ruleset->def = r;
 	else

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proxyproto.h"
+#include "quic.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 #include "relay.h"
@@ -144,6 +145,7 @@ conn_end(struct conn *c, const char *reason)
 	    reason);
 	dir_close(&c->up);
 	dir_close(&c->down);
+	free(c->dgrams);
 	tls_relay_free(c);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
@@ -396,6 +398,78 @@ dir_writable(int fd, short events, void *arg)
 }
 
 /*
+ * A QUIC flow is relayed a datagram at a time, each whole or not at
+ * all: one that the other socket cannot take now is lost, as on any
+ * full path, and the peers' QUIC sends it again.  An error is the ICMP
+ * answer of a peer that is gone.
+ */
+static uint8_t	 dgram[QUIC_DGRAM_MAX];
+
+static void
+quic_readable(int fd, short events, void *arg)
+{
+	struct dir	*d = arg;
+	struct conn	*c = d->conn;
+	ssize_t		 n;
+	int		 i;
+
+	(void)events;
+	for (i = 0; i < 16; i++) {
+		if ((n = recv(fd, dgram, sizeof(dgram), 0)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			c->client_gone = fd == c->cfd;
+			conn_end(c, "reset");
+			return;
+		}
+		conn_touch(c);
+		if (send(d->dst, dgram, n, 0) == -1) {
+			if (errno == EAGAIN || errno == ENOBUFS ||
+			    errno == EINTR)
+				continue;
+			c->client_gone = d->dst == c->cfd;
+			conn_end(c, "reset");
+			return;
+		}
+		d->bytes += n;
+	}
+}
+
+/* The client's first datagrams, as the accept process took them. */
+static void
+quic_relay(struct conn *c)
+{
+	struct dir	*d;
+	size_t		 off = 0;
+	uint16_t	 n;
+
+	while (off < c->dgramlen) {
+		memcpy(&n, c->dgrams + off, sizeof(n));
+		off += sizeof(n);
+		if (send(c->bfd, c->dgrams + off, n, 0) == -1) {
+			log_debug("%s: send: %s", c->backend, strerror(errno));
+			conn_end(c, "connect-failed");
+			return;
+		}
+		c->up.bytes += n;
+		off += n;
+	}
+	free(c->dgrams);
+	c->dgrams = NULL;
+	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL) {
+		d->conn = c;
+		d->src = d == &c->up ? c->cfd : c->bfd;
+		d->dst = d == &c->up ? c->bfd : c->cfd;
+		if ((d->ev_read = event_new(wk.base, d->src,
+		    EV_READ | EV_PERSIST, quic_readable, d)) == NULL) {
+			conn_end(c, "reset");
+			return;
+		}
+		event_add(d->ev_read, NULL);
+	}
+}
+
+/*
  * The PROXY header goes out first, on the bare TCP connection even when
  * TLS to the backend follows, as HAProxy's send-proxy does.  What a
  * terminated session negotiated is known by now: the client's
@@ -439,8 +513,6 @@ conn_relay(struct conn *c)
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
 	wk.bal.total[c->hostidx]++;
-	/* The client's socket has it from its listener. */
-	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
 		conn_end(c, "reset");
 		return;
@@ -448,6 +520,12 @@ conn_relay(struct conn *c)
 	conn_touch(c);
 	timeval_ms(&tv, c->rule->timeout.idle);
 	evtimer_add(c->ev_idle, &tv);
+	if (c->mc.quic != 0) {
+		quic_relay(c);
+		return;
+	}
+	/* The client's socket has it from its listener. */
+	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->rule->send_proxy && conn_send_proxy(c) == -1) {
 		log_warn("%s: PROXY header", c->backend);
 		conn_end(c, "reset");
@@ -576,8 +654,8 @@ conn_connect_host(struct conn *c, const struct host *h)
 			    htons(c->rule->port);
 	}
 	addr_str((struct sockaddr *)&ss, c->backend, sizeof(c->backend));
-	c->bfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	c->bfd = socket(ss.ss_family, (c->mc.quic != 0 ? SOCK_DGRAM :
+	    SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->bfd == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
@@ -641,16 +719,46 @@ conn_connect_next(struct conn *c)
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
 }
 
+/*
+ * The datagrams after a QUIC flow's msg_conn: one at least, none empty,
+ * no more than the accept process may keep of a flow.
+ */
+static int
+quic_dgrams_valid(const uint8_t *p, size_t len)
+{
+	size_t		 off = 0, count = 0;
+	uint16_t	 n;
+
+	if (len == 0 || len > QUIC_FLOW_BYTES + QUIC_FLOW_DGRAMS * sizeof(n))
+		return (0);
+	while (off < len) {
+		if (len - off < sizeof(n) || ++count > QUIC_FLOW_DGRAMS)
+			return (0);
+		memcpy(&n, p + off, sizeof(n));
+		off += sizeof(n);
+		if (n == 0 || n > len - off)
+			return (0);
+		off += n;
+	}
+	return (1);
+}
+
 static void
 worker_conn(struct origin *o, struct chan_msg *m)
 {
 	const struct msg_conn	*mc = m->data;
+	const uint8_t		*extra = (const uint8_t *)m->data + sizeof(*mc);
+	size_t			 extralen;
 	struct conn		*c;
 
+	extralen = m->len > sizeof(*mc) ? m->len - sizeof(*mc) : 0;
 	/* The accept process faces the network: trust none of its text. */
-	if (m->fd == -1 || m->len != sizeof(c->mc) ||
+	if (m->fd == -1 || m->len < sizeof(c->mc) ||
 	    memchr(mc->name, '\0', sizeof(mc->name)) == NULL ||
-	    memchr(mc->alpn, '\0', sizeof(mc->alpn)) == NULL) {
+	    memchr(mc->alpn, '\0', sizeof(mc->alpn)) == NULL ||
+	    (mc->quic == 0 && extralen != 0) ||
+	    (mc->quic != 0 && (!wk.route->quic || mc->class != CLASS_QUIC ||
+	    !quic_dgrams_valid(extra, extralen)))) {
 		log_warnx("malformed connection message");
 		if (m->fd != -1)
 			close(m->fd);
@@ -663,6 +771,17 @@ worker_conn(struct origin *o, struct chan_msg *m)
 		return;
 	}
 	memcpy(&c->mc, m->data, sizeof(c->mc));
+	if (c->mc.quic != 0) {
+		if ((c->dgrams = malloc(extralen)) == NULL) {
+			log_warn("%s", __func__);
+			free(c);
+			close(m->fd);
+			origin_ended(o, m->hdr.id);
+			return;
+		}
+		memcpy(c->dgrams, extra, extralen);
+		c->dgramlen = extralen;
+	}
 	c->id = m->hdr.id;
 	c->origin = o;
 	c->cfd = m->fd;

@@ -84,6 +84,8 @@ struct conn {
 	struct dir		 up;		/* client to backend */
 	struct dir		 down;		/* backend to client */
 	struct tlsrelay		*tls;		/* when either side is TLS */
+	uint8_t			*dgrams;	/* QUIC: to replay, as msg_conn */
+	size_t			 dgramlen;
 	TAILQ_ENTRY(conn)	 entry;
 };
 

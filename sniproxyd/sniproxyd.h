@@ -187,6 +187,7 @@ struct rule {
 	size_t			 calen;
 	struct timeouts		 timeout;
 	int			 route;		/* -1 unless forwarding */
+	int			 quic;		/* can take a QUIC flow */
 	TAILQ_ENTRY(rule)	 entry;
 };
 TAILQ_HEAD(rulelist, rule);
@@ -199,6 +200,8 @@ struct ruleset {
 	int			 rate_conns;	/* per source; -1: inherit */
 	int64_t			 rate_ms;
 	int			 backlog;
+	int			 tcp;		/* listens on TCP */
+	int			 udp;		/* and/or on UDP, for QUIC */
 	struct rulelist		 rules;
 	struct rule		*def;
 	struct timeouts		 timeout;
@@ -215,6 +218,7 @@ struct listener {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			 name[ADDRSTR_LEN];
+	int			 udp;		/* a UDP socket, for QUIC */
 	int			 fd;
 	const char		*file;
 	int			 line;

@@ -200,6 +200,66 @@ static const char mux[] =
 
 static struct config	*conf;
 
+static const char quic_conf[] =
+    "table <t> { 127.0.0.1 port 1 }\n"
+    "listen on 127.0.0.1 port 8443 tcp udp {\n"
+    "match ssh forward to <t>\n"				/* 3 */
+    "match tls sni \"openssl.example.com\" send proxy v2 forward to <t>\n"
+    "match tls sni \"*.example.com\" alpn \"h3\" forward to <t>\n"
+    "match from 192.0.2.0/24 block\n"				/* 6 */
+    "match tls sni \"*.example.com\" forward to <t>\n"	/* 7 */
+    "default send proxy v1 forward to <t>\n"			/* 8 */
+    "}\n"
+    "listen on 127.0.0.1 port 8444 udp {\n"
+    "default forward to <t>\n"				/* 11 */
+    "}\n";
+
+/* The config line of the rule a QUIC flow goes to, -1 for none. */
+static int
+quic_line(const struct ruleset *qrs, const struct sockaddr *sa,
+    const char *file)
+{
+	struct tls_hello	 h;
+	struct verdict		 v;
+
+	load(file);
+	ck_assert_int_eq(hello_parse(hello, hellolen, &h), HELLO_OK);
+	classify_quic(qrs, sa, &h, &v);
+	ck_assert_int_eq(v.more, 0);
+	ck_assert_int_eq(v.class, CLASS_QUIC);
+	ck_assert_str_eq(v.name, h.sni);
+	return (v.rule == NULL ? -1 : v.rule->line);
+}
+
+/*
+ * Rules that cannot take a QUIC flow are passed over, the default
+ * too; the others match a QUIC ClientHello as a TLS one.
+ */
+START_TEST(test_quic)
+{
+	const struct ruleset	*mixed, *udp;
+	struct sockaddr_in	 a4;
+
+	conf = unit_parse(quic_conf);
+	ck_assert_msg(conf != NULL, "%s", unit_errs);
+	mixed = TAILQ_FIRST(&conf->rulesets);
+	udp = TAILQ_NEXT(mixed, entry);
+	memset(&a4, 0, sizeof(a4));
+	a4.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+	ck_assert_int_eq(quic_line(mixed, (struct sockaddr *)&a4,
+	    "openssl.bin"), 7);
+	ck_assert_int_eq(quic_line(mixed, (struct sockaddr *)&a4,
+	    "openssl-nosni.bin"), -1);
+	ck_assert_int_eq(quic_line(udp, (struct sockaddr *)&a4,
+	    "openssl-nosni.bin"), 11);
+	inet_pton(AF_INET, "192.0.2.1", &a4.sin_addr);
+	ck_assert_int_eq(quic_line(mixed, (struct sockaddr *)&a4,
+	    "openssl.bin"), 6);
+	config_free(conf);
+}
+END_TEST
+
 static void
 mux_setup(void)
 {
@@ -392,6 +452,7 @@ classify_suite(void)
 	tc = tcase_create("invalid");
 	tcase_add_checked_fixture(tc, unit_setup, unit_teardown);
 	tcase_add_test(tc, test_invalid);
+	tcase_add_test(tc, test_quic);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -689,6 +689,83 @@ START_TEST(test_durations)
 }
 END_TEST
 
+/* One block for TCP and UDP: what a QUIC flow cannot use is for TCP. */
+START_TEST(test_listen_udp)
+{
+	struct config	*c;
+	struct listener	*l;
+	struct rule	*r;
+
+	c = unit_parse("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 tcp udp {\n"
+	    "match ssh forward to <t>\n"
+	    "match tls sni \"a.example.com\" forward to <t>\n"
+	    "match tls forward with tls to <t>\n"
+	    "default send proxy v2 forward to <t>\n}\n"
+	    "listen on 127.0.0.1 port 8444 udp { default forward to <t> }\n"
+	    "listen on 127.0.0.1 port 8445 tcp { default forward to <t> }\n");
+	ck_assert_msg(c != NULL, "%s", unit_errs);
+	l = TAILQ_FIRST(&c->listeners);
+	ck_assert_int_eq(l->udp, 0);
+	ck_assert_str_eq(l->name, "127.0.0.1:8443");
+	l = TAILQ_NEXT(l, entry);
+	ck_assert_int_eq(l->udp, 1);
+	ck_assert_str_eq(l->name, "127.0.0.1:8443");
+	ck_assert_ptr_eq(l->rs, TAILQ_FIRST(&c->rulesets));
+	l = TAILQ_NEXT(l, entry);
+	ck_assert_int_eq(l->udp, 1);
+	l = TAILQ_NEXT(l, entry);
+	ck_assert_int_eq(l->udp, 0);
+	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
+	r = TAILQ_FIRST(&TAILQ_FIRST(&c->rulesets)->rules);
+	ck_assert_int_eq(r->quic, 0);
+	r = TAILQ_NEXT(r, entry);
+	ck_assert_int_eq(r->quic, 1);
+	r = TAILQ_NEXT(r, entry);
+	ck_assert_int_eq(r->quic, 0);
+	ck_assert_int_eq(TAILQ_FIRST(&c->rulesets)->def->quic, 0);
+	ck_assert_int_eq(TAILQ_NEXT(TAILQ_FIRST(&c->rulesets), entry)->
+	    def->quic, 1);
+	ck_assert_int_eq(TAILQ_LAST(&c->rulesets, rulesetlist)->def->quic, 0);
+	config_free(c);
+}
+END_TEST
+
+#define LISTEN_UDP	"table <t> { 127.0.0.1 port 1 }\n" \
+			"listen on 127.0.0.1 port 8443 udp {\n"
+
+START_TEST(test_listen_udp_errors)
+{
+	assert_error(LISTEN_UDP "match ssh forward to <t>\n}\n",
+	    "3: this condition cannot match a QUIC flow, which carries only "
+	    "TLS, and this listener has only udp");
+	assert_error(LISTEN_UDP "match http forward to <t>\n}\n",
+	    "3: this condition cannot match a QUIC flow");
+	assert_error(LISTEN_UDP "match openvpn forward to <t>\n}\n",
+	    "3: this condition cannot match a QUIC flow");
+	assert_error(LISTEN_UDP "match payload \"x\" forward to <t>\n}\n",
+	    "3: this condition cannot match a QUIC flow");
+	assert_error(LISTEN_UDP "match invalid block\n}\n",
+	    "3: match invalid cannot match a QUIC flow");
+	assert_error(LISTEN_UDP "match tls terminate tls forward to <t>\n}\n",
+	    "3: terminate tls cannot apply to a QUIC flow");
+	assert_error(LISTEN_UDP "default forward with tls to <t>\n}\n",
+	    "3: forward with tls cannot apply to a QUIC flow");
+	assert_error(LISTEN_UDP "\ndefault send proxy v1 forward to <t>\n}\n",
+	    "4: send proxy cannot apply to a QUIC flow");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 udp accept proxy from "
+	    "\"127.0.0.1\" {\ndefault forward to <t>\n}\n",
+	    "2: accept proxy cannot apply to udp");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 udp udp {\n"
+	    "default forward to <t>\n}\n", "2: udp given twice");
+	assert_error(LISTEN_UDP "default forward to <t>\n}\n"
+	    "listen on 127.0.0.1 port 8443 tcp udp { default forward to <t> }"
+	    "\n", "5: udp 127.0.0.1:8443 is already listened on");
+}
+END_TEST
+
 /* Nobody may send a PROXY header unless listed, not even loopback. */
 START_TEST(test_accept_proxy_from)
 {
@@ -952,6 +1029,8 @@ config_suite(void)
 	tcase_add_test(tc, test_source);
 	tcase_add_test(tc, test_regex_unbounded);
 	tcase_add_test(tc, test_accept_proxy_from);
+	tcase_add_test(tc, test_listen_udp);
+	tcase_add_test(tc, test_listen_udp_errors);
 	suite_add_tcase(s, tc);
 	return (s);
 }
