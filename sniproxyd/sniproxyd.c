@@ -61,6 +61,30 @@ static struct {
 extern char	**environ;
 
 static int	priv_reload(char *, size_t);
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PRIV_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PRIV_ASAN	1
+#endif
+#endif
+
+#ifdef PRIV_ASAN
+/*
+ * A child is exec'd with more capabilities than priv keeps: a secure
+ * execution, in which the sanitizer reads no options from the
+ * environment.  It then runs in a chroot, where LeakSanitizer cannot
+ * work; leaks are the unit tests' to find.
+ */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return ("detect_leaks=0");
+}
+#endif
 static int	priv_caps_allow(const struct config *);
 static void	usage(void) __attribute__((__noreturn__));
 

@@ -79,4 +79,4 @@ expect_log_n "$blocked" 2
 expect_log "$(conn_from "192\\.0\\.2\\.9:7777" "$L" \
     "$(rule_re "default forward")" "[a-z]+" \
     "127\\.0\\.0\\.1:$(port other)" eof)"
-assert_log_lacks "ffff"
+assert_log_lacks "::ffff:"
