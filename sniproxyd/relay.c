@@ -56,9 +56,8 @@ struct origin {
 
 struct worker	 wk;
 
-static void	dir_readable(int, short, void *);
+static void	conn_ready(int, short, void *);
 static void	worker_stats(struct chan *, uint64_t);
-static void	dir_writable(int, short, void *);
 static void	origins_flush(int, short, void *);
 
 static void
@@ -96,10 +95,6 @@ origins_flush(int fd, short events, void *arg)
 static void
 dir_close(struct dir *d)
 {
-	if (d->ev_read != NULL)
-		event_free(d->ev_read);
-	if (d->ev_write != NULL)
-		event_free(d->ev_write);
 	if (d->pipe[0] != -1) {
 		close(d->pipe[0]);
 		close(d->pipe[1]);
@@ -147,6 +142,14 @@ conn_end(struct conn *c, const char *reason)
 	tls_relay_free(c);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
+	if (c->ev_client != NULL)
+		event_free(c->ev_client);
+	if (c->ev_client_out != NULL)
+		event_free(c->ev_client_out);
+	if (c->ev_backend != NULL)
+		event_free(c->ev_backend);
+	if (c->ev_backend_out != NULL)
+		event_free(c->ev_backend_out);
 	if (c->ev_idle != NULL)
 		event_free(c->ev_idle);
 	close(c->cfd);
@@ -203,20 +206,14 @@ conn_touch(struct conn *c)
 		c->last_ms = now_ms();
 }
 
-static int
+static void
 dir_init(struct conn *c, struct dir *d, int src, int dst)
 {
 	d->conn = c;
 	d->src = src;
 	d->dst = dst;
 	d->pipe[0] = d->pipe[1] = -1;
-	d->ev_read = event_new(wk.base, src, EV_READ | EV_PERSIST,
-	    dir_readable, d);
-	d->ev_write = event_new(wk.base, dst, EV_WRITE | EV_PERSIST,
-	    dir_writable, d);
-	if (d->ev_read == NULL || d->ev_write == NULL)
-		return (-1);
-	return (0);
+	d->writable = 1;
 }
 
 /*
@@ -265,8 +262,20 @@ dir_fill(struct dir *d)
 		}
 	} else
 		n = read(d->src, scratch, sizeof(scratch));
-	if (n == -1)
+	if (n == -1) {
+		if (errno == EAGAIN)
+			d->readable = 0;
 		return ((errno == EAGAIN || errno == EINTR) ? -1 : -2);
+	}
+	/*
+	 * A short copy emptied the socket: until the next edge another
+	 * read would get EAGAIN, or 0 once the peer's FIN is in.  A
+	 * splice may stop short for want of pipe slots, and tells nothing.
+	 */
+	if (n > 0 && d->pipe[0] == -1 && (size_t)n < sizeof(scratch)) {
+		d->readable = 0;
+		d->eof = d->hup;
+	}
 	d->off = 0;
 	d->pending = n;
 	d->bytes += n;
@@ -275,7 +284,8 @@ dir_fill(struct dir *d)
 
 /*
  * Returns 0 when everything went out, 1 when dst is full, -1 on error.
- * What stays of a copy is moved out of the scratch buffer.
+ * What stays of a copy is moved out of the scratch buffer.  A short
+ * send means a full socket, and the next would get EAGAIN.
  */
 static int
 dir_drain(struct dir *d)
@@ -290,26 +300,31 @@ dir_drain(struct dir *d)
 		else
 			n = send(d->dst, from + d->off, d->pending,
 			    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				return (-1);
-			if (d->pipe[0] == -1 && d->buf == NULL) {
-				if ((d->buf = malloc(d->pending)) == NULL)
-					return (-1);
-				memcpy(d->buf, scratch + d->off, d->pending);
-				d->off = 0;
-			}
-			return (1);
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return (-1);
+		if (n > 0) {
+			d->pending -= n;
+			d->off += n;
 		}
-		d->pending -= n;
-		d->off += n;
+		if (d->pending == 0 || (n == -1 && errno == EINTR) ||
+		    (n > 0 && d->pipe[0] != -1))
+			continue;
+		d->writable = 0;
+		if (d->pipe[0] == -1 && d->buf == NULL) {
+			if ((d->buf = malloc(d->pending)) == NULL)
+				return (-1);
+			memcpy(d->buf, scratch + d->off, d->pending);
+			d->off = 0;
+		}
+		return (1);
 	}
 	free(d->buf);
 	d->buf = NULL;
 	return (0);
 }
 
-static void
+/* Returns -1 once the connection is gone. */
+static int
 dir_finish(struct dir *d)
 {
 	struct conn	*c = d->conn;
@@ -321,78 +336,103 @@ dir_finish(struct dir *d)
 	 */
 	if (other->shut) {
 		conn_end(c, "eof");
-		return;
+		return (-1);
 	}
-	event_del(d->ev_read);
-	if (!d->shut) {
-		shutdown(d->dst, SHUT_WR);
-		d->shut = 1;
-	}
+	shutdown(d->dst, SHUT_WR);
+	d->shut = 1;
+	return (0);
 }
 
-static void
-dir_readable(int fd, short events, void *arg)
+/*
+ * Writing is watched once a write came short, and from then on: most
+ * connections never fill a socket, and a socket watched for writing
+ * from the start would wake the loop at once for nothing.
+ */
+static int
+dir_want_out(struct dir *d)
 {
-	struct dir	*d = arg;
+	struct conn	 *c = d->conn;
+	struct event	**ev;
+
+	ev = d->dst == c->cfd ? &c->ev_client_out : &c->ev_backend_out;
+	if (*ev != NULL)
+		return (0);
+	if ((*ev = event_new(wk.base, d->dst, EV_WRITE | EV_ET | EV_PERSIST,
+	    conn_ready, c)) == NULL || event_add(*ev, NULL) == -1) {
+		conn_end(c, "reset");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Moves what it can; returns -1 once the connection is gone. */
+static int
+dir_pump(struct dir *d)
+{
+	struct conn	*c = d->conn;
 	ssize_t		 n;
 	int		 i, rv;
 
-	(void)fd;
-	(void)events;
+	if (d->shut)
+		return (0);
 	/* Bounded, so that one fast connection cannot starve the rest. */
 	for (i = 0; i < 16; i++) {
+		if (d->pending > 0) {
+			if (!d->writable)
+				return (0);
+			if ((rv = dir_drain(d)) == -1) {
+				conn_end(c, "reset");
+				return (-1);
+			}
+			if (rv == 1)
+				return (dir_want_out(d));
+			conn_touch(c);
+		}
+		if (d->eof)
+			return (dir_finish(d));
+		if (!d->readable)
+			return (0);
 		if ((n = dir_fill(d)) == -1)
-			break;
+			return (0);
 		if (n == -2) {
-			d->conn->client_gone = d->src == d->conn->cfd;
-			conn_end(d->conn, "reset");
-			return;
+			c->client_gone = d->src == c->cfd;
+			conn_end(c, "reset");
+			return (-1);
 		}
 		if (n == 0) {
 			d->eof = 1;
-			dir_finish(d);
-			return;
+			return (dir_finish(d));
 		}
-		conn_touch(d->conn);
-		if ((rv = dir_drain(d)) == -1) {
-			conn_end(d->conn, "reset");
-			return;
-		}
-		if (rv == 1) {
-			event_del(d->ev_read);
-			event_add(d->ev_write, NULL);
-			return;
-		}
-		/*
-		 * A short read left the socket empty, and asking again
-		 * would only get EAGAIN; the event is level-triggered and
-		 * fires for whatever comes next.
-		 */
-		if ((size_t)n < (d->pipe[0] != -1 ? PIPE_CAP : COPYBUF))
-			break;
+		conn_touch(c);
 	}
+	/* Bytes may be left that no edge will announce: next pass. */
+	event_active(d->src == c->cfd ? c->ev_client : c->ev_backend,
+	    EV_READ, 0);
+	return (0);
 }
 
+/* Either socket of a relayed connection: note what it said, and move. */
 static void
-dir_writable(int fd, short events, void *arg)
+conn_ready(int fd, short events, void *arg)
 {
-	struct dir	*d = arg;
-	int		 rv;
+	struct conn	*c = arg;
+	struct dir	*in, *out;
 
-	(void)fd;
-	(void)events;
-	if ((rv = dir_drain(d)) == -1) {
-		conn_end(d->conn, "reset");
-		return;
+	if (fd == c->cfd) {
+		in = &c->up;
+		out = &c->down;
+	} else {
+		in = &c->down;
+		out = &c->up;
 	}
-	if (rv == 1)
-		return;
-	conn_touch(d->conn);
-	event_del(d->ev_write);
-	if (d->eof)
-		dir_finish(d);
-	else
-		event_add(d->ev_read, NULL);
+	if (events & EV_READ)
+		in->readable = 1;
+	if (events & EV_CLOSED)
+		in->hup = 1;
+	if (events & EV_WRITE)
+		out->writable = 1;
+	if (dir_pump(&c->up) == 0)
+		(void)dir_pump(&c->down);
 }
 
 /*
@@ -457,13 +497,26 @@ conn_relay(struct conn *c)
 		tls_relay_connected(c);
 		return;
 	}
-	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
-	    dir_init(c, &c->down, c->bfd, c->cfd) == -1) {
+	dir_init(c, &c->up, c->cfd, c->bfd);
+	dir_init(c, &c->down, c->bfd, c->cfd);
+	/* Unless accept waited in vain, the client's first bytes are in. */
+	c->up.readable = c->mc.class != CLASS_TIMEOUT;
+	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_CLOSED |
+	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL ||
+	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_CLOSED |
+	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL) {
 		conn_end(c, "reset");
 		return;
 	}
-	event_add(c->up.ev_read, NULL);
-	event_add(c->down.ev_read, NULL);
+	/*
+	 * Registered once the first bytes are read: on an empty socket
+	 * the registration itself raises no event.
+	 */
+	if (dir_pump(&c->up) == -1)
+		return;
+	if (event_add(c->ev_client, NULL) == -1 ||
+	    event_add(c->ev_backend, NULL) == -1)
+		conn_end(c, "reset");
 }
 
 static void
