@@ -56,6 +56,7 @@ struct origin {
 
 struct worker	 wk;
 
+static void	conn_connected(struct conn *, short);
 static void	conn_ready(int, short, void *);
 static void	worker_stats(struct chan *, uint64_t);
 static void	origins_flush(int, short, void *);
@@ -148,8 +149,6 @@ conn_end(struct conn *c, const char *reason)
 		event_free(c->ev_client_out);
 	if (c->ev_backend != NULL)
 		event_free(c->ev_backend);
-	if (c->ev_backend_out != NULL)
-		event_free(c->ev_backend_out);
 	if (c->ev_idle != NULL)
 		event_free(c->ev_idle);
 	close(c->cfd);
@@ -344,21 +343,21 @@ dir_finish(struct dir *d)
 }
 
 /*
- * Writing is watched once a write came short, and from then on: most
- * connections never fill a socket, and a socket watched for writing
- * from the start would wake the loop at once for nothing.
+ * The client's socket is watched for writing once a write came short,
+ * and from then on: most connections never fill it, and a socket
+ * watched for writing from the start would wake the loop at once for
+ * nothing.  The backend's is, since its connect.
  */
 static int
 dir_want_out(struct dir *d)
 {
-	struct conn	 *c = d->conn;
-	struct event	**ev;
+	struct conn	*c = d->conn;
 
-	ev = d->dst == c->cfd ? &c->ev_client_out : &c->ev_backend_out;
-	if (*ev != NULL)
+	if (d->dst != c->cfd || c->ev_client_out != NULL)
 		return (0);
-	if ((*ev = event_new(wk.base, d->dst, EV_WRITE | EV_ET | EV_PERSIST,
-	    conn_ready, c)) == NULL || event_add(*ev, NULL) == -1) {
+	if ((c->ev_client_out = event_new(wk.base, c->cfd, EV_WRITE | EV_ET |
+	    EV_PERSIST, conn_ready, c)) == NULL ||
+	    event_add(c->ev_client_out, NULL) == -1) {
 		conn_end(c, "reset");
 		return (-1);
 	}
@@ -418,6 +417,10 @@ conn_ready(int fd, short events, void *arg)
 	struct conn	*c = arg;
 	struct dir	*in, *out;
 
+	if (!c->connected) {
+		conn_connected(c, events);
+		return;
+	}
 	if (fd == c->cfd) {
 		in = &c->up;
 		out = &c->down;
@@ -469,13 +472,11 @@ conn_send_proxy(struct conn *c)
 }
 
 static void
-conn_relay(struct conn *c)
+conn_relay(struct conn *c, short events)
 {
 	struct timeval	 tv;
 	int		 one = 1;
 
-	event_free(c->ev_connect);
-	c->ev_connect = NULL;
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
 	wk.bal.total[c->hostidx]++;
@@ -494,6 +495,9 @@ conn_relay(struct conn *c)
 		return;
 	}
 	if (c->rule->terminate || c->rule->backend_tls) {
+		/* libtls has events of its own, level-triggered. */
+		event_free(c->ev_backend);
+		c->ev_backend = NULL;
 		tls_relay_connected(c);
 		return;
 	}
@@ -501,9 +505,9 @@ conn_relay(struct conn *c)
 	dir_init(c, &c->down, c->bfd, c->cfd);
 	/* Unless accept waited in vain, the client's first bytes are in. */
 	c->up.readable = c->mc.class != CLASS_TIMEOUT;
+	c->down.readable = (events & EV_READ) != 0;
+	c->down.hup = (events & EV_CLOSED) != 0;
 	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_CLOSED |
-	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL ||
-	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_CLOSED |
 	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL) {
 		conn_end(c, "reset");
 		return;
@@ -514,33 +518,55 @@ conn_relay(struct conn *c)
 	 */
 	if (dir_pump(&c->up) == -1)
 		return;
-	if (event_add(c->ev_client, NULL) == -1 ||
-	    event_add(c->ev_backend, NULL) == -1)
+	if (event_add(c->ev_client, NULL) == -1) {
 		conn_end(c, "reset");
+		return;
+	}
+	(void)dir_pump(&c->down);
 }
 
 static void
-conn_connected(int fd, short events, void *arg)
+conn_connect_failed(struct conn *c, int err)
 {
-	struct conn	*c = arg;
-	socklen_t	 len = sizeof(int);
-	int		 err = 0;
-
-	if (events & EV_TIMEOUT) {
-		c->timedout = 1;
-		log_debug("%s: connect timed out", c->backend);
-		err = ETIMEDOUT;
-	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err == 0) {
-		conn_relay(c);
-		return;
-	}
 	if (err != ETIMEDOUT)
 		log_debug("%s: connect: %s", c->backend, strerror(err));
+	event_free(c->ev_backend);
+	c->ev_backend = NULL;
 	close(c->bfd);
 	c->bfd = -1;
 	conn_connect_next(c);
+}
+
+/*
+ * The first event of the backend's socket: writable alone, it is
+ * connected, with no SO_ERROR to ask.  A failed connect raises a read
+ * event too, and a read tells its error; peeked, so that what a server
+ * that speaks first sent stays for the relay.
+ */
+static void
+conn_connected(struct conn *c, short events)
+{
+	uint8_t	 b;
+
+	evtimer_del(c->ev_connect);
+	if ((events & EV_READ) && recv(c->bfd, &b, 1, MSG_PEEK) == -1 &&
+	    errno != EAGAIN && errno != EINTR) {
+		conn_connect_failed(c, errno);
+		return;
+	}
+	conn_relay(c, events);
+}
+
+static void
+conn_connect_expired(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	c->timedout = 1;
+	log_debug("%s: connect timed out", c->backend);
+	conn_connect_failed(c, ETIMEDOUT);
 }
 
 /*
@@ -649,13 +675,18 @@ conn_connect_host(struct conn *c, const struct host *h)
 		c->bfd = -1;
 		return (-1);
 	}
-	if (c->ev_connect == NULL &&
-	    (c->ev_connect = event_new(wk.base, -1, 0, NULL, NULL)) == NULL)
-		fatal("%s: event_new", __func__);
-	event_assign(c->ev_connect, wk.base, c->bfd, EV_WRITE,
-	    conn_connected, c);
+	/*
+	 * Watched from now on, edge-triggered: the connect's end is the
+	 * first event, and the same registration serves the relay.
+	 */
+	if ((c->ev_connect == NULL && (c->ev_connect = evtimer_new(wk.base,
+	    conn_connect_expired, c)) == NULL) ||
+	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_WRITE |
+	    EV_CLOSED | EV_ET | EV_PERSIST, conn_ready, c)) == NULL ||
+	    event_add(c->ev_backend, NULL) == -1)
+		fatal("%s: event", __func__);
 	timeval_ms(&tv, c->rule->timeout.connect);
-	event_add(c->ev_connect, &tv);
+	evtimer_add(c->ev_connect, &tv);
 	return (0);
 }
 

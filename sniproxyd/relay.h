@@ -80,11 +80,10 @@ struct conn {
 	int			 client_gone;	/* reset or closed by it */
 	size_t			 proxy_bytes;	/* PROXY header sent */
 	char			 backend[ADDRSTR_LEN];
-	struct event		*ev_connect;
+	struct event		*ev_connect;	/* its deadline */
 	struct event		*ev_client;
 	struct event		*ev_client_out;	/* once it was full */
-	struct event		*ev_backend;
-	struct event		*ev_backend_out;
+	struct event		*ev_backend;	/* from connect on */
 	struct event		*ev_idle;
 	int64_t			 last_ms;
 	int64_t			 start_ms;
