@@ -1010,7 +1010,7 @@ worker_quit(int sig, short events, void *arg)
  */
 const int worker_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
+	SYS_setsockopt, SYS_getsockname, SYS_shutdown,
 	SYS_splice, SYS_pipe2, SYS_bind, -1
 };
 
