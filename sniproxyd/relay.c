@@ -57,9 +57,9 @@ struct origin {
 
 struct worker	 wk;
 
-static void	dir_readable(int, short, void *);
+static void	conn_connected(struct conn *, short);
+static void	conn_ready(int, short, void *);
 static void	worker_stats(struct chan *, uint64_t);
-static void	dir_writable(int, short, void *);
 static void	origins_flush(int, short, void *);
 
 static void
@@ -97,10 +97,6 @@ origins_flush(int fd, short events, void *arg)
 static void
 dir_close(struct dir *d)
 {
-	if (d->ev_read != NULL)
-		event_free(d->ev_read);
-	if (d->ev_write != NULL)
-		event_free(d->ev_write);
 	if (d->pipe[0] != -1) {
 		close(d->pipe[0]);
 		close(d->pipe[1]);
@@ -149,6 +145,12 @@ conn_end(struct conn *c, const char *reason)
 	tls_relay_free(c);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
+	if (c->ev_client != NULL)
+		event_free(c->ev_client);
+	if (c->ev_client_out != NULL)
+		event_free(c->ev_client_out);
+	if (c->ev_backend != NULL)
+		event_free(c->ev_backend);
 	if (c->ev_idle != NULL)
 		event_free(c->ev_idle);
 	close(c->cfd);
@@ -205,20 +207,14 @@ conn_touch(struct conn *c)
 		c->last_ms = now_ms();
 }
 
-static int
+static void
 dir_init(struct conn *c, struct dir *d, int src, int dst)
 {
 	d->conn = c;
 	d->src = src;
 	d->dst = dst;
 	d->pipe[0] = d->pipe[1] = -1;
-	d->ev_read = event_new(wk.base, src, EV_READ | EV_PERSIST,
-	    dir_readable, d);
-	d->ev_write = event_new(wk.base, dst, EV_WRITE | EV_PERSIST,
-	    dir_writable, d);
-	if (d->ev_read == NULL || d->ev_write == NULL)
-		return (-1);
-	return (0);
+	d->writable = 1;
 }
 
 /*
@@ -267,8 +263,20 @@ dir_fill(struct dir *d)
 		}
 	} else
 		n = read(d->src, scratch, sizeof(scratch));
-	if (n == -1)
+	if (n == -1) {
+		if (errno == EAGAIN)
+			d->readable = 0;
 		return ((errno == EAGAIN || errno == EINTR) ? -1 : -2);
+	}
+	/*
+	 * A short copy emptied the socket: until the next edge another
+	 * read would get EAGAIN, or 0 once the peer's FIN is in.  A
+	 * splice may stop short for want of pipe slots, and tells nothing.
+	 */
+	if (n > 0 && d->pipe[0] == -1 && (size_t)n < sizeof(scratch)) {
+		d->readable = 0;
+		d->eof = d->hup;
+	}
 	d->off = 0;
 	d->pending = n;
 	d->bytes += n;
@@ -277,7 +285,8 @@ dir_fill(struct dir *d)
 
 /*
  * Returns 0 when everything went out, 1 when dst is full, -1 on error.
- * What stays of a copy is moved out of the scratch buffer.
+ * What stays of a copy is moved out of the scratch buffer.  A short
+ * send means a full socket, and the next would get EAGAIN.
  */
 static int
 dir_drain(struct dir *d)
@@ -292,26 +301,31 @@ dir_drain(struct dir *d)
 		else
 			n = send(d->dst, from + d->off, d->pending,
 			    MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				return (-1);
-			if (d->pipe[0] == -1 && d->buf == NULL) {
-				if ((d->buf = malloc(d->pending)) == NULL)
-					return (-1);
-				memcpy(d->buf, scratch + d->off, d->pending);
-				d->off = 0;
-			}
-			return (1);
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return (-1);
+		if (n > 0) {
+			d->pending -= n;
+			d->off += n;
 		}
-		d->pending -= n;
-		d->off += n;
+		if (d->pending == 0 || (n == -1 && errno == EINTR) ||
+		    (n > 0 && d->pipe[0] != -1))
+			continue;
+		d->writable = 0;
+		if (d->pipe[0] == -1 && d->buf == NULL) {
+			if ((d->buf = malloc(d->pending)) == NULL)
+				return (-1);
+			memcpy(d->buf, scratch + d->off, d->pending);
+			d->off = 0;
+		}
+		return (1);
 	}
 	free(d->buf);
 	d->buf = NULL;
 	return (0);
 }
 
-static void
+/* Returns -1 once the connection is gone. */
+static int
 dir_finish(struct dir *d)
 {
 	struct conn	*c = d->conn;
@@ -323,78 +337,107 @@ dir_finish(struct dir *d)
 	 */
 	if (other->shut) {
 		conn_end(c, "eof");
-		return;
+		return (-1);
 	}
-	event_del(d->ev_read);
-	if (!d->shut) {
-		shutdown(d->dst, SHUT_WR);
-		d->shut = 1;
-	}
+	shutdown(d->dst, SHUT_WR);
+	d->shut = 1;
+	return (0);
 }
 
-static void
-dir_readable(int fd, short events, void *arg)
+/*
+ * The client's socket is watched for writing once a write came short,
+ * and from then on: most connections never fill it, and a socket
+ * watched for writing from the start would wake the loop at once for
+ * nothing.  The backend's is, since its connect.
+ */
+static int
+dir_want_out(struct dir *d)
 {
-	struct dir	*d = arg;
+	struct conn	*c = d->conn;
+
+	if (d->dst != c->cfd || c->ev_client_out != NULL)
+		return (0);
+	if ((c->ev_client_out = event_new(wk.base, c->cfd, EV_WRITE | EV_ET |
+	    EV_PERSIST, conn_ready, c)) == NULL ||
+	    event_add(c->ev_client_out, NULL) == -1) {
+		conn_end(c, "reset");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Moves what it can; returns -1 once the connection is gone. */
+static int
+dir_pump(struct dir *d)
+{
+	struct conn	*c = d->conn;
 	ssize_t		 n;
 	int		 i, rv;
 
-	(void)fd;
-	(void)events;
+	if (d->shut)
+		return (0);
 	/* Bounded, so that one fast connection cannot starve the rest. */
 	for (i = 0; i < 16; i++) {
+		if (d->pending > 0) {
+			if (!d->writable)
+				return (0);
+			if ((rv = dir_drain(d)) == -1) {
+				conn_end(c, "reset");
+				return (-1);
+			}
+			if (rv == 1)
+				return (dir_want_out(d));
+			conn_touch(c);
+		}
+		if (d->eof)
+			return (dir_finish(d));
+		if (!d->readable)
+			return (0);
 		if ((n = dir_fill(d)) == -1)
-			break;
+			return (0);
 		if (n == -2) {
-			d->conn->client_gone = d->src == d->conn->cfd;
-			conn_end(d->conn, "reset");
-			return;
+			c->client_gone = d->src == c->cfd;
+			conn_end(c, "reset");
+			return (-1);
 		}
 		if (n == 0) {
 			d->eof = 1;
-			dir_finish(d);
-			return;
+			return (dir_finish(d));
 		}
-		conn_touch(d->conn);
-		if ((rv = dir_drain(d)) == -1) {
-			conn_end(d->conn, "reset");
-			return;
-		}
-		if (rv == 1) {
-			event_del(d->ev_read);
-			event_add(d->ev_write, NULL);
-			return;
-		}
-		/*
-		 * A short read left the socket empty, and asking again
-		 * would only get EAGAIN; the event is level-triggered and
-		 * fires for whatever comes next.
-		 */
-		if ((size_t)n < (d->pipe[0] != -1 ? PIPE_CAP : COPYBUF))
-			break;
+		conn_touch(c);
 	}
+	/* Bytes may be left that no edge will announce: next pass. */
+	event_active(d->src == c->cfd ? c->ev_client : c->ev_backend,
+	    EV_READ, 0);
+	return (0);
 }
 
+/* Either socket of a relayed connection: note what it said, and move. */
 static void
-dir_writable(int fd, short events, void *arg)
+conn_ready(int fd, short events, void *arg)
 {
-	struct dir	*d = arg;
-	int		 rv;
+	struct conn	*c = arg;
+	struct dir	*in, *out;
 
-	(void)fd;
-	(void)events;
-	if ((rv = dir_drain(d)) == -1) {
-		conn_end(d->conn, "reset");
+	if (!c->connected) {
+		conn_connected(c, events);
 		return;
 	}
-	if (rv == 1)
-		return;
-	conn_touch(d->conn);
-	event_del(d->ev_write);
-	if (d->eof)
-		dir_finish(d);
-	else
-		event_add(d->ev_read, NULL);
+	if (fd == c->cfd) {
+		in = &c->up;
+		out = &c->down;
+	} else {
+		in = &c->down;
+		out = &c->up;
+	}
+	if (events & EV_READ)
+		in->readable = 1;
+	if (events & EV_CLOSED)
+		in->hup = 1;
+	if (events & EV_WRITE)
+		out->writable = 1;
+	if (dir_pump(&c->up) == 0)
+		(void)dir_pump(&c->down);
 }
 
 /*
@@ -503,13 +546,11 @@ conn_send_proxy(struct conn *c)
 }
 
 static void
-conn_relay(struct conn *c)
+conn_relay(struct conn *c, short events)
 {
 	struct timeval	 tv;
 	int		 one = 1;
 
-	event_free(c->ev_connect);
-	c->ev_connect = NULL;
 	c->connected = 1;
 	wk.bal.active[c->hostidx]++;
 	wk.bal.total[c->hostidx]++;
@@ -532,40 +573,78 @@ conn_relay(struct conn *c)
 		return;
 	}
 	if (c->rule->terminate || c->rule->backend_tls) {
+		/* libtls has events of its own, level-triggered. */
+		event_free(c->ev_backend);
+		c->ev_backend = NULL;
 		tls_relay_connected(c);
 		return;
 	}
-	if (dir_init(c, &c->up, c->cfd, c->bfd) == -1 ||
-	    dir_init(c, &c->down, c->bfd, c->cfd) == -1) {
+	dir_init(c, &c->up, c->cfd, c->bfd);
+	dir_init(c, &c->down, c->bfd, c->cfd);
+	/* Unless accept waited in vain, the client's first bytes are in. */
+	c->up.readable = c->mc.class != CLASS_TIMEOUT;
+	c->down.readable = (events & EV_READ) != 0;
+	c->down.hup = (events & EV_CLOSED) != 0;
+	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_CLOSED |
+	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL) {
 		conn_end(c, "reset");
 		return;
 	}
-	event_add(c->up.ev_read, NULL);
-	event_add(c->down.ev_read, NULL);
+	/*
+	 * Registered once the first bytes are read: on an empty socket
+	 * the registration itself raises no event.
+	 */
+	if (dir_pump(&c->up) == -1)
+		return;
+	if (event_add(c->ev_client, NULL) == -1) {
+		conn_end(c, "reset");
+		return;
+	}
+	(void)dir_pump(&c->down);
 }
 
 static void
-conn_connected(int fd, short events, void *arg)
+conn_connect_failed(struct conn *c, int err)
 {
-	struct conn	*c = arg;
-	socklen_t	 len = sizeof(int);
-	int		 err = 0;
-
-	if (events & EV_TIMEOUT) {
-		c->timedout = 1;
-		log_debug("%s: connect timed out", c->backend);
-		err = ETIMEDOUT;
-	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err == 0) {
-		conn_relay(c);
-		return;
-	}
 	if (err != ETIMEDOUT)
 		log_debug("%s: connect: %s", c->backend, strerror(err));
+	event_free(c->ev_backend);
+	c->ev_backend = NULL;
 	close(c->bfd);
 	c->bfd = -1;
 	conn_connect_next(c);
+}
+
+/*
+ * The first event of the backend's socket: writable alone, it is
+ * connected, with no SO_ERROR to ask.  A failed connect raises a read
+ * event too, and a read tells its error; peeked, so that what a server
+ * that speaks first sent stays for the relay.
+ */
+static void
+conn_connected(struct conn *c, short events)
+{
+	uint8_t	 b;
+
+	evtimer_del(c->ev_connect);
+	if ((events & EV_READ) && recv(c->bfd, &b, 1, MSG_PEEK) == -1 &&
+	    errno != EAGAIN && errno != EINTR) {
+		conn_connect_failed(c, errno);
+		return;
+	}
+	conn_relay(c, events);
+}
+
+static void
+conn_connect_expired(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	c->timedout = 1;
+	log_debug("%s: connect timed out", c->backend);
+	conn_connect_failed(c, ETIMEDOUT);
 }
 
 /*
@@ -674,13 +753,18 @@ conn_connect_host(struct conn *c, const struct host *h)
 		c->bfd = -1;
 		return (-1);
 	}
-	if (c->ev_connect == NULL &&
-	    (c->ev_connect = event_new(wk.base, -1, 0, NULL, NULL)) == NULL)
-		fatal("%s: event_new", __func__);
-	event_assign(c->ev_connect, wk.base, c->bfd, EV_WRITE,
-	    conn_connected, c);
+	/*
+	 * Watched from now on, edge-triggered: the connect's end is the
+	 * first event, and the same registration serves the relay.
+	 */
+	if ((c->ev_connect == NULL && (c->ev_connect = evtimer_new(wk.base,
+	    conn_connect_expired, c)) == NULL) ||
+	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_WRITE |
+	    EV_CLOSED | EV_ET | EV_PERSIST, conn_ready, c)) == NULL ||
+	    event_add(c->ev_backend, NULL) == -1)
+		fatal("%s: event", __func__);
 	timeval_ms(&tv, c->rule->timeout.connect);
-	event_add(c->ev_connect, &tv);
+	evtimer_add(c->ev_connect, &tv);
 	return (0);
 }
 
@@ -1045,7 +1129,7 @@ worker_quit(int sig, short events, void *arg)
  */
 const int worker_syscalls[] = {
 	SYSCALLS_COMMON,
-	SYS_setsockopt, SYS_getsockopt, SYS_getsockname, SYS_shutdown,
+	SYS_setsockopt, SYS_getsockname, SYS_shutdown,
 	SYS_splice, SYS_pipe2, SYS_bind, -1
 };
 

@@ -37,7 +37,9 @@ struct proxy_tlv_ssl;
  * Both directions of a connection once the backend has answered.  The
  * first bytes are copied (see dir_fill); past that, they move through a
  * pipe with splice(2) and never enter this process.  An idle
- * connection holds neither pipe nor buffer.
+ * connection holds neither pipe nor buffer.  The sockets are watched
+ * edge-triggered, so a direction remembers what its last events and
+ * calls said: whether src may have bytes, whether dst takes more.
  */
 #define PIPE_CAP	(64 * 1024)
 #define COPYBUF		(16 * 1024)
@@ -57,8 +59,9 @@ struct dir {
 	int			 eof;
 	int			 shut;
 	int			 nosplice;
-	struct event		*ev_read;
-	struct event		*ev_write;
+	int			 readable;
+	int			 writable;
+	int			 hup;		/* src's peer sent its FIN */
 };
 
 struct conn {
@@ -77,7 +80,10 @@ struct conn {
 	int			 client_gone;	/* reset or closed by it */
 	size_t			 proxy_bytes;	/* PROXY header sent */
 	char			 backend[ADDRSTR_LEN];
-	struct event		*ev_connect;
+	struct event		*ev_connect;	/* its deadline */
+	struct event		*ev_client;
+	struct event		*ev_client_out;	/* once it was full */
+	struct event		*ev_backend;	/* from connect on */
 	struct event		*ev_idle;
 	int64_t			 last_ms;
 	int64_t			 start_ms;
