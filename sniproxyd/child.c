@@ -40,14 +40,15 @@
 /*
  * The socket families each child may open: every one the log's Unix
  * datagram socket, when syslogd went away and it must be opened
- * again; those that connect to servers, the Internet ones too.
+ * again; those that connect to servers, the Internet ones too, and
+ * so does accept, which opens a UDP socket for each QUIC flow.
  */
 static const int	 fam_log[] = { AF_UNIX, -1 };
 static const int	 fam_inet[] = { AF_INET, AF_INET6, AF_UNIX, -1 };
 
 /* The process table: what each child is, in the order of proc_roles. */
 static const struct proc_role roles[ROLE_COUNT] = {
-	[ROLE_ACCEPT] = { "accept", 0, accept_syscalls, fam_log,
+	[ROLE_ACCEPT] = { "accept", 0, accept_syscalls, fam_inet,
 	    accept_init },
 	[ROLE_WORKER] = { "route", 0, worker_syscalls, fam_inet,
 	    worker_init },

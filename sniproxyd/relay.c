@@ -448,6 +448,38 @@ conn_ready(int fd, short events, void *arg)
  */
 static uint8_t	 dgram[QUIC_DGRAM_MAX];
 
+/*
+ * Until the server has answered, the first datagrams are kept: a server
+ * whose port is closed answers them with an ICMP error, which is all
+ * that a failed connect is for UDP, and the flow goes on to the next
+ * server as a TCP connection would, the Initial replayed there.
+ */
+static int
+quic_refused(struct conn *c, int fd, int err)
+{
+	struct dir	*d;
+
+	if (fd != c->bfd || c->dgrams == NULL || (err != ECONNREFUSED &&
+	    err != EHOSTUNREACH && err != ENETUNREACH))
+		return (0);
+	log_debug("%s: connect: %s", c->backend, strerror(err));
+	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL) {
+		dir_close(d);
+		d->ev_read = NULL;
+		d->bytes = 0;
+	}
+	event_free(c->ev_idle);
+	c->ev_idle = NULL;
+	/* A refused connect is never counted as one to its server. */
+	c->connected = 0;
+	wk.bal.active[c->hostidx]--;
+	wk.bal.total[c->hostidx]--;
+	close(c->bfd);
+	c->bfd = -1;
+	conn_connect_next(c);
+	return (1);
+}
+
 static void
 quic_readable(int fd, short events, void *arg)
 {
@@ -459,17 +491,24 @@ quic_readable(int fd, short events, void *arg)
 	(void)events;
 	for (i = 0; i < 16; i++) {
 		if ((n = recv(fd, dgram, sizeof(dgram), 0)) == -1) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR ||
+			    quic_refused(c, fd, errno))
 				return;
 			c->client_gone = fd == c->cfd;
 			conn_end(c, "reset");
 			return;
+		}
+		if (fd == c->bfd && c->dgrams != NULL) {
+			free(c->dgrams);
+			c->dgrams = NULL;
 		}
 		conn_touch(c);
 		if (send(d->dst, dgram, n, 0) == -1) {
 			if (errno == EAGAIN || errno == ENOBUFS ||
 			    errno == EINTR)
 				continue;
+			if (quic_refused(c, d->dst, errno))
+				return;
 			c->client_gone = d->dst == c->cfd;
 			conn_end(c, "reset");
 			return;
@@ -490,6 +529,8 @@ quic_relay(struct conn *c)
 		memcpy(&n, c->dgrams + off, sizeof(n));
 		off += sizeof(n);
 		if (send(c->bfd, c->dgrams + off, n, 0) == -1) {
+			if (quic_refused(c, c->bfd, errno))
+				return;
 			log_debug("%s: send: %s", c->backend, strerror(errno));
 			conn_end(c, "connect-failed");
 			return;
@@ -497,8 +538,6 @@ quic_relay(struct conn *c)
 		c->up.bytes += n;
 		off += n;
 	}
-	free(c->dgrams);
-	c->dgrams = NULL;
 	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL) {
 		d->conn = c;
 		d->src = d == &c->up ? c->cfd : c->bfd;

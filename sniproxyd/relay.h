@@ -90,7 +90,7 @@ struct conn {
 	struct dir		 up;		/* client to backend */
 	struct dir		 down;		/* backend to client */
 	struct tlsrelay		*tls;		/* when either side is TLS */
-	uint8_t			*dgrams;	/* QUIC: to replay, as msg_conn */
+	uint8_t			*dgrams;	/* QUIC: to replay until answered */
 	size_t			 dgramlen;
 	TAILQ_ENTRY(conn)	 entry;
 };

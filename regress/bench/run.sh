@@ -42,6 +42,13 @@
 # with backends that answer 1 KB.  It runs last, alone with
 # BENCH_SYSCALLS=only (make bench-syscalls).
 #
+# Part 7 relays QUIC: regress/bench/quicgen sends the RFC 9001 sample
+# client Initial (for example.com) on each flow, which sniproxyd routes
+# by, then streams 1200-byte datagrams that a quicgen server sends
+# back, through one flow and through many, against "direct" (client to
+# server without sniproxyd).  It runs once, after part 6, or alone with
+# BENCH_QUIC=only (make bench-quic).
+#
 # In the report file, each part's section replaces its own from the
 # last run, and a section "## Notes" (written by hand) is kept.
 #
@@ -72,6 +79,9 @@
 #                     (default: git describe of the tree)
 #   BENCH_SYSCALLS    1: part 6 after the others (default); 0: not;
 #                     only: part 6 alone, of sniproxyd and haproxy
+#   BENCH_QUIC        1: part 7 after the others (default); 0: not;
+#                     only: part 7 alone
+#   BENCH_QUIC_FLOWS  flows of part 7's many-flow run (default 64)
 #   BENCH_SYSCALL_CONNS  connections of part 6 (default 4000, 1000
 #                     quick), at most 60 s (BENCH_SYSCALL_SECS)
 
@@ -87,6 +97,8 @@ bench=$top/regress/bench
 daemon=${1:-$top/sniproxyd/sniproxyd}
 loadgen=$bench/loadgen
 backend=$bench/backend
+quicgen=$bench/quicgen
+initial=$top/regress/fuzz/corpus/quic/rfc9001-client-initial
 hello=$top/regress/hellos/openssl.bin
 
 quick=${BENCH_QUICK:-0}
@@ -118,9 +130,20 @@ syscalls=${BENCH_SYSCALLS:-1}
 sc_secs=${BENCH_SYSCALL_SECS:-60}
 sc_conc=16
 sc_size=1024
+quic=${BENCH_QUIC:-1}
+q_flows=${BENCH_QUIC_FLOWS:-64}
+q_secs=$([ -n "$quick" ] && echo 2 || echo 5)
+if [ "$quic" = only ]; then
+	syscalls=0
+fi
 systems=${BENCH_SYSTEMS:-direct sniproxyd haproxy sslh sniproxy nginx hitch}
 if [ "$syscalls" = only ]; then
 	systems=${BENCH_SYSTEMS:-sniproxyd haproxy}
+	rounds=0
+	hold=0
+fi
+if [ "$quic" = only ]; then
+	systems=${BENCH_SYSTEMS:-direct sniproxyd}
 	rounds=0
 	hold=0
 fi
@@ -847,6 +870,115 @@ start_backends() {
 	lg direct -m probe -T 10 >/dev/null 2>"$tmp/probe.log"
 }
 
+# --- part 7: QUIC --------------------------------------------------------
+
+qport=$((port0 + 5))
+
+conf_quic() {
+	d=$tmp/quicd
+	mkdir -p "$d"
+	{
+		sniproxyd_head 1 $((q_flows + 100))
+		echo "table <quic> { 127.0.0.1 port $qport }"
+		echo "listen on 127.0.0.1 port $pport udp {"
+		printf '\ttimeout idle 1m\n\tdefault forward to <quic>\n}\n'
+	} >"$d/sniproxyd.conf"
+	echo "$daemon" -d -f "$d/sniproxyd.conf"
+}
+
+# The QUIC load generator for system $1.
+qg() {
+	if [ "$1" = direct ]; then
+		p=$qport
+	else
+		p=$pport
+	fi
+	shift
+	"$quicgen" -I "$initial" -p "$p" "$@"
+}
+
+# Part 7, system $1, $2 flows of $3 datagrams in flight each: echoed
+# datagrams per second, and the proxy's CPU per MB it relayed, both
+# ways.
+bench_quic() {
+	r=$(measure qg "$1" -f "$2" -W "$3" -w 0 -d "$q_secs")
+	bytes=$(field bytes "$r")
+	ticks=$(field ticks "$r")
+	printf '%s %s %s %s %s %s\n' "$1" "$2" "$(field rate "$r")" \
+	    "$(field lost "$r")" "${bytes:-0}" "${ticks:-0}" >>"$tmp/quic.dat"
+}
+
+run_quic() {
+	"$quicgen" -s -p "$qport" 2>>"$tmp/quicgen.log" &
+	qserver=$!
+	for s in $systems; do
+		case $s in
+		direct|sniproxyd) ;;
+		*) continue ;;
+		esac
+		say "QUIC: $s"
+		sys_pid=
+		if [ "$s" = sniproxyd ]; then
+			eval "exec $(conf_quic)" >"$tmp/quic.log" 2>&1 &
+			sys_pid=$!
+		fi
+		n=10
+		until qg "$s" -w 0 -d 1 >/dev/null 2>>"$tmp/quicgen.log"; do
+			n=$((n - 1))
+			if [ "$n" -eq 0 ]; then
+				say "$s does not relay QUIC:"
+				tail -n 5 "$tmp/quicgen.log" "$tmp/quic.log" >&2
+				stop_system
+				continue 2
+			fi
+		done
+		bench_quic "$s" 1 32
+		bench_quic "$s" "$q_flows" 4
+		stop_system
+	done
+	kill -TERM "$qserver" 2>/dev/null
+	wait "$qserver" 2>/dev/null
+}
+
+quic_report() {
+	[ -s "$tmp/quic.dat" ] || return 0
+	echo "## QUIC datagram relay, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	machine
+	printf -- '- one run; each flow opens with the RFC 9001 client '
+	printf 'Initial, then keeps 1200-byte datagrams in flight that '
+	printf 'the server sends back (one flow: 32 in flight; %d flows: ' \
+	    "$q_flows"
+	printf '4 each), %s s measured; sniproxyd: ' "$q_secs"
+	printf 'prefork 1, one rule, so one worker; CPU per MB counts '
+	printf 'the bytes relayed both ways, lost datagrams left out\n'
+	echo
+	echo "| flows | system | datagrams/s echoed | vs direct |" \
+	    "lost | proxy CPU ms/MB |"
+	echo "|---|---|---|---|---|---|"
+	awk -v hz="$hz" '
+	{
+		key = $2
+		if ($1 == "direct")
+			direct[key] = $3
+		sys[NR] = $1; fl[NR] = $2; rate[NR] = $3; lost[NR] = $4
+		bytes[NR] = $5; ticks[NR] = $6
+	}
+	END {
+		for (i = 1; i <= NR; i++) {
+			vs = "-"
+			if (sys[i] != "direct" && direct[fl[i]] > 0)
+				vs = sprintf("%.2f", rate[i] / direct[fl[i]])
+			cpu = "-"
+			if (sys[i] != "direct" && bytes[i] > 0)
+				cpu = sprintf("%.2f",
+				    ticks[i] * 1e9 / hz / bytes[i] / 2)
+			printf "| %d | %s | %d | %s | %d | %s |\n", fl[i],
+			    sys[i], rate[i], vs, lost[i], cpu
+		}
+	}' "$tmp/quic.dat"
+}
+
 traced() {
 	awk '/^TracerPid:/ { exit $2 == 0 }' "/proc/$1/status" 2>/dev/null
 }
@@ -1302,9 +1434,10 @@ negotiated() {
 	}'
 }
 
-# What the report file $out has before part 6 and the notes.
+# What the report file $out has before parts 6 and 7 and the notes.
 old_head() {
-	[ -r "$out" ] && awk '/^## (System calls|Notes)/ { exit } 1' "$out"
+	[ -r "$out" ] && awk '/^## (System calls|QUIC|Notes)/ { exit } 1' \
+	    "$out"
 }
 
 # The section of the report file that begins with the heading $1.
@@ -1320,7 +1453,7 @@ squeeze() {
 
 # --- main ------------------------------------------------------------------
 
-for f in "$loadgen" "$backend" "$daemon"; do
+for f in "$loadgen" "$backend" "$quicgen" "$daemon"; do
 	[ -x "$f" ] || die "$f: no such executable (build it first)"
 done
 [ -r "$hello" ] || die "$hello: missing"
@@ -1427,6 +1560,12 @@ for p in $((port0 + 1)) $((port0 + 2)) $((port0 + 3)) $((port0 + 4)) \
     "$pport"; do
 	port_busy "$p" && die "127.0.0.1:$p is in use (set BENCH_PORT)"
 done
+if [ "$quic" != 0 ] && command -v ss >/dev/null 2>&1; then
+	for p in "$pport" $((port0 + 5)); do
+		[ -z "$(ss -Huln "sport = :$p" 2>/dev/null)" ] ||
+		    die "udp 127.0.0.1:$p is in use (set BENCH_PORT)"
+	done
+fi
 
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -1497,10 +1636,12 @@ if [ -n "$sc_systems" ]; then
 		bench_syscalls "$s"
 	done
 fi
+: >"$tmp/quic.dat"
+[ "$quic" != 0 ] && run_quic
 say "done in $(($(date +%s) - start)) s"
 
 : >"$tmp/report.md"
-if [ "$syscalls" != only ]; then
+if [ "$syscalls" != only ] && [ "$quic" != only ]; then
 	{
 		echo "## SNI passthrough and TLS termination benchmark," \
 		    "$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -1513,7 +1654,9 @@ if [ "$syscalls" != only ]; then
 	} >"$tmp/report.md"
 fi
 syscalls_report >"$tmp/syscalls.md"
-{ cat "$tmp/report.md"; echo; cat "$tmp/syscalls.md"; } | squeeze
+quic_report >"$tmp/quic.md"
+{ cat "$tmp/report.md"; echo; cat "$tmp/syscalls.md"; echo
+    cat "$tmp/quic.md"; } | squeeze
 if [ -n "$out" ]; then
 	{
 		if [ -s "$tmp/report.md" ]; then
@@ -1535,6 +1678,12 @@ if [ -n "$out" ]; then
 			cat "$tmp/syscalls.md"
 		else
 			old_section "## System calls"
+		fi
+		echo
+		if [ -s "$tmp/quic.md" ]; then
+			cat "$tmp/quic.md"
+		else
+			old_section "## QUIC"
 		fi
 		echo
 		old_section "## Notes"
