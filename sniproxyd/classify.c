@@ -175,77 +175,211 @@ looks_tls(const struct sniff *s)
  * come after the decision, unseen by the rules.
  */
 static enum probe
-rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa,
-    int final)
+probe_tls(struct sniff *s, const struct rule *r, int final)
+{
+	switch (sniff_tls(s)) {
+	case HELLO_NEED_MORE:
+		return (final && s->len > 0 ? PROBE_INVALID : PROBE_MORE);
+	case HELLO_BAD:
+		return (looks_tls(s) ? PROBE_INVALID : PROBE_NO);
+	default:
+		if (r == NULL)
+			return (PROBE_YES);
+		return (match_patterns(r->sni, r->nsni, s->hello.sni) &&
+		    match_alpn(r, &s->hello) ? PROBE_YES : PROBE_NO);
+	}
+}
+
+static enum probe
+probe_http_rule(struct sniff *s, const struct rule *r, int final)
 {
 	enum probe	 p;
 
+	p = sniff_http(s);
+	/* The request line is all there: only headers are missing. */
+	if (p == PROBE_MORE && final && memchr(s->buf, '\n', s->len) != NULL)
+		return (PROBE_INVALID);
+	if (p != PROBE_YES || r == NULL)
+		return (p);
+	return (match_patterns(r->host, r->nhost, s->host) ? PROBE_YES :
+	    PROBE_NO);
+}
+
+static enum probe
+probe_ssh_rule(struct sniff *s, const struct rule *r, int final)
+{
+	(void)r;
+	(void)final;
+	return (probe_ssh(s->buf, s->len));
+}
+
+static enum probe
+probe_openvpn_rule(struct sniff *s, const struct rule *r, int final)
+{
+	(void)r;
+	(void)final;
+	return (probe_openvpn(s->buf, s->len));
+}
+
+/* The bytes are whatever the rule's pattern says; without one, nothing. */
+static enum probe
+probe_payload_rule(struct sniff *s, const struct rule *r, int final)
+{
+	(void)final;
+	if (r == NULL)
+		return (PROBE_NO);
+	return (probe_payload(&r->payload, s->buf, s->len));
+}
+
+/*
+ * No bytes are invalid in themselves: a connection is, when a probe
+ * that had to read its bytes could not, and invalid() then takes it.
+ */
+static enum probe
+probe_invalid(struct sniff *s, const struct rule *r, int final)
+{
+	(void)s;
+	(void)r;
+	(void)final;
+	return (PROBE_NO);
+}
+
+/*
+ * What a QUIC flow shows is the ClientHello of its Initial packets, so
+ * a rule that may take one decides on that hello as it would on TCP.
+ */
+static enum probe
+probe_quic(struct sniff *s, const struct rule *r, int final)
+{
+	if (r == NULL || r->cond == COND_ANY)
+		return (PROBE_YES);
+	return (protocol_cond(r->cond)->probe(s, r, final));
+}
+
+static void
+describe_hello(const struct sniff *s, struct verdict *v)
+{
+	strlcpy(v->name, s->hello.sni, sizeof(v->name));
+	if (s->hello.nalpn > 0)
+		strlcpy(v->alpn, s->hello.alpn[0], sizeof(v->alpn));
+}
+
+static void
+describe_http(const struct sniff *s, struct verdict *v)
+{
+	strlcpy(v->name, s->host, sizeof(v->name));
+}
+
+#define QUIC_ONLY_TLS	"this condition cannot match a QUIC flow, which " \
+			"carries only TLS"
+
+/*
+ * Every protocol sniproxyd tells apart, one row each.  To add one:
+ * write its probe (bytes to yes, more, no or invalid, and given a rule,
+ * whether the rule's own options match), give it a class in enum
+ * conn_class and a condition in enum rule_cond, a row here, its
+ * condition's keyword in parse.y, and its page in sniproxyd.conf(5).
+ * The log and the QUIC checks of the configuration follow the row.
+ * The order matters for bytes no rule claimed: the first row whose
+ * probe says yes to them names them in the log.
+ */
+const struct protocol protocols[] = {
+	{ "tls", CLASS_TLS, COND_TLS, probe_tls, describe_hello, "sni",
+	    PROTO_SESSION, NULL },
+	{ "http", CLASS_HTTP, COND_HTTP, probe_http_rule, describe_http,
+	    "host", 0, QUIC_ONLY_TLS },
+	{ "ssh", CLASS_SSH, COND_SSH, probe_ssh_rule, NULL, NULL, 0,
+	    QUIC_ONLY_TLS },
+	{ "openvpn", CLASS_OPENVPN, COND_OPENVPN, probe_openvpn_rule, NULL,
+	    NULL, 0, QUIC_ONLY_TLS },
+	{ "payload", CLASS_PAYLOAD, COND_PAYLOAD, probe_payload_rule, NULL,
+	    NULL, 0, QUIC_ONLY_TLS },
+	{ "invalid", CLASS_INVALID, COND_INVALID, probe_invalid, NULL, NULL,
+	    0, "match invalid cannot match a QUIC flow: an Initial that does "
+	    "not decrypt or parse is dropped" },
+	{ "quic", CLASS_QUIC, COND_ANY, probe_quic, describe_hello, "sni",
+	    PROTO_QUIC, NULL }
+};
+const size_t nprotocols = sizeof(protocols) / sizeof(protocols[0]);
+
+/* What a look ends with when no protocol could say. */
+static const struct {
+	enum conn_class	 class;
+	const char	*name;
+} outcomes[] = {
+	{ CLASS_TIMEOUT, "timeout" },
+	{ CLASS_EOF, "eof" },
+	{ CLASS_UNKNOWN, "unknown" }
+};
+
+const struct protocol *
+protocol_cond(enum rule_cond cond)
+{
+	size_t	 i;
+
+	for (i = 0; i < nprotocols; i++)
+		if (cond != COND_ANY && protocols[i].cond == cond)
+			return (&protocols[i]);
+	return (NULL);
+}
+
+const struct protocol *
+protocol_class(int class)
+{
+	size_t	 i;
+
+	for (i = 0; i < nprotocols; i++)
+		if (protocols[i].class == (enum conn_class)class)
+			return (&protocols[i]);
+	return (NULL);
+}
+
+const char *
+class_name(int class)
+{
+	const struct protocol	*p;
+	size_t			 i;
+
+	if ((p = protocol_class(class)) != NULL)
+		return (p->name);
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (outcomes[i].class == (enum conn_class)class)
+			return (outcomes[i].name);
+	return ("unknown");
+}
+
+static enum probe
+rule_probe(const struct rule *r, struct sniff *s, const struct sockaddr *sa,
+    int final)
+{
 	if (!match_from(r, sa))
 		return (PROBE_NO);
-	switch (r->cond) {
-	case COND_ANY:
+	if (r->cond == COND_ANY)
 		return (PROBE_YES);
-	case COND_INVALID:
-		return (PROBE_NO);
-	case COND_TLS:
-		switch (sniff_tls(s)) {
-		case HELLO_NEED_MORE:
-			return (final && s->len > 0 ? PROBE_INVALID :
-			    PROBE_MORE);
-		case HELLO_BAD:
-			return (looks_tls(s) ? PROBE_INVALID : PROBE_NO);
-		default:
-			return (match_patterns(r->sni, r->nsni, s->hello.sni) &&
-			    match_alpn(r, &s->hello) ? PROBE_YES : PROBE_NO);
-		}
-	case COND_SSH:
-		return (probe_ssh(s->buf, s->len));
-	case COND_HTTP:
-		p = sniff_http(s);
-		/* The request line is all there: only headers are missing. */
-		if (p == PROBE_MORE && final &&
-		    memchr(s->buf, '\n', s->len) != NULL)
-			return (PROBE_INVALID);
-		if (p != PROBE_YES)
-			return (p);
-		return (match_patterns(r->host, r->nhost, s->host) ?
-		    PROBE_YES : PROBE_NO);
-	case COND_OPENVPN:
-		return (probe_openvpn(s->buf, s->len));
-	case COND_PAYLOAD:
-		return (probe_payload(&r->payload, s->buf, s->len));
-	}
-	return (PROBE_NO);
+	return (protocol_cond(r->cond)->probe(s, r, final));
 }
 
 /* For the log: what the bytes were, whichever rule took them. */
 static void
 describe(struct sniff *s, const struct rule *r, struct verdict *v)
 {
-	int	 cond = r != NULL ? (int)r->cond : COND_ANY;
+	const struct protocol	*p = NULL;
+	size_t			 i;
 
-	if (cond == COND_TLS ||
-	    (cond == COND_ANY && sniff_tls(s) == HELLO_OK)) {
-		v->class = CLASS_TLS;
-		strlcpy(v->name, s->hello.sni, sizeof(v->name));
-		if (s->hello.nalpn > 0)
-			strlcpy(v->alpn, s->hello.alpn[0], sizeof(v->alpn));
-	} else if (cond == COND_HTTP ||
-	    (cond == COND_ANY && sniff_http(s) == PROBE_YES)) {
-		v->class = CLASS_HTTP;
-		strlcpy(v->name, s->host, sizeof(v->name));
-	} else if (cond == COND_SSH ||
-	    (cond == COND_ANY && probe_ssh(s->buf, s->len) == PROBE_YES))
-		v->class = CLASS_SSH;
-	else if (cond == COND_OPENVPN ||
-	    (cond == COND_ANY && probe_openvpn(s->buf, s->len) == PROBE_YES))
-		v->class = CLASS_OPENVPN;
-	else if (cond == COND_PAYLOAD)
-		v->class = CLASS_PAYLOAD;
-	else if (cond == COND_INVALID)
-		v->class = CLASS_INVALID;
+	if (r != NULL && r->cond != COND_ANY)
+		p = protocol_cond(r->cond);
 	else
+		for (i = 0; i < nprotocols && p == NULL; i++)
+			if (!(protocols[i].flags & PROTO_QUIC) &&
+			    protocols[i].probe(s, NULL, 0) == PROBE_YES)
+				p = &protocols[i];
+	if (p == NULL) {
 		v->class = CLASS_UNKNOWN;
+		return;
+	}
+	v->class = p->class;
+	if (p->describe != NULL)
+		p->describe(s, v);
 }
 
 /*
@@ -316,19 +450,21 @@ void
 classify_quic(const struct ruleset *rs, const struct sockaddr *client,
     const struct tls_hello *h, struct verdict *v)
 {
+	const struct protocol	*quic = protocol_class(CLASS_QUIC);
 	const struct rule	*r;
+	struct sniff		 s;
 
 	memset(v, 0, sizeof(*v));
-	v->class = CLASS_QUIC;
-	strlcpy(v->name, h->sni, sizeof(v->name));
-	if (h->nalpn > 0)
-		strlcpy(v->alpn, h->alpn[0], sizeof(v->alpn));
+	memset(&s, 0, sizeof(s));
+	s.tls_done = 1;
+	s.hs = HELLO_OK;
+	s.hello = *h;
+	v->class = quic->class;
+	quic->describe(&s, v);
 	TAILQ_FOREACH(r, &rs->rules, entry) {
 		if (!r->quic || !match_from(r, client))
 			continue;
-		if (r->cond == COND_ANY || (r->cond == COND_TLS &&
-		    match_patterns(r->sni, r->nsni, h->sni) &&
-		    match_alpn(r, h))) {
+		if (quic->probe(&s, r, 1) == PROBE_YES) {
 			v->rule = r;
 			return;
 		}

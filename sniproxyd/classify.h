@@ -21,10 +21,11 @@
 #include <stdint.h>
 
 #include "hello.h"
+#include "msg.h"
+#include "probe.h"
+#include "sniproxyd.h"
 
-struct ruleset;
-struct rule;
-struct sockaddr;
+struct sniff;
 
 struct verdict {
 	const struct rule	*rule;	/* NULL: no rule and no default */
@@ -33,6 +34,33 @@ struct verdict {
 	char			 name[HELLO_SNI_MAX + 1];	/* SNI, Host */
 	char			 alpn[HELLO_ALPN_LEN + 1];	/* first */
 };
+
+/*
+ * One protocol: its name, as the configuration and the log write it,
+ * the class it gives a connection, the condition of the rules that ask
+ * for it (COND_ANY: none), and its probe, which says what the bytes are
+ * and, given a rule, whether the rule's own options match them.
+ */
+struct protocol {
+	const char	*name;
+	enum conn_class	 class;
+	enum rule_cond	 cond;
+	enum probe	 (*probe)(struct sniff *, const struct rule *, int);
+	void		 (*describe)(const struct sniff *, struct verdict *);
+	const char	*namekey;	/* the log's word for verdict name */
+	int		 flags;
+	const char	*notquic;	/* why the condition cannot take QUIC */
+};
+
+#define PROTO_SESSION	0x01	/* the log adds the TLS session agreed */
+#define PROTO_QUIC	0x02	/* a QUIC flow: the log adds the version */
+
+extern const struct protocol	protocols[];
+extern const size_t		nprotocols;
+
+const struct protocol	*protocol_cond(enum rule_cond);
+const struct protocol	*protocol_class(int);
+const char		*class_name(int);
 
 void	classify(const struct ruleset *, const struct sockaddr *,
 	    const uint8_t *, size_t, int, struct verdict *);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "classify.h"
 #include "log.h"
 #include "msg.h"
 #include "quic.h"
@@ -31,61 +32,32 @@ static const char *
 class_str(const struct msg_conn *mc, const char *session, char *buf,
     size_t len)
 {
-	switch (mc->class) {
-	case CLASS_TLS:
-		strlcpy(buf, "tls", len);
-		if (mc->name[0] != '\0')
-			snprintf(buf, len, "tls sni=%s", mc->name);
-		if (mc->alpn[0] != '\0') {
-			strlcat(buf, " alpn=", len);
-			strlcat(buf, mc->alpn, len);
-		}
-		if (session != NULL) {
-			strlcat(buf, " ", len);
-			strlcat(buf, session, len);
-		}
-		break;
-	case CLASS_HTTP:
-		strlcpy(buf, "http", len);
-		if (mc->name[0] != '\0')
-			snprintf(buf, len, "http host=%s", mc->name);
-		break;
-	case CLASS_SSH:
-		strlcpy(buf, "ssh", len);
-		break;
-	case CLASS_OPENVPN:
-		strlcpy(buf, "openvpn", len);
-		break;
-	case CLASS_PAYLOAD:
-		strlcpy(buf, "payload", len);
-		break;
-	case CLASS_TIMEOUT:
-		strlcpy(buf, "timeout", len);
-		break;
-	case CLASS_EOF:
-		strlcpy(buf, "eof", len);
-		break;
-	case CLASS_INVALID:
-		strlcpy(buf, "invalid", len);
-		break;
-	case CLASS_QUIC:
+	const struct protocol	*p = protocol_class(mc->class);
+
+	strlcpy(buf, class_name(mc->class), len);
+	if (p == NULL)
+		return (buf);
+	if (p->flags & PROTO_QUIC) {
 		if (mc->quic == QUIC_V1 || mc->quic == QUIC_V2)
-			snprintf(buf, len, "quic v%d", mc->quic == QUIC_V1 ?
-			    1 : 2);
+			snprintf(buf, len, "%s v%d", p->name,
+			    mc->quic == QUIC_V1 ? 1 : 2);
 		else
-			snprintf(buf, len, "quic 0x%08x", mc->quic);
-		if (mc->name[0] != '\0') {
-			strlcat(buf, " sni=", len);
-			strlcat(buf, mc->name, len);
-		}
-		if (mc->alpn[0] != '\0') {
-			strlcat(buf, " alpn=", len);
-			strlcat(buf, mc->alpn, len);
-		}
-		break;
-	default:
-		strlcpy(buf, "unknown", len);
-		break;
+			snprintf(buf, len, "%s 0x%08x", p->name, mc->quic);
+	}
+	if (p->namekey != NULL && mc->name[0] != '\0') {
+		strlcat(buf, " ", len);
+		strlcat(buf, p->namekey, len);
+		strlcat(buf, "=", len);
+		strlcat(buf, mc->name, len);
+	}
+	/* Only a hello offers protocols; no other class sets alpn. */
+	if (mc->alpn[0] != '\0') {
+		strlcat(buf, " alpn=", len);
+		strlcat(buf, mc->alpn, len);
+	}
+	if ((p->flags & PROTO_SESSION) && session != NULL) {
+		strlcat(buf, " ", len);
+		strlcat(buf, session, len);
 	}
 	return (buf);
 }

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "balance.h"
+#include "classify.h"
 #include "hello.h"
 #include "log.h"
 #include "sniproxyd.h"
@@ -2040,19 +2041,10 @@ rule_tls_unused(const struct rule *r)
 static const char *
 rule_not_quic(const struct rule *r)
 {
-	switch (r->cond) {
-	case COND_SSH:
-	case COND_HTTP:
-	case COND_OPENVPN:
-	case COND_PAYLOAD:
-		return ("this condition cannot match a QUIC flow, which "
-		    "carries only TLS");
-	case COND_INVALID:
-		return ("match invalid cannot match a QUIC flow: an Initial "
-		    "that does not decrypt or parse is dropped");
-	default:
-		break;
-	}
+	const struct protocol	*p = protocol_cond(r->cond);
+
+	if (p != NULL && p->notquic != NULL)
+		return (p->notquic);
 	if (r->terminate)
 		return ("terminate tls cannot apply to a QUIC flow: its TLS "
 		    "runs end to end inside QUIC");

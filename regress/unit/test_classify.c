@@ -429,6 +429,54 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/*
+ * The table is all the log and the configuration know of a protocol:
+ * a row they cannot find by its class, condition or name would be a
+ * protocol that connections get but nobody can log or ask for.
+ */
+START_TEST(test_protocol_table)
+{
+	const struct protocol	*p;
+	const struct rule	*r;
+	char			 text[256];
+	size_t			 i, j;
+
+	for (i = 0; i < nprotocols; i++) {
+		p = &protocols[i];
+		ck_assert_ptr_nonnull(p->name);
+		ck_assert_uint_gt(strlen(p->name), 0);
+		ck_assert_ptr_nonnull(p->probe);
+		for (j = 0; j < i; j++)
+			ck_assert_int_ne(protocols[j].class, p->class);
+		ck_assert_ptr_eq(protocol_class(p->class), p);
+		ck_assert_str_eq(class_name(p->class), p->name);
+
+		/* Only payload's condition cannot be written bare. */
+		snprintf(text, sizeof(text),
+		    "table <t> { 127.0.0.1 port 1 }\n"
+		    "listen on 127.0.0.1 port 8443 {\n"
+		    "match %s%s forward to <t>\n"
+		    "}\n", p->name, p->cond == COND_PAYLOAD ? " \"x\"" : "");
+		conf = unit_parse(text);
+		if (p->cond == COND_ANY) {
+			ck_assert_msg(conf == NULL, "%s is a condition",
+			    p->name);
+			continue;
+		}
+		ck_assert_msg(conf != NULL, "%s: %s", p->name, unit_errs);
+		ck_assert_ptr_eq(protocol_cond(p->cond), p);
+		r = TAILQ_FIRST(&TAILQ_FIRST(&conf->rulesets)->rules);
+		ck_assert_int_eq(r->cond, p->cond);
+		config_free(conf);
+	}
+	ck_assert_ptr_null(protocol_cond(COND_ANY));
+	ck_assert_ptr_null(protocol_class(CLASS_TIMEOUT));
+	ck_assert_str_eq(class_name(CLASS_TIMEOUT), "timeout");
+	ck_assert_str_eq(class_name(CLASS_EOF), "eof");
+	ck_assert_str_eq(class_name(CLASS_UNKNOWN), "unknown");
+}
+END_TEST
+
 Suite *
 classify_suite(void)
 {
@@ -453,6 +501,7 @@ classify_suite(void)
 	tcase_add_checked_fixture(tc, unit_setup, unit_teardown);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_quic);
+	tcase_add_test(tc, test_protocol_table);
 	suite_add_tcase(s, tc);
 	return (s);
 }
