@@ -463,11 +463,11 @@ quic_refused(struct conn *c, int fd, int err)
 	    err != EHOSTUNREACH && err != ENETUNREACH))
 		return (0);
 	log_debug("%s: connect: %s", c->backend, strerror(err));
-	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL) {
-		dir_close(d);
-		d->ev_read = NULL;
+	event_free(c->ev_client);
+	event_free(c->ev_backend);
+	c->ev_client = c->ev_backend = NULL;
+	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL)
 		d->bytes = 0;
-	}
 	event_free(c->ev_idle);
 	c->ev_idle = NULL;
 	/* A refused connect is never counted as one to its server. */
@@ -542,13 +542,22 @@ quic_relay(struct conn *c)
 		d->conn = c;
 		d->src = d == &c->up ? c->cfd : c->bfd;
 		d->dst = d == &c->up ? c->bfd : c->cfd;
-		if ((d->ev_read = event_new(wk.base, d->src,
-		    EV_READ | EV_PERSIST, quic_readable, d)) == NULL) {
-			conn_end(c, "reset");
-			return;
-		}
-		event_add(d->ev_read, NULL);
 	}
+	/*
+	 * Datagrams need no pipe nor buffer: one event a socket, in place
+	 * of the one that saw the connect.
+	 */
+	if (c->ev_backend != NULL)
+		event_free(c->ev_backend);
+	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_PERSIST,
+	    quic_readable, &c->up)) == NULL ||
+	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_PERSIST,
+	    quic_readable, &c->down)) == NULL) {
+		conn_end(c, "reset");
+		return;
+	}
+	event_add(c->ev_client, NULL);
+	event_add(c->ev_backend, NULL);
 }
 
 /*
