@@ -61,6 +61,13 @@ skip_under_valgrind() {
 	[ -z "${VALGRIND:-}" ] || skip "under valgrind: $*"
 }
 
+# A case that measures memory, or reads all of it, says so of a build
+# with AddressSanitizer, whose allocator and shadow are of another size.
+skip_if_sanitized() {
+	! grep -aq __asan_init "$SNIPROXYD" 2>/dev/null ||
+	    skip "sanitized build: $*"
+}
+
 is_root() {
 	[ "$(id -u)" -eq 0 ]
 }

@@ -565,6 +565,7 @@ acceptproxy	: /* empty */
 				yyerror("accept proxy cannot apply to udp: "
 				    "no PROXY header comes before QUIC "
 				    "datagrams");
+				strv_free($4.v, $4.n);
 				YYERROR;
 			}
 			ruleset->accept_proxy = 1;

@@ -36,6 +36,7 @@
 
 is_root || skip "needs root to read the memory of other processes"
 skip_under_valgrind "forty keypairs scanned in every process"
+skip_if_sanitized "forty keys sought through every process of hundreds of megabytes"
 . "$TOP/regress/peers.sh"
 need python3
 SNIPROXYCTL=${SNIPROXYCTL:-$(dirname "$SNIPROXYD")/sniproxyctl}

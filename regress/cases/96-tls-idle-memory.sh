@@ -32,6 +32,8 @@
 
 . "$TOP/regress/peers.sh"
 need python3
+skip_under_valgrind "valgrind's memory is not the worker's"
+skip_if_sanitized "its allocator keeps what is freed"
 
 N=200
 # Measured: 58 KB a connection with the buffers held for good, 25 KB
