@@ -150,6 +150,12 @@ bundle_replay(const uint8_t *b, size_t len)
 	return (0);
 }
 
+int
+bundle_replaying(void)
+{
+	return (bundle.play != NULL);
+}
+
 /* The first file read, which is the configuration itself. */
 const char *
 bundle_main(void)

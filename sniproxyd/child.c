@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <tls.h>
 
 #include "chan.h"
 #include "log.h"
@@ -143,6 +144,34 @@ boot_msg(struct chan *ch, struct chan_msg *m, void *arg)
 }
 
 /*
+ * Whether a child uses libtls or libcrypto: it then reads their
+ * configuration now, before its chroot and its system call filter.  A
+ * child that does not never starts them: each child is a new program,
+ * and that start is most of what a new one costs.
+ */
+static int
+child_uses_tls(unsigned int role, const struct child_ctx *ctx)
+{
+	const struct config	*conf = ctx->conf;
+	const struct listener	*l;
+	const struct rule	*r;
+
+	switch (role) {
+	case ROLE_ACCEPT:
+		TAILQ_FOREACH(l, &conf->listeners, entry)
+			if (l->udp)
+				return (1);
+		return (0);
+	case ROLE_WORKER:
+		r = conf->routes[ctx->route];
+		return (r->terminate || r->backend_tls);
+	default:
+		/* keys loads keypairs; check makes a TLS context at start. */
+		return (1);
+	}
+}
+
+/*
  * A child as started by proc_spawn(): it learns from its channel what
  * it is, parses the configuration priv read for it, and becomes it.
  */
@@ -209,6 +238,8 @@ child_main(const char *rolearg)
 	}
 #endif
 	u.unfiltered = ctx.conf->unfiltered;
+	if (child_uses_tls(cb.boot.role, &ctx) && tls_init() == -1)
+		fatalx("tls_init");
 	if (u.privileged && u.rootfd == -1 && !roles[cb.boot.role].keep_root)
 		fatalx("no root directory from the parent");
 	proc_run(&roles[cb.boot.role], title, &u, base, ch, &ctx);

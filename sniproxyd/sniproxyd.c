@@ -409,8 +409,6 @@ main(int argc, char *argv[])
 	setproctitle_init(argc, argv, environ);
 	log_init(1, LOG_DAEMON);
 	event_set_log_callback(libevent_log);
-	if (tls_init() == -1)
-		fatalx("tls_init");
 	while ((ch = getopt(argc, argv, "D:df:nP:vV")) != -1) {
 		switch (ch) {
 		case 'D':
@@ -444,6 +442,8 @@ main(int argc, char *argv[])
 	/* Started by priv: a child, whatever else was said. */
 	if (role != NULL)
 		child_main(role);
+	if (tls_init() == -1)
+		fatalx("tls_init");
 	log_setverbose(verbose);
 
 	if (realpath(conffile, priv.conffile) == NULL)

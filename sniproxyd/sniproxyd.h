@@ -309,6 +309,7 @@ void		 bundle_begin(void);
 uint8_t		*bundle_take(size_t *);
 int		 bundle_replay(const uint8_t *, size_t);
 const char	*bundle_main(void);
+int		 bundle_replaying(void);
 int		 bundle_file(const char *, size_t, int, uint8_t **, size_t *);
 int		 bundle_resolve(const char *, in_port_t, int,
 		    struct sockaddr_storage **, size_t *, const char **);
