@@ -196,13 +196,12 @@ child_pair(struct child *w, struct child *peer, uint16_t towork,
 
 /*
  * The current generation has every process up, or has waited long
- * enough: the generations before it stop taking connections now, so
- * that a reload never leaves a moment with no process to take one.
+ * enough: said once, in the log and to the service manager.
  */
 static void
 gen_up(int fd, short events, void *arg)
 {
-	struct generation	*g = arg, *o, *next;
+	struct generation	*g = arg;
 
 	(void)fd;
 	(void)events;
@@ -210,11 +209,6 @@ gen_up(int fd, short events, void *arg)
 		return;
 	g->up_all = 1;
 	evtimer_del(g->ev_up);
-	for (o = TAILQ_FIRST(&gs.gens); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o != g && !o->draining)
-			gen_drain(o);
-	}
 	if (g->id == 1)
 		log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 	else
@@ -926,8 +920,12 @@ gen_begin(struct config *conf, uint8_t *bundle, size_t len, char *err,
 	/* Sockets the new configuration does not name close now. */
 	if (old != NULL)
 		listeners_close(old->conf);
-	/* One that never came up took nothing: it can go at once. */
-	if (old != NULL && !old->up_all)
+	/*
+	 * New connections get the new configuration: the old accept
+	 * process stops now, and they wait in the listeners' queues until
+	 * the new one has its workers.
+	 */
+	if (old != NULL)
 		gen_drain(old);
 	evtimer_add(g->ev_up, &tv);
 	return (0);

@@ -100,7 +100,13 @@ listen on 127.0.0.1 port $P3 {
 EOF2
 start_daemon "$P1" "$P2" "$P3"
 
-sleep 1
+# The first checks, however slow the check process is to start.
+n=0
+until [ -s "$T/web.req" ] && [ -s "$T/sweb.req" ]; do
+	[ "$n" -lt 100 ] || break
+	tick
+	n=$((n + 1))
+done
 assert_log_lacks 'is down'
 for f in web.req sweb.req; do
 	grep -q "^GET /health HTTP/1\\.0 host=app\\.$DOMAIN\$" "$T/$f" ||
