@@ -49,5 +49,8 @@ while [ "$i" -le 10 ]; do
 done
 expect_log "configuration reloaded, generation 11"
 assert_log_lacks "reload failed"
+# Until then the client would wait in the listener's queue.
+wait_log "generation 11 is up" 30 ||
+    fail "generation 11 is not up: $(log_since_mark | tail -n 3)"
 body=$(fetch "web.$DOMAIN" "$P") || fail "curl after the reloads failed"
 assert_eq "backend web" "$body" "answer after the reloads"
