@@ -447,9 +447,12 @@ start_daemon() {
 	wait_started "$@"
 }
 
+# Under valgrind every child is a program started anew under it.
 wait_started() {
-	wait_log 'sniproxyd .* started' 10 ||
-	    fail "sniproxyd did not start within 10 s"
+	_ws=10
+	[ -z "${VALGRIND:-}" ] || _ws=60
+	wait_log 'sniproxyd .* started' "$_ws" ||
+	    fail "sniproxyd did not start within $_ws s"
 	for _p in "$@"; do
 		wait_listen "$_p" 5 || fail "sniproxyd does not listen on $_p"
 	done

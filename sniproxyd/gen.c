@@ -45,7 +45,7 @@
 /* How long priv waits for the keys helper to load every keypair. */
 #define KEYS_WAIT_MS	30000
 /* How long a new generation may take to come up before it takes over. */
-#define GEN_UP_WAIT	10
+#define GEN_UP_WAIT	30
 
 struct generation;
 
