@@ -196,12 +196,14 @@ child_pair(struct child *w, struct child *peer, uint16_t towork,
 
 /*
  * The current generation has every process up, or has waited long
- * enough: said once, in the log and to the service manager.
+ * enough: the generations before it stop taking connections now, so
+ * that back-to-back reloads never leave a moment with no process to
+ * take one.  Said once, in the log and to the service manager.
  */
 static void
 gen_up(int fd, short events, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation	*g = arg, *o, *next;
 
 	(void)fd;
 	(void)events;
@@ -209,6 +211,11 @@ gen_up(int fd, short events, void *arg)
 		return;
 	g->up_all = 1;
 	evtimer_del(g->ev_up);
+	for (o = TAILQ_FIRST(&gs.gens); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o != g && !o->draining)
+			gen_drain(o);
+	}
 	if (g->id == 1)
 		log_info("sniproxyd %s started", SNIPROXYD_VERSION);
 	else
@@ -920,12 +927,8 @@ gen_begin(struct config *conf, uint8_t *bundle, size_t len, char *err,
 	/* Sockets the new configuration does not name close now. */
 	if (old != NULL)
 		listeners_close(old->conf);
-	/*
-	 * New connections get the new configuration: the old accept
-	 * process stops now, and they wait in the listeners' queues until
-	 * the new one has its workers.
-	 */
-	if (old != NULL)
+	/* One that never came up took nothing: it can go at once. */
+	if (old != NULL && !old->up_all)
 		gen_drain(old);
 	evtimer_add(g->ev_up, &tv);
 	return (0);

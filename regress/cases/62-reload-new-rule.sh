@@ -71,6 +71,8 @@ assert_eq 1 "$(established_to "$(port blue)")" "connections to blue"
 config green
 ctl reload >"$T/ctl.out" 2>&1 || fail "sniproxyctl reload: $(cat "$T/ctl.out")"
 expect_log "configuration reloaded, generation 2"
+# New connections go to the new generation once it is up.
+wait_log "generation 2 is up" 30 || fail "generation 2 is not up"
 
 client_send old two
 client_expect old owt 10

@@ -120,6 +120,8 @@ grep -q '^usage: ' "$T/ctl.out" || fail "host frobnicate: no usage message"
 assert_eq "disabled 1" "$(state b | cut -d' ' -f1,2)" "b after the errors"
 
 admin 0 reload
+# New connections go to the new generation once it is up.
+wait_log "generation 2 is up" 30 || fail "generation 2 is not up"
 for b in a b c; do
 	assert_eq "up 1" "$(state "$b" | cut -d' ' -f1,2)" \
 	    "show hosts for $b after the reload"
