@@ -344,6 +344,15 @@ chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
 	c->broken = 1;
 	if ((m->fd = chan_takefd(&mh)) == -2)
 		return (-1);
+	/*
+	 * Out of descriptors, the kernel drops the one passed and flags the
+	 * control data as cut short.  The message itself is whole: the
+	 * receiver decides what a connection without its socket means.
+	 * A cut with a descriptor taken is a peer that sent more than one.
+	 */
+	m->fd_lost = m->fd == -1 && (mh.msg_flags & MSG_CTRUNC);
+	if (m->fd_lost)
+		mh.msg_flags &= ~MSG_CTRUNC;
 	memcpy(&m->hdr, buf, sizeof(m->hdr));
 	if ((size_t)n < sizeof(m->hdr) ||
 	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||

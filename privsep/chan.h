@@ -42,6 +42,7 @@ struct chan_hdr {
 struct chan_msg {
 	struct chan_hdr	 hdr;
 	int		 fd;		/* -1, or passed: now the receiver's */
+	int		 fd_lost;	/* one came, but there was no room */
 	const void	*data;		/* valid until the callback returns */
 	size_t		 len;
 };

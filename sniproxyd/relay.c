@@ -153,7 +153,8 @@ conn_end(struct conn *c, const char *reason)
 		event_free(c->ev_backend);
 	if (c->ev_idle != NULL)
 		event_free(c->ev_idle);
-	close(c->cfd);
+	if (c->cfd != -1)
+		close(c->cfd);
 	if (c->bfd != -1)
 		close(c->bfd);
 	if (c->origin != NULL)
@@ -885,7 +886,7 @@ worker_conn(struct origin *o, struct chan_msg *m)
 
 	extralen = m->len > sizeof(*mc) ? m->len - sizeof(*mc) : 0;
 	/* The accept process faces the network: trust none of its text. */
-	if (m->fd == -1 || m->len < sizeof(c->mc) ||
+	if ((m->fd == -1 && !m->fd_lost) || m->len < sizeof(c->mc) ||
 	    memchr(mc->name, '\0', sizeof(mc->name)) == NULL ||
 	    memchr(mc->alpn, '\0', sizeof(mc->alpn)) == NULL ||
 	    (mc->quic == 0 && extralen != 0) ||
@@ -925,6 +926,12 @@ worker_conn(struct origin *o, struct chan_msg *m)
 	c->start_ms = now_ms();
 	wk.total++;
 	TAILQ_INSERT_TAIL(&wk.conns, c, entry);
+	if (m->fd_lost) {
+		log_warnx("table <%s>: a connection's descriptor was lost: %s",
+		    wk.route->table->name, strerror(EMFILE));
+		conn_end(c, "resources");
+		return;
+	}
 	/* A client that cannot finish its handshake costs no backend. */
 	if (c->rule->terminate)
 		tls_relay_start(c);

@@ -15,6 +15,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -36,6 +37,7 @@ static struct {
 	int	 dead;
 	int	 broken;
 	int	 fd;
+	int	 lost;
 } got;
 
 static void
@@ -50,6 +52,7 @@ record(struct chan *c, struct chan_msg *m, void *arg)
 	}
 	got.msgs++;
 	got.fd = m->fd;
+	got.lost = m->fd_lost;
 }
 
 /* Sends a header and the descriptors fds by hand, as a peer could. */
@@ -150,6 +153,49 @@ START_TEST(test_other_version_ends_the_channel)
 }
 END_TEST
 
+/*
+ * With no descriptor free the kernel drops the one passed: the message
+ * still comes, flagged, and the channel goes on.
+ */
+START_TEST(test_no_room_loses_the_fd_not_the_message)
+{
+	struct event_base	*base;
+	struct rlimit		 rl, low;
+	int			 sv[2], p[2], fill[1024], nfill = 0, fd, top = 0;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(chan_pair(sv), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_ptr_nonnull(chan_new(base, sv[0], 7, record, NULL));
+	raw_send(sv[1], 7, p, 1);
+	close(p[0]);
+	close(p[1]);
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			top = fd;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = top + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 1024 && (fd = dup(sv[1])) != -1)
+		fill[nfill++] = fd;
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	while (nfill > 0)
+		close(fill[--nfill]);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(got.msgs, 1);
+	ck_assert_int_eq(got.fd, -1);
+	ck_assert_int_eq(got.lost, 1);
+	ck_assert_int_eq(got.dead, 0);
+	close(sv[1]);
+	while (!got.dead)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(got.broken, 0);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 chan_suite(void)
 {
@@ -159,6 +205,7 @@ chan_suite(void)
 	tcase_add_test(tc, test_one_fd);
 	tcase_add_test(tc, test_two_fds_end_the_channel);
 	tcase_add_test(tc, test_other_version_ends_the_channel);
+	tcase_add_test(tc, test_no_room_loses_the_fd_not_the_message);
 	suite_add_tcase(s, tc);
 	return (s);
 }
