@@ -67,6 +67,15 @@ struct slot {
 #define QFLOWS_MAX		1024
 #define QFLOWS_PER_SOURCE	8
 
+/*
+ * Datagrams a client sent before its flow's own socket was connected
+ * wait on the listener's.  For this long after a flow is passed on they
+ * are dropped, so that a retransmitted Initial does not start a second
+ * flow for the same client address and port.  Any lost this way the
+ * client sends again, and then they reach the flow's socket.
+ */
+#define QFLOW_LINGER_MS		1000
+
 /* Zeroed before it is filled: compared whole, padding included. */
 struct qkey {
 	uint32_t		 listener;
@@ -84,6 +93,7 @@ struct qflow {
 	uint8_t			*dgrams;	/* as msg_conn says */
 	size_t			 len;
 	struct event		*ev_timer;
+	int			 passed;	/* to a worker: lingering */
 	RB_ENTRY(qflow)		 node;
 };
 RB_HEAD(qflows, qflow);
@@ -491,7 +501,8 @@ static void
 qflow_free(struct qflow *f)
 {
 	RB_REMOVE(qflows, &ac.qflows, f);
-	ac.nqflows--;
+	if (!f->passed)
+		ac.nqflows--;
 	quic_flow_free(&f->qf);
 	if (f->ev_timer != NULL)
 		event_free(f->ev_timer);
@@ -526,6 +537,10 @@ qflow_timeout(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	if (f->passed) {
+		qflow_free(f);
+		return;
+	}
 	log_debug("%s: QUIC ClientHello not whole before timeout inspect",
 	    addr_str((struct sockaddr *)&f->mc.client, peer, sizeof(peer)));
 	ac.qdropped++;
@@ -544,7 +559,7 @@ qflow_new(const struct listener *l, const struct qkey *key,
 	if (ac.nqflows >= QFLOWS_MAX)
 		return (NULL);
 	RB_FOREACH(o, qflows, &ac.qflows)
-		if (o->key.family == key->family &&
+		if (!o->passed && o->key.family == key->family &&
 		    memcmp(o->key.addr, key->addr, sizeof(key->addr)) == 0 &&
 		    ++n >= QFLOWS_PER_SOURCE)
 			return (NULL);
@@ -615,6 +630,24 @@ qflow_socket(const struct qflow *f)
 	return (fd);
 }
 
+/* What the flow needed for its decision goes; its key stays a while. */
+static void
+qflow_linger(struct qflow *f)
+{
+	struct timeval	 tv;
+
+	quic_flow_free(&f->qf);
+	quic_flow_init(&f->qf);
+	free(f->dgrams);
+	f->dgrams = NULL;
+	f->len = 0;
+	f->passed = 1;
+	ac.nqflows--;
+	tv.tv_sec = QFLOW_LINGER_MS / 1000;
+	tv.tv_usec = (QFLOW_LINGER_MS % 1000) * 1000;
+	evtimer_add(f->ev_timer, &tv);
+}
+
 static void
 qflow_end(struct qflow *f, const char *reason)
 {
@@ -665,7 +698,7 @@ qflow_decide(struct qflow *f)
 	memcpy(msg + sizeof(f->mc), f->dgrams, f->len);
 	switch (conn_pass(r, fd, msg, sizeof(f->mc) + f->len, &lim)) {
 	case 0:
-		qflow_free(f);
+		qflow_linger(f);
 		break;
 	case -1:
 		log_warnx("route %s: no worker available", r->table->name);
@@ -699,6 +732,9 @@ quic_datagram(const struct listener *l, const struct sockaddr_storage *client,
 			return;
 		}
 		fresh = 1;
+	} else if (f->passed) {
+		ac.qdropped++;
+		return;
 	}
 	switch (quic_input(&f->qf, ac.dgram, len)) {
 	case QUIC_NOT_INITIAL:
