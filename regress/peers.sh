@@ -422,16 +422,16 @@ udp_bound() {
 	END { print n + 0 }'
 }
 
-# quic_server NAME: an ngtcp2 HTTP/3 server on a free UDP port of
-# 127.0.0.1, with a certificate of its own for NAME.$DOMAIN, serving
-# /whoami with "backend NAME".
+# quic_server NAME [ADDR]: an ngtcp2 HTTP/3 server on a free UDP port of
+# 127.0.0.1 (or ADDR), with a certificate of its own for NAME.$DOMAIN,
+# serving /whoami with "backend NAME".
 quic_server() {
 	_b=$(peer_dir "$1")
 	cert_make "quic-$1" "$1.$DOMAIN"
 	mkdir -p "$_b/htdocs" || fail "cannot make $_b/htdocs"
 	echo "backend $1" >"$_b/htdocs/whoami"
 	_p=$(free_port) || exit 1
-	"$(prog gtlsserver)" -q -d "$_b/htdocs" 127.0.0.1 "$_p" \
+	"$(prog gtlsserver)" -q -d "$_b/htdocs" "${2:-127.0.0.1}" "$_p" \
 	    "$T/pki/quic-$1.key" "$T/pki/quic-$1.pem" </dev/null \
 	    >"$_b/log" 2>&1 &
 	echo "$!" >"$_b/pid"
@@ -445,24 +445,25 @@ quic_server() {
 	done
 }
 
-# quic_fetch NAME PORT: GET /whoami over HTTP/3 from NAME at 127.0.0.1
-# PORT, printing the body.  The client sends the name it connects to
-# as SNI, so the name resolves to 127.0.0.1 through a hosts file of the
+# quic_fetch NAME PORT [ADDR]: GET /whoami over HTTP/3 from NAME at
+# 127.0.0.1 (or ADDR) PORT, printing the body; QUIC_OPTS are more
+# options for the client.  The client sends the name it connects to as
+# SNI, so the name resolves to the address through a hosts file of the
 # case's own, seen only in a private mount namespace.
 quic_fetch() {
-	[ -f "$T/hosts" ] || printf '127.0.0.1 %s\n' "$1" >"$T/hosts" ||
+	_qa=${3:-127.0.0.1}
+	grep -qw "$1" "$T/hosts" 2>/dev/null ||
+	    printf '%s %s\n' "$_qa" "$1" >>"$T/hosts" ||
 	    fail "cannot write $T/hosts"
-	grep -qw "$1" "$T/hosts" || printf '127.0.0.1 %s\n' "$1" \
-	    >>"$T/hosts" || fail "cannot write $T/hosts"
 	_d=$T/dl.$1.$$
 	rm -rf "$_d"
 	mkdir -p "$_d" || fail "cannot make $_d"
 	# shellcheck disable=SC2016
 	timeout 15 unshare -m sh -c 'mount --bind "$1" /etc/hosts &&
 	    exec "$2" -q --exit-on-all-streams-close --timeout=5s \
-	    --download="$3" "$4" "$5" "https://$4:$5/whoami"' sh \
+	    --download="$3" $6 "$4" "$5" "https://$4:$5/whoami"' sh \
 	    "$T/hosts" "$(prog gtlsclient)" "$_d" "$1" "$2" \
-	    >"$_d.log" 2>&1 || return 1
+	    "${QUIC_OPTS:-}" >"$_d.log" 2>&1 || return 1
 	cat "$_d/whoami"
 }
 
