@@ -92,7 +92,6 @@ struct qflow {
 	struct quic_flow	 qf;
 	uint8_t			*dgrams;	/* as msg_conn says */
 	size_t			 len;
-	unsigned int		 ndgrams;
 	struct event		*ev_timer;
 	int			 passed;	/* to a worker: lingering */
 	RB_ENTRY(qflow)		 node;
@@ -599,7 +598,6 @@ qflow_keep(struct qflow *f, const uint8_t *dgram, size_t len)
 	memcpy(p + f->len, &n, sizeof(n));
 	memcpy(p + f->len + sizeof(n), dgram, len);
 	f->len += sizeof(n) + len;
-	f->ndgrams++;
 	return (0);
 }
 
@@ -643,7 +641,6 @@ qflow_linger(struct qflow *f)
 	free(f->dgrams);
 	f->dgrams = NULL;
 	f->len = 0;
-	f->ndgrams = 0;
 	f->passed = 1;
 	ac.nqflows--;
 	tv.tv_sec = QFLOW_LINGER_MS / 1000;
@@ -670,9 +667,9 @@ qflow_decide(struct qflow *f)
 	int			 fd;
 
 	ac.total++;
-	log_debug("%s: QUIC ClientHello whole after %u datagrams",
+	log_debug("%s: QUIC ClientHello whole after %zu datagrams",
 	    addr_str((struct sockaddr *)&f->mc.client, peer, sizeof(peer)),
-	    f->ndgrams);
+	    f->qf.ndgrams);
 	classify_quic(f->l->rs, (struct sockaddr *)&f->mc.client,
 	    &f->qf.hello, &v);
 	f->mc.class = v.class;
