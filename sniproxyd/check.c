@@ -31,6 +31,7 @@
 #include "chan.h"
 #include "log.h"
 #include "msg.h"
+#include "quic.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 
@@ -56,6 +57,7 @@ struct probe_state {
 	size_t			 sent;
 	char			 buf[CHECK_BUF + 1];
 	size_t			 len;
+	uint8_t			 cids[2 * QUIC_PROBE_CIDLEN];
 };
 
 static struct {
@@ -80,6 +82,8 @@ check_name(const struct check *c)
 		return ("tls");
 	case CHECK_HTTP:
 		return (c->tls ? "https" : "http");
+	case CHECK_QUIC:
+		return ("quic");
 	default:
 		return (c->tls ? "send/expect over tls" : "send/expect");
 	}
@@ -203,6 +207,26 @@ probe_want(struct probe_state *p, ssize_t rv)
 		probe_done(p, 0);
 }
 
+/*
+ * The answer to the QUIC probe.  An ICMP error says the port is closed;
+ * a datagram that is not the answer, forged or late, is not one.
+ */
+static void
+probe_quic_answer(struct probe_state *p)
+{
+	ssize_t	 n;
+
+	while ((n = recv(p->fd, p->buf, CHECK_BUF, 0)) > 0)
+		if (quic_probe_answered((uint8_t *)p->buf, n, p->cids)) {
+			probe_done(p, 1);
+			return;
+		}
+	if (n == -1 && errno == EAGAIN)
+		probe_wait(p, EV_READ);
+	else
+		probe_done(p, 0);
+}
+
 /* After the connection: what each kind of check still wants. */
 static void
 probe_step(struct probe_state *p)
@@ -211,6 +235,10 @@ probe_step(struct probe_state *p)
 	ssize_t			 n;
 	int			 v;
 
+	if (c->type == CHECK_QUIC) {
+		probe_quic_answer(p);
+		return;
+	}
 	if (c->type == CHECK_TCP) {
 		probe_done(p, 1);
 		return;
@@ -305,15 +333,26 @@ probe_start(int fd, short events, void *arg)
 	p->sent = p->len = 0;
 	p->shaken = 0;
 	p->buf[0] = '\0';
-	p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	p->fd = socket(ss.ss_family, (p->rule->check.type == CHECK_QUIC ?
+	    SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd == -1 || (connect(p->fd, (struct sockaddr *)&ss,
 	    h->sslen) == -1 && errno != EINPROGRESS)) {
 		probe_done(p, 0);
 		return;
 	}
-	p->busy = 1;
-	probe_wait(p, EV_WRITE);
+	if (p->rule->check.type == CHECK_QUIC) {
+		arc4random_buf(p->cids, sizeof(p->cids));
+		quic_probe_make((uint8_t *)p->buf, p->cids);
+		if (send(p->fd, p->buf, QUIC_PROBE_LEN, 0) != QUIC_PROBE_LEN) {
+			probe_done(p, 0);
+			return;
+		}
+		p->busy = 2;
+		probe_wait(p, EV_READ);
+	} else {
+		p->busy = 1;
+		probe_wait(p, EV_WRITE);
+	}
 	if (ms > p->rule->check.interval)
 		ms = p->rule->check.interval;
 	tv.tv_sec = ms / 1000;

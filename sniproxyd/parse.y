@@ -2035,6 +2035,19 @@ rule_tls_unused(const struct rule *r)
 	return (NULL);
 }
 
+/* A check that could never reach the servers the listener's flows do. */
+static const char *
+rule_check_unreachable(const struct rule *r)
+{
+	if (r->check.type == CHECK_QUIC && !ruleset->udp)
+		return ("check quic needs a listener with udp");
+	if (r->check.type != CHECK_NONE && r->check.type != CHECK_QUIC &&
+	    !ruleset->tcp)
+		return ("this listener has only udp, and its servers may not "
+		    "take TCP at all: check quic");
+	return (NULL);
+}
+
 /*
  * Why a rule can never take a QUIC flow: the flow is UDP datagrams that
  * carry their TLS end to end, and only a ClientHello is known of it.
@@ -2083,7 +2096,8 @@ end_rule(void)
 		config_rule_free(r);
 		return (-1);
 	}
-	if ((what = rule_tls_unused(r)) != NULL) {
+	if ((what = rule_tls_unused(r)) != NULL ||
+	    (what = rule_check_unreachable(r)) != NULL) {
 		yyerror("%s", what);
 		config_rule_free(r);
 		return (-1);
@@ -2648,9 +2662,14 @@ set_check(const char *word, char *s, char *e)
 	}
 	if (word == NULL)
 		return (0);
+	if (strcmp(word, "quic") == 0) {
+		rule->check.type = CHECK_QUIC;
+		return (0);
+	}
 	if (strcmp(word, "tcp") != 0) {
-		yyerror("check tcp, check tls, check http, check https or "
-		    "check send ... expect ..., not check %s", word);
+		yyerror("check tcp, check tls, check http, check https, "
+		    "check quic or check send ... expect ..., not check %s",
+		    word);
 		return (-1);
 	}
 	rule->check.type = CHECK_TCP;

@@ -553,3 +553,46 @@ quic_input(struct quic_flow *f, const uint8_t *d, size_t len)
 		return (QUIC_NEED_MORE);
 	return (f->state = hst == HELLO_OK ? QUIC_HELLO : QUIC_INVALID);
 }
+
+/*
+ * 0x?a?a?a?a versions exist to exercise version negotiation; one is
+ * never supported.  A server sends Version Negotiation only for a
+ * datagram as large as a client's first, so that it cannot be used to
+ * amplify.
+ */
+#define QUIC_PROBE_VERSION	0x5a6a7a8a
+
+void
+quic_probe_make(uint8_t *p, const uint8_t cids[2 * QUIC_PROBE_CIDLEN])
+{
+	uint32_t	 v = QUIC_PROBE_VERSION;
+	size_t		 off = 0;
+
+	memset(p, 0, QUIC_PROBE_LEN);
+	p[off++] = 0xc0;	/* long header, fixed bit */
+	p[off++] = v >> 24;
+	p[off++] = v >> 16;
+	p[off++] = v >> 8;
+	p[off++] = v;
+	p[off++] = QUIC_PROBE_CIDLEN;
+	memcpy(p + off, cids, QUIC_PROBE_CIDLEN);
+	off += QUIC_PROBE_CIDLEN;
+	p[off++] = QUIC_PROBE_CIDLEN;
+	memcpy(p + off, cids + QUIC_PROBE_CIDLEN, QUIC_PROBE_CIDLEN);
+}
+
+/* Version Negotiation: version 0, the IDs swapped (RFC 8999 6). */
+int
+quic_probe_answered(const uint8_t *p, size_t len,
+    const uint8_t cids[2 * QUIC_PROBE_CIDLEN])
+{
+	const size_t	 dcid = 6, scid = 7 + QUIC_PROBE_CIDLEN;
+
+	if (len < scid + QUIC_PROBE_CIDLEN + 4 || (p[0] & 0x80) == 0 ||
+	    p[1] != 0 || p[2] != 0 || p[3] != 0 || p[4] != 0 ||
+	    p[5] != QUIC_PROBE_CIDLEN || p[scid - 1] != QUIC_PROBE_CIDLEN)
+		return (0);
+	return (memcmp(p + dcid, cids + QUIC_PROBE_CIDLEN,
+	    QUIC_PROBE_CIDLEN) == 0 &&
+	    memcmp(p + scid, cids, QUIC_PROBE_CIDLEN) == 0);
+}

@@ -94,6 +94,20 @@ void			 quic_flow_free(struct quic_flow *);
 enum quic_status	 quic_input(struct quic_flow *, const uint8_t *,
 			    size_t);
 
+/*
+ * A health check any QUIC server answers without a handshake: a long
+ * header of a version reserved never to be used (RFC 9000 section 15)
+ * makes it send Version Negotiation, which echoes both connection IDs.
+ * cids holds the probe's destination ID, then its source ID.
+ */
+#define QUIC_PROBE_CIDLEN	8
+#define QUIC_PROBE_LEN		QUIC_MIN_INITIAL
+
+void			 quic_probe_make(uint8_t *,
+			    const uint8_t [2 * QUIC_PROBE_CIDLEN]);
+int			 quic_probe_answered(const uint8_t *, size_t,
+			    const uint8_t [2 * QUIC_PROBE_CIDLEN]);
+
 /* The client's Initial keys of a version; -1 for another version. */
 int			 quic_initial_keys(uint32_t, const uint8_t *, size_t,
 			    struct quic_keys *);

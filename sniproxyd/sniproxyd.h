@@ -104,7 +104,8 @@ enum check_type {
 	CHECK_TCP,
 	CHECK_TLS,
 	CHECK_SEND,
-	CHECK_HTTP
+	CHECK_HTTP,
+	CHECK_QUIC
 };
 
 struct check {

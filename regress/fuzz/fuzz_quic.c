@@ -47,6 +47,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static const uint8_t	 dcid[] = {
 	0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08
 };
+static const uint8_t	 dcid_pair[2 * QUIC_PROBE_CIDLEN];
 static uint8_t		 dgram[QUIC_DGRAM_MAX + 64];
 
 /* As regress/unit/test_quic.c: an Initial of at least 1200 bytes. */
@@ -159,6 +160,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	quic_flow_init(&f);
 	if (size > 0 && (data[0] & 0x80)) {
+		/* The check process reads any datagram the server sends. */
+		(void)quic_probe_answered(data, size, dcid_pair);
 		st = input_copy(&f, data, size);
 		check_flow(&f, st);
 		quic_flow_free(&f);

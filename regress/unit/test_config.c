@@ -702,7 +702,8 @@ START_TEST(test_listen_udp)
 	    "match tls sni \"a.example.com\" forward to <t>\n"
 	    "match tls forward with tls to <t>\n"
 	    "default send proxy v2 forward to <t>\n}\n"
-	    "listen on 127.0.0.1 port 8444 udp { default forward to <t> }\n"
+	    "listen on 127.0.0.1 port 8444 udp { default forward to <t> "
+	    "check quic }\n"
 	    "listen on 127.0.0.1 port 8445 tcp { default forward to <t> }\n");
 	ck_assert_msg(c != NULL, "%s", unit_errs);
 	l = TAILQ_FIRST(&c->listeners);
@@ -714,6 +715,7 @@ START_TEST(test_listen_udp)
 	ck_assert_ptr_eq(l->rs, TAILQ_FIRST(&c->rulesets));
 	l = TAILQ_NEXT(l, entry);
 	ck_assert_int_eq(l->udp, 1);
+	ck_assert_int_eq(l->rs->def->check.type, CHECK_QUIC);
 	l = TAILQ_NEXT(l, entry);
 	ck_assert_int_eq(l->udp, 0);
 	ck_assert_ptr_null(TAILQ_NEXT(l, entry));
@@ -736,6 +738,15 @@ END_TEST
 
 START_TEST(test_listen_udp_errors)
 {
+	assert_error(LISTEN_UDP "default forward to <t> check tcp\n}\n",
+	    "3: this listener has only udp, and its servers may not take TCP "
+	    "at all: check quic");
+	assert_error(LISTEN_UDP "default forward to <t> check http \"/\" "
+	    "code 200\n}\n", "3: this listener has only udp");
+	assert_error("table <t> { 127.0.0.1 port 1 }\n"
+	    "listen on 127.0.0.1 port 8443 {\n"
+	    "default forward to <t> check quic\n}\n",
+	    "3: check quic needs a listener with udp");
 	assert_error(LISTEN_UDP "match ssh forward to <t>\n}\n",
 	    "3: this condition cannot match a QUIC flow, which carries only "
 	    "TLS, and this listener has only udp");

@@ -610,6 +610,46 @@ START_TEST(test_hello_handshake)
 }
 END_TEST
 
+/* The probe draws Version Negotiation; only its own answer counts. */
+START_TEST(test_probe)
+{
+	uint8_t		 cids[2 * QUIC_PROBE_CIDLEN], p[QUIC_PROBE_LEN];
+	uint8_t		 vn[6 + 2 * (1 + QUIC_PROBE_CIDLEN) + 4 - 1];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cids); i++)
+		cids[i] = i + 1;
+	quic_probe_make(p, cids);
+	ck_assert_uint_eq(p[0] & 0xc0, 0xc0);
+	/* A version reserved to force negotiation: 0x?a?a?a?a. */
+	for (i = 1; i <= 4; i++)
+		ck_assert_uint_eq(p[i] & 0x0f, 0x0a);
+	ck_assert_uint_eq(p[5], QUIC_PROBE_CIDLEN);
+	ck_assert_mem_eq(p + 6, cids, QUIC_PROBE_CIDLEN);
+	ck_assert_uint_eq(p[6 + QUIC_PROBE_CIDLEN], QUIC_PROBE_CIDLEN);
+	ck_assert_mem_eq(p + 7 + QUIC_PROBE_CIDLEN, cids + QUIC_PROBE_CIDLEN,
+	    QUIC_PROBE_CIDLEN);
+
+	memset(vn, 0, sizeof(vn));
+	vn[0] = 0x80 | 0x35;
+	vn[5] = QUIC_PROBE_CIDLEN;
+	memcpy(vn + 6, cids + QUIC_PROBE_CIDLEN, QUIC_PROBE_CIDLEN);
+	vn[6 + QUIC_PROBE_CIDLEN] = QUIC_PROBE_CIDLEN;
+	memcpy(vn + 7 + QUIC_PROBE_CIDLEN, cids, QUIC_PROBE_CIDLEN);
+	vn[sizeof(vn) - 1] = 1;		/* version 1 supported */
+	ck_assert_int_eq(quic_probe_answered(vn, sizeof(vn), cids), 1);
+	ck_assert_int_eq(quic_probe_answered(vn, sizeof(vn) - 1, cids), 0);
+	vn[4] = 1;			/* not Version Negotiation */
+	ck_assert_int_eq(quic_probe_answered(vn, sizeof(vn), cids), 0);
+	vn[4] = 0;
+	vn[6] ^= 1;			/* not our IDs */
+	ck_assert_int_eq(quic_probe_answered(vn, sizeof(vn), cids), 0);
+	vn[6] ^= 1;
+	vn[0] &= 0x7f;			/* short header */
+	ck_assert_int_eq(quic_probe_answered(vn, sizeof(vn), cids), 0);
+}
+END_TEST
+
 Suite *
 quic_suite(void)
 {
@@ -636,6 +676,10 @@ quic_suite(void)
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_conflict);
 	tcase_add_test(tc, test_not_initial);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("probe");
+	tcase_add_test(tc, test_probe);
 	suite_add_tcase(s, tc);
 
 	return (s);
