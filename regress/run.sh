@@ -157,6 +157,7 @@ for f in "$cases"/*.sh; do
 	fi
 	limit=$(sed -n 's/^# timeout \([0-9][0-9]*\)$/\1/p' "$f" | head -n 1)
 	limit=${limit:-120}
+	t0=$(date +%s)
 
 	# The case's shell expands its own arguments: its name, directory,
 	# the certificates, lib.sh and the case file itself.
@@ -174,6 +175,9 @@ for f in "$cases"/*.sh; do
 	rc=$?
 	tpid_done=$tpid
 	tpid=
+	# The time of each case, so that a slow one is seen before the
+	# whole run grows too long.
+	took="($(($(date +%s) - t0)) s)"
 
 	left=$(group_members "$tpid_done")
 	if [ -n "$left" ]; then
@@ -216,7 +220,7 @@ for f in "$cases"/*.sh; do
 	case $rc in
 	0)
 		passed=$((passed + 1))
-		echo "ok $n $name"
+		echo "ok $n $name $took"
 		continue
 		;;
 	77)
@@ -229,7 +233,7 @@ for f in "$cases"/*.sh; do
 		;;
 	esac
 	failed=$((failed + 1))
-	echo "not ok $n $name"
+	echo "not ok $n $name $took"
 	if [ -s "$dir/reason" ]; then
 		sed -e 's/^/#   /' "$dir/reason"
 	else
