@@ -33,10 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "hello.h"
 #include "quic.h"
+#include "quic_pkt.h"
 
 #define REC_PROTECT	0x01
 #define REC_V2		0x02
@@ -50,64 +49,18 @@ static const uint8_t	 dcid[] = {
 static const uint8_t	 dcid_pair[2 * QUIC_PROBE_CIDLEN];
 static uint8_t		 dgram[QUIC_DGRAM_MAX + 64];
 
-/* As regress/unit/test_quic.c: an Initial of at least 1200 bytes. */
+/* An Initial of at least 1200 bytes. */
 static size_t
 protect(uint32_t version, uint64_t pn, size_t pnlen, const uint8_t *fr,
     size_t frlen, uint8_t *out)
 {
-	struct quic_keys	 k;
-	EVP_CIPHER_CTX		*ctx;
-	uint8_t			 nonce[QUIC_IV_LEN], mask[16];
-	size_t			 pos = 0, pnoff, hdrlen, ptlen, i, plen;
-	int			 n, ok;
+	size_t	 n;
 
-	if (quic_initial_keys(version, dcid, sizeof(dcid), &k) == -1)
+	n = quic_pkt_protect(version, dcid, sizeof(dcid), pn, pnlen, fr, frlen,
+	    QUIC_MIN_INITIAL, out);
+	if (n == 0)
 		abort();
-	out[pos++] = (uint8_t)((version == QUIC_V2 ? 0xd0 : 0xc0) |
-	    (pnlen - 1));
-	for (i = 0; i < 4; i++)
-		out[pos++] = (uint8_t)(version >> (24 - 8 * i));
-	out[pos++] = sizeof(dcid);
-	memcpy(out + pos, dcid, sizeof(dcid));
-	pos += sizeof(dcid);
-	out[pos++] = 0;
-	out[pos++] = 0;
-	ptlen = frlen;
-	if (pos + 2 + pnlen + ptlen + 16 < QUIC_MIN_INITIAL)
-		ptlen = QUIC_MIN_INITIAL - (pos + 2 + pnlen + 16);
-	plen = pnlen + ptlen + 16;
-	out[pos++] = (uint8_t)(0x40 | plen >> 8);
-	out[pos++] = (uint8_t)plen;
-	pnoff = pos;
-	for (i = 0; i < pnlen; i++)
-		out[pos++] = (uint8_t)(pn >> (8 * (pnlen - 1 - i)));
-	hdrlen = pos;
-	memcpy(out + pos, fr, frlen);
-	memset(out + pos + frlen, 0, ptlen - frlen);
-
-	memcpy(nonce, k.iv, sizeof(nonce));
-	for (i = 0; i < 8; i++)
-		nonce[sizeof(nonce) - 1 - i] ^= (uint8_t)(pn >> (8 * i));
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		abort();
-	ok = EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, k.key,
-	    nonce) == 1 &&
-	    EVP_EncryptUpdate(ctx, NULL, &n, out, (int)hdrlen) == 1 &&
-	    EVP_EncryptUpdate(ctx, out + hdrlen, &n, out + hdrlen,
-	    (int)ptlen) == 1 &&
-	    EVP_EncryptFinal_ex(ctx, out + hdrlen + n, &n) == 1 &&
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
-	    out + hdrlen + ptlen) == 1 &&
-	    EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), NULL, k.hp,
-	    NULL) == 1 &&
-	    EVP_EncryptUpdate(ctx, mask, &n, out + pnoff + 4, 16) == 1;
-	EVP_CIPHER_CTX_free(ctx);
-	if (!ok)
-		abort();
-	out[0] ^= mask[0] & 0x0f;
-	for (i = 0; i < pnlen; i++)
-		out[pnoff + i] ^= mask[1 + i];
-	return (hdrlen + ptlen + 16);
+	return (n);
 }
 
 static void

@@ -111,6 +111,13 @@ target_opts() {
 	esac
 }
 
+# Sources a target shares with the unit tests.
+target_srcs() {
+	case $1 in
+	quic)	echo "-Iregress/unit regress/unit/quic_pkt.c" ;;
+	esac
+}
+
 passed=0
 failed=0
 n=0
@@ -131,7 +138,8 @@ for src in "$fuzz"/fuzz_*.c; do
 	# Not optimised, so that a report names the check that failed.
 	# shellcheck disable=SC2086
 	if ! "$CC" $cppflags $cflags -O0 -fsanitize=fuzzer,$san -o "$bin" \
-	    "$src" $objs $libs >"$work/build-$name.log" 2>&1; then
+	    "$src" $(target_srcs "$name") $objs $libs \
+	    >"$work/build-$name.log" 2>&1; then
 		failed=$((failed + 1))
 		echo "not ok $n $name: does not build"
 		sed -e 's/^/#     /' "$work/build-$name.log" | tail -n 20
