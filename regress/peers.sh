@@ -422,6 +422,17 @@ udp_bound() {
 	END { print n + 0 }'
 }
 
+# udp_wait PORT WHO: fails unless a UDP socket is bound to PORT within
+# 10 s.
+udp_wait() {
+	_n=100
+	until [ "$(udp_bound "$1")" -gt 0 ]; do
+		[ "$_n" -gt 0 ] || fail "$2 does not listen on udp $1"
+		tick
+		_n=$((_n - 1))
+	done
+}
+
 # quic_server NAME [ADDR]: an ngtcp2 HTTP/3 server on a free UDP port of
 # 127.0.0.1 (or ADDR), with a certificate of its own for NAME.$DOMAIN,
 # serving /whoami with "backend NAME".
@@ -437,12 +448,7 @@ quic_server() {
 	echo "$!" >"$_b/pid"
 	track "$!"
 	echo "$_p" >"$_b/port"
-	_n=100
-	until [ "$(udp_bound "$_p")" -gt 0 ]; do
-		[ "$_n" -gt 0 ] || fail "$1 does not listen on udp $_p"
-		tick
-		_n=$((_n - 1))
-	done
+	udp_wait "$_p" "$1"
 }
 
 # quic_fetch NAME PORT [ADDR]: GET /whoami over HTTP/3 from NAME at

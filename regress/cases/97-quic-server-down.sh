@@ -45,12 +45,7 @@ listen on 127.0.0.1 port $P udp {
 EOF2
 start_daemon
 
-n=50
-until [ "$(udp_bound "$P")" -gt 0 ]; do
-	[ "$n" -gt 0 ] || fail "sniproxyd does not listen on udp $P"
-	tick
-	n=$((n - 1))
-done
+udp_wait "$P" "sniproxyd"
 
 body=$(quic_fetch "a.$DOMAIN" "$P") || fail "gtlsclient failed with a up"
 assert_eq "backend a" "$body" "HTTP/3 answer with a up"

@@ -48,12 +48,7 @@ EOF2
 Q=$(free_port) || exit 1
 python3 "$T/sink.py" "$Q" "$T/heard" </dev/null >"$T/sink.log" 2>&1 &
 track "$!"
-n=50
-until [ "$(udp_bound "$Q")" -gt 0 ]; do
-	[ "$n" -gt 0 ] || fail "the server does not listen on udp $Q"
-	tick
-	n=$((n - 1))
-done
+udp_wait "$Q" "the server"
 
 P=$(free_port) || exit 1
 conf <<EOF2
@@ -65,12 +60,7 @@ listen on 127.0.0.1 port $P udp {
 }
 EOF2
 start_daemon
-n=50
-until [ "$(udp_bound "$P")" -gt 0 ]; do
-	[ "$n" -gt 0 ] || fail "sniproxyd does not listen on udp $P"
-	tick
-	n=$((n - 1))
-done
+udp_wait "$P" "sniproxyd"
 
 # Both copies wait on the listener's socket, stopped accept process or
 # not, before the first is read.

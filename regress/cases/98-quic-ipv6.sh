@@ -50,12 +50,7 @@ listen on ::1 port $P udp {
 }
 EOF2
 start_daemon
-n=50
-until [ "$(udp_bound "$P")" -gt 0 ]; do
-	[ "$n" -gt 0 ] || fail "sniproxyd does not listen on udp $P"
-	tick
-	n=$((n - 1))
-done
+udp_wait "$P" "sniproxyd"
 
 for t in "a \\[::1\\]" "b 127\\.0\\.0\\.1"; do
 	set -- $t

@@ -51,12 +51,7 @@ listen on 127.0.0.1 port $P udp {
 }
 EOF2
 start_daemon
-n=50
-until [ "$(udp_bound "$P")" -gt 0 ]; do
-	[ "$n" -gt 0 ] || fail "sniproxyd does not listen on udp $P"
-	tick
-	n=$((n - 1))
-done
+udp_wait "$P" "sniproxyd"
 ctl log verbose >"$T/ctl.out" 2>&1 ||
     fail "sniproxyctl log verbose: $(cat "$T/ctl.out")"
 
