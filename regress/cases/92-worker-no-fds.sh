@@ -113,6 +113,16 @@ while True:
     signal.pause()
 EOF2
 
+# Waits at most 10 s for the worker to hold fewer than $1 descriptors.
+fds_below() {
+	n=100
+	until [ "$(nfds "$w")" -lt "$1" ]; do
+		[ "$n" -gt 0 ] || fail "the worker keeps $(nfds "$w") descriptors"
+		tick
+		n=$((n - 1))
+	done
+}
+
 # One more than the worker has room for: that one's descriptor is lost.
 log_mark
 python3 "$T/hold.py" "$P" "$((free + 1))" "ok.$DOMAIN" "$T/held" \
@@ -126,12 +136,7 @@ expect_log " end resources$"
 
 # One descriptor free: the client's socket takes it, the server's fails.
 kill -USR1 "$HOLD"
-n=100
-until [ "$(nfds "$w")" -lt "$LIMIT" ]; do
-	[ "$n" -gt 0 ] || fail "the worker still has $(nfds "$w") descriptors"
-	tick
-	n=$((n - 1))
-done
+fds_below "$LIMIT"
 log_mark
 if body=$(fetch "ok.$DOMAIN" "$P" 2>"$T/curl.err"); then
 	fail "curl was answered by a worker without descriptors: $body"
@@ -141,12 +146,7 @@ expect_log " end resources$"
 
 kill -TERM "$HOLD"
 wait_gone "$HOLD" 5 || fail "the holding client did not exit"
-n=100
-until [ "$(nfds "$w")" -lt "$((LIMIT - free + 2))" ]; do
-	[ "$n" -gt 0 ] || fail "the worker keeps $(nfds "$w") descriptors"
-	tick
-	n=$((n - 1))
-done
+fds_below "$((LIMIT - free + 2))"
 ok_answers "once descriptors are free"
 same_procs "$before"
 assert_log_lacks "no server answered"
