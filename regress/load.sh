@@ -582,6 +582,39 @@ site_keypair() {
 	fi
 }
 
+# three_routes PREFORK: servers web (openssl s_server), echo (its -rev)
+# and app (plain), and sniproxyd on port P with PREFORK workers a route:
+# web and echo passed through by name, app terminated with keypair
+# "site", the run's certificate.
+three_routes() {
+	backend web
+	backend_rev echo
+	plain_backend app
+	P=$(free_port)
+	if ! mkdir -p "$T/etc" || ! cp "$PKI/leaf.pem" "$T/etc/site.crt" ||
+	    ! cp "$PKI/leaf.key" "$T/etc/site.key"; then
+		fail "cannot copy the keypair into $T/etc"
+	fi
+	conf <<EOF2
+prefork $1
+keypair "site" {
+	certificate "$T/etc/site.crt"
+	key "$T/etc/site.key"
+}
+table <web> { 127.0.0.1 port $(port web) }
+table <echo> { 127.0.0.1 port $(port echo) }
+table <app> { 127.0.0.1 port $(port app) }
+
+listen on 127.0.0.1 port $P {
+	match tls sni "web.$DOMAIN" forward to <web>
+	match tls sni "echo.$DOMAIN" forward to <echo>
+	match tls sni "app.$DOMAIN" terminate tls keypair "site" \\
+	    forward to <app>
+}
+EOF2
+	start_daemon "$P"
+}
+
 # tls_loops PORT SNI RATE: two loadpeer.py tlsloop clients in the
 # background, RATE handshakes a second each; tls_loops_stop ends them
 # and gathers what they printed in $T/loop.out.

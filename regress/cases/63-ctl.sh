@@ -44,33 +44,7 @@
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
 
-backend web
-backend_rev echo
-plain_backend app
-P=$(free_port)
-
-if ! mkdir -p "$T/etc" || ! cp "$PKI/leaf.pem" "$T/etc/site.crt" ||
-    ! cp "$PKI/leaf.key" "$T/etc/site.key"; then
-	fail "cannot copy the keypair into $T/etc"
-fi
-conf <<EOF2
-prefork 2
-keypair "site" {
-	certificate "$T/etc/site.crt"
-	key "$T/etc/site.key"
-}
-table <web> { 127.0.0.1 port $(port web) }
-table <echo> { 127.0.0.1 port $(port echo) }
-table <app> { 127.0.0.1 port $(port app) }
-
-listen on 127.0.0.1 port $P {
-	match tls sni "web.$DOMAIN" forward to <web>
-	match tls sni "echo.$DOMAIN" forward to <echo>
-	match tls sni "app.$DOMAIN" terminate tls keypair "site" \
-	    forward to <app>
-}
-EOF2
-start_daemon "$P"
+three_routes 2
 
 # run_ctl STATUS ARGS...: sniproxyctl must exit with STATUS; its
 # standard output is in $T/ctl.out, its standard error in $T/ctl.err.
