@@ -24,9 +24,10 @@
 # sniproxyd:	prefork 2; timeout connect 5s; default forward to <pool>
 #		check tcp interval 300ms fall 2 rise 2
 # servers:	two loadpeer.py servers a, b, both killed, then a started again
-# expect:	both "is down"; each of the 5 closed without an answer, all
-#		5 within 2.5 s (far below timeout connect); 5 log lines
-#		"to - ... end no-server"; after "is up" all 10 answered by a
+# expect:	both "is down"; each of the 5 closed without an answer; 5
+#		log lines "to - ... end no-server", which no connect
+#		attempt (refused, or timed out) would give; after "is up"
+#		all 10 answered by a
 
 # shellcheck source=regress/load.sh
 . "$TOP/regress/load.sh"
@@ -56,13 +57,8 @@ for b in a b; do
 done
 sleep 0.2
 
-t0=$(now_ms)
 conns "$P" 5
-took=$(($(now_ms) - t0))
-echo "5 clients of a table with every server down closed in $took ms"
 assert_eq 5 "$(grep -c ' FAIL ' "$T/conns.out")" "clients not answered"
-[ "$took" -le 2500 ] ||
-    fail "5 clients of a table with no server up took $took ms to close"
 L=127\\.0\\.0\\.1:$P
 expect_log "$(conn_line "$L" "$(rule_re "default")" unknown - no-server)"
 five_logged() {
