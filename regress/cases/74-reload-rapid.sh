@@ -14,7 +14,7 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
-# timeout 60
+# timeout 150
 #
 # Reloads in quick succession under handshake load: every connection
 # is served by one generation or the next, none falls between them.
