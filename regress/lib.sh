@@ -605,6 +605,29 @@ client_open() {
 	track "$!"
 }
 
+# tls_line PORT SNI TEXT [OPTION...]: TEXT as one line through openssl
+# s_client to 127.0.0.1 PORT, verified with the run's CA, with more
+# s_client options if given; prints the first line of the answer.  The
+# client keeps its side open until the answer has come, 10 s at most,
+# however slow the daemon (valgrind) is.
+tls_line() {
+	_tp=$1
+	_ts=$2
+	_tt=$3
+	shift 3
+	rm -f "$T/tls_line.out"
+	(printf '%s\n' "$_tt"
+	    _n=100
+	    until [ -s "$T/tls_line.out" ] || [ "$_n" -le 0 ]; do
+		tick
+		_n=$((_n - 1))
+	    done) | timeout 15 openssl s_client -quiet -no_ign_eof \
+	    -connect "127.0.0.1:$_tp" -servername "$_ts" \
+	    -CAfile "$PKI/ca.pem" -verify_return_error "$@" \
+	    >"$T/tls_line.out" 2>"$T/s_client.err" || return 1
+	head -n 1 "$T/tls_line.out"
+}
+
 client_pid() {
 	cat "$T/s/$1/pid" 2>/dev/null || fail "no client named $1"
 }

@@ -54,11 +54,7 @@ ms=$(sed -n 's/^done after \([0-9]*\) ms/\1/p' "$T/plain.err")
 echo "plain client answered after $ms ms"
 [ "$ms" -lt 2000 ] || fail "the plain client waited $ms ms"
 
-# s_client sends its line and keeps the connection a second for the
-# answer.
-out=$( (printf 'openssl hello\n'; sleep 1) | timeout 10 openssl s_client \
-    -quiet -no_ign_eof -connect "127.0.0.1:$P" -servername "echo.$DOMAIN" \
-    -CAfile "$PKI/ca.pem" -verify_return_error 2>"$T/s_client.err") ||
+out=$(tls_line "$P" "echo.$DOMAIN" "openssl hello") ||
     fail "s_client failed: $(cat "$T/s_client.err")"
 assert_eq "echo: openssl hello" "$out" "answer to s_client"
 

@@ -73,10 +73,8 @@ grep -qx "alpn echo/1" "$T/py.err" ||
     fail "echo/1 was not negotiated: $(cat "$T/py.err")"
 tport=$(localport "$T/py.err")
 
-out=$( (printf 'openssl tls\n'; sleep 1) | timeout 10 openssl s_client \
-    -quiet -no_ign_eof -bind 127.0.0.2:0 -connect "127.0.0.1:$P" \
-    -servername "app.$DOMAIN" -CAfile "$PKI/ca.pem" -verify_return_error \
-    2>"$T/s_client.err") || fail "s_client failed: $(cat "$T/s_client.err")"
+out=$(tls_line "$P" "app.$DOMAIN" "openssl tls" -bind 127.0.0.2:0) ||
+    fail "s_client failed: $(cat "$T/s_client.err")"
 assert_eq "echo: openssl tls" "$out" "answer to s_client"
 
 wait_conns echo 3
