@@ -590,7 +590,6 @@ conn_send_proxy(struct conn *c)
 		    ssl.present ? &ssl : NULL, buf, sizeof(buf));
 	if (n <= 0 || send(c->bfd, buf, n, MSG_NOSIGNAL) != n)
 		return (-1);
-	c->proxy_bytes = n;
 	return (0);
 }
 

@@ -78,7 +78,6 @@ struct conn {
 	int			 timedout;
 	int			 connected;
 	int			 client_gone;	/* reset or closed by it */
-	size_t			 proxy_bytes;	/* PROXY header sent */
 	char			 backend[ADDRSTR_LEN];
 	struct event		*ev_connect;	/* its deadline */
 	struct event		*ev_client;
