@@ -377,8 +377,7 @@ dir_pump(struct dir *d)
 
 	if (d->shut)
 		return (0);
-	/* Bounded, so that one fast connection cannot starve the rest. */
-	for (i = 0; i < 16; i++) {
+	for (i = 0;; i++) {
 		if (d->pending > 0) {
 			if (!d->writable)
 				return (0);
@@ -392,6 +391,13 @@ dir_pump(struct dir *d)
 		}
 		if (d->eof)
 			return (dir_finish(d));
+		/*
+		 * Bounded, so that one fast connection cannot starve the
+		 * rest; never right after a copy, which scratch holds only
+		 * until the next pump of any connection.
+		 */
+		if (i == 16)
+			break;
 		if (!d->readable)
 			return (0);
 		if ((n = dir_fill(d)) == -1)
