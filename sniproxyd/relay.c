@@ -756,7 +756,9 @@ quic_refused(struct conn *c, int fd, int err)
 	    err != ENETUNREACH))
 		return (0);
 	log_debug("%s: connect: %s", c->backend, strerror(err));
-	event_free(c->client.ev);
+	/* Refused while replaying, the flow has no event for its client. */
+	if (c->client.ev != NULL)
+		event_free(c->client.ev);
 	event_free(c->server.ev);
 	c->client.ev = c->server.ev = NULL;
 	c->up.bytes = c->down.bytes = 0;
