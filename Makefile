@@ -44,7 +44,7 @@ CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/bundle.c \
 		sniproxyd/keypair.c sniproxyd/keys.c sniproxyd/listener.c \
 		sniproxyd/connlimit.c \
 		sniproxyd/log.c sniproxyd/notify.c sniproxyd/probe.c sniproxyd/proxyproto.c sniproxyd/quic.c \
-		sniproxyd/relay.c \
+		sniproxyd/relay.c sniproxyd/xprt_raw.c \
 		sniproxyd/tls.c
 DAEMON_SRCS =	sniproxyd/sniproxyd.c sniproxyd/version.c
 PARSE_OBJ =	sniproxyd/parse.o

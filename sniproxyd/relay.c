@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +32,7 @@
 
 #include <event2/event.h>
 
+#include "balance.h"
 #include "chan.h"
 #include "connlog.h"
 #include "log.h"
@@ -40,6 +42,88 @@
 #include "sniproxyd.h"
 #include "syscalls.h"
 #include "relay.h"
+
+/*
+ * A connection's progress.  Terminating, the client's handshake comes
+ * first: a client that cannot finish it costs no server.  Then the
+ * servers are tried in turn; TLS to the server has its handshake; then
+ * bytes (or a QUIC flow's datagrams) move both ways until both
+ * directions have ended.
+ */
+enum conn_state {
+	CONN_CLIENT_HANDSHAKE,
+	CONN_CONNECTING,
+	CONN_SERVER_HANDSHAKE,
+	CONN_RELAY
+};
+
+/*
+ * A direction of a relayed connection.  The first bytes are copied
+ * (see dir_fill); past that, when both ends are plain sockets, they
+ * move through a pipe with splice(2) and never enter this process.  An
+ * idle direction holds no buffer.
+ */
+#define PIPE_CAP	(64 * 1024)
+#define COPYBUF		(16 * 1024)
+#define SPLICE_AFTER	(64 * 1024)
+#define DIR_ROUNDS	16
+
+struct dir {
+	struct end		*src;
+	struct end		*dst;
+	int			 pipe[2];
+	uint8_t			*buf;
+	size_t			 off;
+	size_t			 pending;	/* in the pipe or buf */
+	uint64_t		 bytes;
+	int			 nosplice;
+	int			 secret;	/* TLS plaintext: zeroed */
+};
+
+struct conn {
+	uint64_t		 id;
+	enum conn_state		 state;
+	struct origin		*origin;	/* NULL once accept is gone */
+	struct msg_conn		 mc;
+	const struct rule	*rule;
+	struct end		 client;
+	struct end		 server;
+	uint16_t		*order;		/* servers to try */
+	size_t			 norder;
+	size_t			 tried;
+	int			 hostidx;	/* the one connected */
+	int			 timedout;	/* a server did not answer */
+	char			 backend[ADDRSTR_LEN];
+	struct event		*ev_connect;	/* its deadline */
+	struct event		*ev_handshake;	/* TLS handshakes' deadline */
+	struct event		*ev_idle;
+	int64_t			 last_ms;
+	int64_t			 start_ms;
+	struct dir		 up;		/* client to server */
+	struct dir		 down;		/* server to client */
+	uint8_t			*dgrams;	/* QUIC: until answered */
+	size_t			 dgramlen;
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct worker {
+	struct event_base	*base;
+	struct chan		*priv;
+	struct config		*conf;
+	const struct rule	*route;
+	int			 quitting;
+	int			 draining;
+	int			 ready;		/* told priv so */
+	struct event		*ev_shutdown;
+	struct event		*ev_ends;	/* sends MSG_CONN_END */
+	struct balance		 bal;
+	uint64_t		 total;		/* connections since start */
+	uint64_t		 errors;
+	uint64_t		 up;		/* bytes of ended connections */
+	uint64_t		 down;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, origin)	 origins;
+};
 
 /*
  * An accept process that hands this worker connections, and is told
@@ -55,10 +139,11 @@ struct origin {
 	TAILQ_ENTRY(origin)	 entry;
 };
 
-struct worker	 wk;
+static struct worker	 wk;
 
-static void	conn_connected(struct conn *, short);
-static void	conn_ready(int, short, void *);
+static int	conn_connect_next(struct conn *);
+static void	conn_connect_done(struct conn *, short);
+static void	end_ready(int, short, void *);
 static void	worker_stats(struct chan *, uint64_t);
 static void	origins_flush(int, short, void *);
 
@@ -101,7 +186,22 @@ dir_close(struct dir *d)
 		close(d->pipe[0]);
 		close(d->pipe[1]);
 	}
-	free(d->buf);
+	if (d->buf != NULL)
+		freezero(d->buf, d->off + d->pending);
+}
+
+/* The transport lets go first, then the socket goes. */
+static void
+end_close(struct end *e)
+{
+	if (e->ops != NULL && e->ops->close != NULL)
+		e->ops->close(e);
+	if (e->ev != NULL)
+		event_free(e->ev);
+	if (e->ev_out != NULL)
+		event_free(e->ev_out);
+	if (e->fd != -1)
+		close(e->fd);
 }
 
 /*
@@ -123,43 +223,45 @@ worker_done_check(void)
 	}
 }
 
-void
-conn_end(struct conn *c, const char *reason)
+/* Connected: counted as one of its server's, and logged with it. */
+static int
+conn_has_server(const struct conn *c)
+{
+	return (c->state >= CONN_SERVER_HANDSHAKE);
+}
+
+/*
+ * Ends the connection.  client: the client reset it, which is no fault
+ * of the route.
+ */
+static void
+conn_close(struct conn *c, const char *reason, int client)
 {
 	char	 session[128];
 
 	wk.up += c->up.bytes;
 	wk.down += c->down.bytes;
-	/* A client that resets its own connection is no fault of the route. */
 	if (strcmp(reason, "eof") != 0 && strcmp(reason, "idle") != 0 &&
-	    strcmp(reason, "shutdown") != 0 &&
-	    !(c->client_gone && strcmp(reason, "reset") == 0))
+	    strcmp(reason, "shutdown") != 0 && !client)
 		wk.errors++;
 	connlog_session(wk.conf, &c->mc,
-	    tls_relay_agreed(c, session, sizeof(session)),
-	    c->connected ? c->backend : NULL, c->up.bytes, c->down.bytes,
-	    reason);
+	    tls_end_agreed(&c->client, session, sizeof(session)),
+	    conn_has_server(c) ? c->backend : NULL, c->up.bytes,
+	    c->down.bytes, reason);
 	dir_close(&c->up);
 	dir_close(&c->down);
 	free(c->dgrams);
-	tls_relay_free(c);
+	end_close(&c->client);
+	end_close(&c->server);
 	if (c->ev_connect != NULL)
 		event_free(c->ev_connect);
-	if (c->ev_client != NULL)
-		event_free(c->ev_client);
-	if (c->ev_client_out != NULL)
-		event_free(c->ev_client_out);
-	if (c->ev_backend != NULL)
-		event_free(c->ev_backend);
+	if (c->ev_handshake != NULL)
+		event_free(c->ev_handshake);
 	if (c->ev_idle != NULL)
 		event_free(c->ev_idle);
-	if (c->cfd != -1)
-		close(c->cfd);
-	if (c->bfd != -1)
-		close(c->bfd);
 	if (c->origin != NULL)
 		origin_ended(c->origin, c->id);
-	if (c->connected)
+	if (conn_has_server(c))
 		wk.bal.active[c->hostidx]--;
 	TAILQ_REMOVE(&wk.conns, c, entry);
 	free(c->order);
@@ -167,7 +269,20 @@ conn_end(struct conn *c, const char *reason)
 	worker_done_check();
 }
 
-void
+static void
+conn_end(struct conn *c, const char *reason)
+{
+	conn_close(c, reason, 0);
+}
+
+/* An end's socket failed: reset, by the client or the server. */
+static void
+conn_reset(struct conn *c, const struct end *e)
+{
+	conn_close(c, "reset", e == &c->client);
+}
+
+static void
 timeval_ms(struct timeval *tv, int64_t ms)
 {
 	tv->tv_sec = ms / 1000;
@@ -197,7 +312,7 @@ conn_idle(int fd, short events, void *arg)
 	evtimer_add(c->ev_idle, &tv);
 }
 
-void
+static void
 conn_touch(struct conn *c)
 {
 	struct timeval	 tv;
@@ -208,24 +323,23 @@ conn_touch(struct conn *c)
 		c->last_ms = now_ms();
 }
 
-static void
-dir_init(struct conn *c, struct dir *d, int src, int dst)
-{
-	d->conn = c;
-	d->src = src;
-	d->dst = dst;
-	d->pipe[0] = d->pipe[1] = -1;
-	d->writable = 1;
-}
-
 /*
  * A direction starts by copying through the worker's scratch buffer:
  * for the few bytes of a short exchange, read and write cost less than
- * a pipe and two splices.  Past SPLICE_AFTER bytes it moves to a pipe,
- * and the bytes no longer enter this process.  A copy that the
- * destination would not take whole waits in a buffer of its own.
+ * a pipe and two splices.  Past SPLICE_AFTER bytes, when both ends can
+ * splice, it moves to a pipe, and the bytes no longer enter this
+ * process.  A copy that the destination would not take whole waits in
+ * a buffer of its own.  Scratch never keeps bytes past a dir_pump.
  */
 static uint8_t	 scratch[COPYBUF];
+
+static void
+dir_init(struct dir *d)
+{
+	d->nosplice = d->src->ops->splice_in == NULL ||
+	    d->dst->ops->splice_out == NULL;
+	d->secret = d->nosplice;
+}
 
 static void
 dir_maybe_splice(struct dir *d)
@@ -252,193 +366,372 @@ dir_to_copy(struct dir *d)
 static ssize_t
 dir_fill(struct dir *d)
 {
-	ssize_t	 n;
+	struct end	*e = d->src;
+	ssize_t		 n;
 
 	dir_maybe_splice(d);
 	if (d->pipe[0] != -1) {
-		n = splice(d->src, NULL, d->pipe[1], NULL, PIPE_CAP,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINVAL && d->pending == 0) {
+		n = e->ops->splice_in(e, d->pipe[1], PIPE_CAP);
+		if (n == -2 && errno == EINVAL) {
 			dir_to_copy(d);
 			return (dir_fill(d));
 		}
 	} else
-		n = read(d->src, scratch, sizeof(scratch));
-	if (n == -1) {
-		if (errno == EAGAIN)
-			d->readable = 0;
-		return ((errno == EAGAIN || errno == EINTR) ? -1 : -2);
-	}
-	/*
-	 * A short copy emptied the socket: until the next edge another
-	 * read would get EAGAIN, or 0 once the peer's FIN is in.  A
-	 * splice may stop short for want of pipe slots, and tells nothing.
-	 */
-	if (n > 0 && d->pipe[0] == -1 && (size_t)n < sizeof(scratch)) {
-		d->readable = 0;
-		d->eof = d->hup;
-	}
+		n = e->ops->read(e, scratch, sizeof(scratch));
+	if (n <= 0)
+		return (n);
 	d->off = 0;
 	d->pending = n;
 	d->bytes += n;
 	return (n);
 }
 
+/* Emptied: what it held may have been plaintext, so it goes zeroed. */
+static void
+dir_buf_release(struct dir *d)
+{
+	if (d->buf != NULL) {
+		freezero(d->buf, d->off);
+		d->buf = NULL;
+	}
+}
+
 /*
- * Returns 0 when everything went out, 1 when dst is full, -1 on error.
- * What stays of a copy is moved out of the scratch buffer.  A short
- * send means a full socket, and the next would get EAGAIN.
+ * Returns 0 when everything went out, 1 when dst waits, -1 on error.
+ * What stays of a copy is moved out of the scratch buffer.  A write
+ * that moved bytes and left dst writable goes on (a splice stops short
+ * for want of pipe slots, TLS at each record).
  */
 static int
 dir_drain(struct dir *d)
 {
+	struct end	*e = d->dst;
 	const uint8_t	*from = d->buf != NULL ? d->buf : scratch;
+	size_t		 used = d->off + d->pending;
 	ssize_t		 n;
+	int		 rv = 0;
 
 	while (d->pending > 0) {
 		if (d->pipe[0] != -1)
-			n = splice(d->pipe[0], NULL, d->dst, NULL, d->pending,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			n = e->ops->splice_out(e, d->pipe[0], d->pending);
 		else
-			n = send(d->dst, from + d->off, d->pending,
-			    MSG_NOSIGNAL);
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			return (-1);
+			n = e->ops->write(e, from + d->off, d->pending);
+		if (n == -2) {
+			rv = -1;
+			break;
+		}
 		if (n > 0) {
 			d->pending -= n;
 			d->off += n;
 		}
-		if (d->pending == 0 || (n == -1 && errno == EINTR) ||
-		    (n > 0 && d->pipe[0] != -1))
+		if (d->pending == 0 || (n > 0 && e->writable))
 			continue;
-		d->writable = 0;
 		if (d->pipe[0] == -1 && d->buf == NULL) {
-			if ((d->buf = malloc(d->pending)) == NULL)
-				return (-1);
+			if ((d->buf = malloc(d->pending)) == NULL) {
+				rv = -1;
+				break;
+			}
 			memcpy(d->buf, scratch + d->off, d->pending);
 			d->off = 0;
 		}
-		return (1);
+		rv = 1;
+		break;
 	}
-	free(d->buf);
-	d->buf = NULL;
-	return (0);
-}
-
-/* Returns -1 once the connection is gone. */
-static int
-dir_finish(struct dir *d)
-{
-	struct conn	*c = d->conn;
-	struct dir	*other = d == &c->up ? &c->down : &c->up;
-
-	/*
-	 * The last direction to end needs no shutdown: both sides have
-	 * read to the end, and the close that follows sends the FIN.
-	 */
-	if (other->shut) {
-		conn_end(c, "eof");
-		return (-1);
-	}
-	shutdown(d->dst, SHUT_WR);
-	d->shut = 1;
-	return (0);
+	if (from == scratch && d->secret)
+		explicit_bzero(scratch, used);
+	if (rv == 0)
+		dir_buf_release(d);
+	return (rv);
 }
 
 /*
- * The client's socket is watched for writing once a write came short,
- * and from then on: most connections never fill it, and a socket
- * watched for writing from the start would wake the loop at once for
- * nothing.  The backend's is, since its connect.
+ * The last direction to end needs no shutdown(2): both sides have read
+ * to the end, and the close that follows sends the FIN.  The other
+ * direction ends in the same pass when its source is at EOF with
+ * nothing in hand.  Returns -1 once the connection is gone.
  */
 static int
-dir_want_out(struct dir *d)
+dir_finish(struct dir *d)
 {
-	struct conn	*c = d->conn;
+	struct conn	*c = d->src->conn;
+	struct dir	*other = d == &c->up ? &c->down : &c->up;
 
-	if (d->dst != c->cfd || c->ev_client_out != NULL)
-		return (0);
-	if ((c->ev_client_out = event_new(wk.base, c->cfd, EV_WRITE | EV_ET |
-	    EV_PERSIST, conn_ready, c)) == NULL ||
-	    event_add(c->ev_client_out, NULL) == -1) {
-		conn_end(c, "reset");
+	d->dst->ops->shutdown(d->dst, other->src->eof && other->pending == 0);
+	d->dst->shut = 1;
+	if (other->dst->shut) {
+		conn_end(c, "eof");
 		return (-1);
 	}
 	return (0);
 }
 
-/* Moves what it can; returns -1 once the connection is gone. */
+static int
+end_readable(const struct end *e)
+{
+	return (e->readable || (e->ops->pending != NULL &&
+	    e->ops->pending(e)));
+}
+
+/*
+ * Moves what it can; returns -1 once the connection is gone.  Nothing
+ * is read that dst could not take now: scratch holds no bytes between
+ * passes.
+ */
 static int
 dir_pump(struct dir *d)
 {
-	struct conn	*c = d->conn;
+	struct conn	*c = d->src->conn;
 	ssize_t		 n;
 	int		 i, rv;
 
-	if (d->shut)
+	if (d->dst->shut)
 		return (0);
-	/* Bounded, so that one fast connection cannot starve the rest. */
-	for (i = 0; i < 16; i++) {
+	for (i = 0;; i++) {
 		if (d->pending > 0) {
-			if (!d->writable)
+			if (!d->dst->writable)
 				return (0);
 			if ((rv = dir_drain(d)) == -1) {
 				conn_end(c, "reset");
 				return (-1);
 			}
 			if (rv == 1)
-				return (dir_want_out(d));
+				return (0);
 			conn_touch(c);
 		}
-		if (d->eof)
+		if (d->src->eof)
 			return (dir_finish(d));
-		if (!d->readable)
+		/* Bounded: one fast connection must not starve the rest. */
+		if (i == DIR_ROUNDS)
+			break;
+		if (!end_readable(d->src) || !d->dst->writable)
 			return (0);
 		if ((n = dir_fill(d)) == -1)
 			return (0);
 		if (n == -2) {
-			c->client_gone = d->src == c->cfd;
-			conn_end(c, "reset");
+			conn_reset(c, d->src);
 			return (-1);
 		}
 		if (n == 0) {
-			d->eof = 1;
+			d->src->eof = 1;
 			return (dir_finish(d));
 		}
 		conn_touch(c);
 	}
 	/* Bytes may be left that no edge will announce: next pass. */
-	event_active(d->src == c->cfd ? c->ev_client : c->ev_backend,
-	    EV_READ, 0);
+	event_active(d->src->ev, EV_READ, 0);
 	return (0);
 }
 
-/* Either socket of a relayed connection: note what it said, and move. */
-static void
-conn_ready(int fd, short events, void *arg)
+static const char *
+client_str(const struct conn *c, char *buf, size_t len)
 {
-	struct conn	*c = arg;
-	struct dir	*in, *out;
+	return (addr_str((const struct sockaddr *)&c->mc.client, buf, len));
+}
 
-	if (!c->connected) {
-		conn_connected(c, events);
+/* Every handshake is done: the relay has no deadline but idleness. */
+static void
+conn_relay_start(struct conn *c)
+{
+	if (c->ev_handshake != NULL) {
+		event_free(c->ev_handshake);
+		c->ev_handshake = NULL;
+	}
+	c->state = CONN_RELAY;
+}
+
+/* Returns 1 when done, 0 when waiting, -1 once the connection is gone. */
+static int
+conn_server_handshake(struct conn *c)
+{
+	char	 client[ADDRSTR_LEN];
+	int	 rv;
+
+	if ((rv = c->server.ops->handshake(&c->server)) == -1) {
+		log_warnx("%s: TLS handshake with server %s failed: %s",
+		    client_str(c, client, sizeof(client)), c->backend,
+		    tls_end_error(&c->server));
+		conn_end(c, "backend-tls-failed");
+		return (-1);
+	}
+	if (rv == 0)
+		return (0);
+	conn_relay_start(c);
+	return (1);
+}
+
+/* Returns -1 once the connection is gone. */
+static int
+conn_client_handshake(struct conn *c)
+{
+	char	 client[ADDRSTR_LEN];
+	int	 rv;
+
+	if ((rv = c->client.ops->handshake(&c->client)) == -1) {
+		log_warnx("%s: TLS handshake failed: %s",
+		    client_str(c, client, sizeof(client)),
+		    tls_end_error(&c->client));
+		conn_end(c, "handshake-failed");
+		return (-1);
+	}
+	if (rv == 0)
+		return (0);
+	c->state = CONN_CONNECTING;
+	return (conn_connect_next(c));
+}
+
+/* Moves the connection on as far as it goes; -1 once it is gone. */
+static int
+conn_run(struct conn *c)
+{
+	int	 rv;
+
+	switch (c->state) {
+	case CONN_CLIENT_HANDSHAKE:
+		return (conn_client_handshake(c));
+	case CONN_CONNECTING:
+		return (0);
+	case CONN_SERVER_HANDSHAKE:
+		if ((rv = conn_server_handshake(c)) != 1)
+			return (rv);
+		break;
+	case CONN_RELAY:
+		break;
+	}
+	if (dir_pump(&c->up) == -1)
+		return (-1);
+	return (dir_pump(&c->down));
+}
+
+/*
+ * The client's socket is watched for writing once a write came short,
+ * and from then on: most connections never fill it, and a socket
+ * watched for writing from the start would wake the loop at once for
+ * nothing.  The server's is, since its connect.  Returns -1 once the
+ * connection is gone.
+ */
+static int
+conn_watch_out(struct conn *c)
+{
+	struct end	*e = &c->client;
+
+	if (e->writable || e->ev_out != NULL)
+		return (0);
+	if ((e->ev_out = event_new(wk.base, e->fd, EV_WRITE | EV_ET |
+	    EV_PERSIST, end_ready, e)) == NULL ||
+	    event_add(e->ev_out, NULL) == -1) {
+		conn_end(c, "reset");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The client's first pass, before its socket is registered: on an
+ * empty socket the registration itself raises no event.
+ */
+static void
+conn_first_run(struct conn *c)
+{
+	if (conn_run(c) == -1)
+		return;
+	if (event_add(c->client.ev, NULL) == -1) {
+		conn_end(c, "reset");
 		return;
 	}
-	if (fd == c->cfd) {
-		in = &c->up;
-		out = &c->down;
-	} else {
-		in = &c->down;
-		out = &c->up;
+	(void)conn_watch_out(c);
+}
+
+/*
+ * Either socket of a connection: note what it said, and move on.  The
+ * server's first event ends its connect.
+ */
+static void
+end_ready(int fd, short events, void *arg)
+{
+	struct end	*e = arg;
+	struct conn	*c = e->conn;
+
+	(void)fd;
+	if (c->state == CONN_CONNECTING && e == &c->server) {
+		conn_connect_done(c, events);
+		return;
 	}
 	if (events & EV_READ)
-		in->readable = 1;
+		e->readable = 1;
 	if (events & EV_CLOSED)
-		in->hup = 1;
+		e->hup = 1;
 	if (events & EV_WRITE)
-		out->writable = 1;
-	if (dir_pump(&c->up) == 0)
-		(void)dir_pump(&c->down);
+		e->writable = 1;
+	if (conn_run(c) == 0)
+		(void)conn_watch_out(c);
+}
+
+/*
+ * Plain or TLS, each end is registered once, edge-triggered, and what
+ * its calls said is kept in readable and writable.
+ */
+static int
+end_open(struct conn *c, struct end *e, short events)
+{
+	e->conn = c;
+	e->writable = 1;
+	if ((e->ev = event_new(wk.base, e->fd, events | EV_ET | EV_PERSIST,
+	    end_ready, e)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+conn_handshake_expired(int fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+	char		 client[ADDRSTR_LEN];
+
+	(void)fd;
+	(void)events;
+	log_warnx("%s: TLS handshake timed out",
+	    client_str(c, client, sizeof(client)));
+	conn_end(c, "handshake-timeout");
+}
+
+/*
+ * The TLS handshakes' deadline: terminating, it also covers reaching
+ * the server and its handshake.  Returns -1 once the connection is
+ * gone.
+ */
+static int
+conn_handshake_start(struct conn *c)
+{
+	struct timeval	 tv;
+
+	if ((c->ev_handshake = evtimer_new(wk.base, conn_handshake_expired,
+	    c)) == NULL) {
+		conn_end(c, "reset");
+		return (-1);
+	}
+	timeval_ms(&tv, c->rule->timeout.handshake);
+	evtimer_add(c->ev_handshake, &tv);
+	return (0);
+}
+
+/* Terminating: the client's handshake comes before the server. */
+static void
+conn_accept_tls(struct conn *c)
+{
+	c->state = CONN_CLIENT_HANDSHAKE;
+	if (end_open(c, &c->client, EV_READ | EV_CLOSED) == -1) {
+		conn_end(c, "reset");
+		return;
+	}
+	/* The classifier only peeked: the ClientHello is in the socket. */
+	c->client.readable = 1;
+	if (conn_handshake_start(c) == -1)
+		return;
+	if (tls_end_accept(&c->client) == -1) {
+		conn_end(c, "handshake-failed");
+		return;
+	}
+	conn_first_run(c);
 }
 
 /*
@@ -458,26 +751,26 @@ static uint8_t	 dgram[QUIC_DGRAM_MAX];
 static int
 quic_refused(struct conn *c, int fd, int err)
 {
-	struct dir	*d;
-
-	if (fd != c->bfd || c->dgrams == NULL || (err != ECONNREFUSED &&
-	    err != EHOSTUNREACH && err != ENETUNREACH))
+	if (fd != c->server.fd || c->dgrams == NULL ||
+	    (err != ECONNREFUSED && err != EHOSTUNREACH &&
+	    err != ENETUNREACH))
 		return (0);
 	log_debug("%s: connect: %s", c->backend, strerror(err));
-	event_free(c->ev_client);
-	event_free(c->ev_backend);
-	c->ev_client = c->ev_backend = NULL;
-	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL)
-		d->bytes = 0;
+	/* Refused while replaying, the flow has no event for its client. */
+	if (c->client.ev != NULL)
+		event_free(c->client.ev);
+	event_free(c->server.ev);
+	c->client.ev = c->server.ev = NULL;
+	c->up.bytes = c->down.bytes = 0;
 	event_free(c->ev_idle);
 	c->ev_idle = NULL;
 	/* A refused connect is never counted as one to its server. */
-	c->connected = 0;
+	c->state = CONN_CONNECTING;
 	wk.bal.active[c->hostidx]--;
 	wk.bal.total[c->hostidx]--;
-	close(c->bfd);
-	c->bfd = -1;
-	conn_connect_next(c);
+	close(c->server.fd);
+	c->server.fd = -1;
+	(void)conn_connect_next(c);
 	return (1);
 }
 
@@ -485,7 +778,7 @@ static void
 quic_readable(int fd, short events, void *arg)
 {
 	struct dir	*d = arg;
-	struct conn	*c = d->conn;
+	struct conn	*c = d->src->conn;
 	ssize_t		 n;
 	int		 i;
 
@@ -495,23 +788,21 @@ quic_readable(int fd, short events, void *arg)
 			if (errno == EAGAIN || errno == EINTR ||
 			    quic_refused(c, fd, errno))
 				return;
-			c->client_gone = fd == c->cfd;
-			conn_end(c, "reset");
+			conn_reset(c, d->src);
 			return;
 		}
-		if (fd == c->bfd && c->dgrams != NULL) {
+		if (fd == c->server.fd && c->dgrams != NULL) {
 			free(c->dgrams);
 			c->dgrams = NULL;
 		}
 		conn_touch(c);
-		if (send(d->dst, dgram, n, 0) == -1) {
+		if (send(d->dst->fd, dgram, n, 0) == -1) {
 			if (errno == EAGAIN || errno == ENOBUFS ||
 			    errno == EINTR)
 				continue;
-			if (quic_refused(c, d->dst, errno))
+			if (quic_refused(c, d->dst->fd, errno))
 				return;
-			c->client_gone = d->dst == c->cfd;
-			conn_end(c, "reset");
+			conn_reset(c, d->dst);
 			return;
 		}
 		d->bytes += n;
@@ -522,15 +813,14 @@ quic_readable(int fd, short events, void *arg)
 static void
 quic_relay(struct conn *c)
 {
-	struct dir	*d;
 	size_t		 off = 0;
 	uint16_t	 n;
 
 	while (off < c->dgramlen) {
 		memcpy(&n, c->dgrams + off, sizeof(n));
 		off += sizeof(n);
-		if (send(c->bfd, c->dgrams + off, n, 0) == -1) {
-			if (quic_refused(c, c->bfd, errno))
+		if (send(c->server.fd, c->dgrams + off, n, 0) == -1) {
+			if (quic_refused(c, c->server.fd, errno))
 				return;
 			log_debug("%s: send: %s", c->backend, strerror(errno));
 			conn_end(c, "connect-failed");
@@ -539,26 +829,21 @@ quic_relay(struct conn *c)
 		c->up.bytes += n;
 		off += n;
 	}
-	for (d = &c->up; d != NULL; d = d == &c->up ? &c->down : NULL) {
-		d->conn = c;
-		d->src = d == &c->up ? c->cfd : c->bfd;
-		d->dst = d == &c->up ? c->bfd : c->cfd;
-	}
 	/*
 	 * Datagrams need no pipe nor buffer: one event a socket, in place
 	 * of the one that saw the connect.
 	 */
-	if (c->ev_backend != NULL)
-		event_free(c->ev_backend);
-	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_PERSIST,
-	    quic_readable, &c->up)) == NULL ||
-	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_PERSIST,
-	    quic_readable, &c->down)) == NULL) {
+	if (c->server.ev != NULL)
+		event_free(c->server.ev);
+	if ((c->client.ev = event_new(wk.base, c->client.fd,
+	    EV_READ | EV_PERSIST, quic_readable, &c->up)) == NULL ||
+	    (c->server.ev = event_new(wk.base, c->server.fd,
+	    EV_READ | EV_PERSIST, quic_readable, &c->down)) == NULL) {
 		conn_end(c, "reset");
 		return;
 	}
-	event_add(c->ev_client, NULL);
-	event_add(c->ev_backend, NULL);
+	event_add(c->client.ev, NULL);
+	event_add(c->server.ev, NULL);
 }
 
 /*
@@ -580,7 +865,8 @@ conn_send_proxy(struct conn *c)
 	dst = (const struct sockaddr *)&c->mc.local;
 	memset(&ssl, 0, sizeof(ssl));
 	if (c->rule->terminate)
-		tls_relay_session(c, &ssl, &alpn);
+		tls_end_session(&c->client, &ssl, &alpn, c->mc.name,
+		    sizeof(c->mc.name));
 	if (c->mc.class == CLASS_TLS && c->mc.name[0] != '\0')
 		authority = c->mc.name;
 	if (c->rule->send_proxy == 1)
@@ -588,19 +874,39 @@ conn_send_proxy(struct conn *c)
 	else
 		n = proxy_build_v2(src, dst, authority, alpn,
 		    ssl.present ? &ssl : NULL, buf, sizeof(buf));
-	if (n <= 0 || send(c->bfd, buf, n, MSG_NOSIGNAL) != n)
+	if (n <= 0 || send(c->server.fd, buf, n, MSG_NOSIGNAL) != n)
 		return (-1);
-	c->proxy_bytes = n;
+	return (0);
+}
+
+/* TLS to the server, named as the client asked unless configured. */
+static int
+conn_server_tls(struct conn *c)
+{
+	const struct rule	*r = c->rule;
+	const char		*name;
+
+	name = r->tls.servername != NULL ? r->tls.servername :
+	    c->mc.name[0] != '\0' ? c->mc.name : NULL;
+	if (tls_end_connect(&c->server, name) == -1) {
+		log_warnx("%s: TLS to server: %s", c->backend,
+		    tls_end_error(&c->server));
+		conn_end(c, "backend-tls-failed");
+		return (-1);
+	}
+	if (c->ev_handshake == NULL)
+		return (conn_handshake_start(c));
 	return (0);
 }
 
 static void
 conn_relay(struct conn *c, short events)
 {
+	struct end	*e = &c->server;
 	struct timeval	 tv;
 	int		 one = 1;
 
-	c->connected = 1;
+	c->state = c->rule->backend_tls ? CONN_SERVER_HANDSHAKE : CONN_RELAY;
 	wk.bal.active[c->hostidx]++;
 	wk.bal.total[c->hostidx]++;
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
@@ -615,70 +921,64 @@ conn_relay(struct conn *c, short events)
 		return;
 	}
 	/* The client's socket has it from its listener. */
-	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(e->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->rule->send_proxy && conn_send_proxy(c) == -1) {
 		log_warn("%s: PROXY header", c->backend);
 		conn_end(c, "reset");
 		return;
 	}
-	if (c->rule->terminate || c->rule->backend_tls) {
-		/* libtls has events of its own, level-triggered. */
-		event_free(c->ev_backend);
-		c->ev_backend = NULL;
-		tls_relay_connected(c);
+	/* What the connect's event said is all the socket will say. */
+	e->readable = (events & EV_READ) != 0;
+	e->hup = (events & EV_CLOSED) != 0;
+	e->ops = &xprt_raw;
+	if (!c->rule->backend_tls)
+		conn_relay_start(c);
+	else if (conn_server_tls(c) == -1)
+		return;
+	dir_init(&c->up);
+	dir_init(&c->down);
+	/* Terminating, the client's socket is watched since its handshake. */
+	if (c->rule->terminate) {
+		if (conn_run(c) == 0)
+			(void)conn_watch_out(c);
 		return;
 	}
-	dir_init(c, &c->up, c->cfd, c->bfd);
-	dir_init(c, &c->down, c->bfd, c->cfd);
+	if (end_open(c, &c->client, EV_READ | EV_CLOSED) == -1) {
+		conn_end(c, "reset");
+		return;
+	}
 	/* Unless accept waited in vain, the client's first bytes are in. */
-	c->up.readable = c->mc.class != CLASS_TIMEOUT;
-	c->down.readable = (events & EV_READ) != 0;
-	c->down.hup = (events & EV_CLOSED) != 0;
-	if ((c->ev_client = event_new(wk.base, c->cfd, EV_READ | EV_CLOSED |
-	    EV_ET | EV_PERSIST, conn_ready, c)) == NULL) {
-		conn_end(c, "reset");
-		return;
-	}
-	/*
-	 * Registered once the first bytes are read: on an empty socket
-	 * the registration itself raises no event.
-	 */
-	if (dir_pump(&c->up) == -1)
-		return;
-	if (event_add(c->ev_client, NULL) == -1) {
-		conn_end(c, "reset");
-		return;
-	}
-	(void)dir_pump(&c->down);
+	c->client.readable = c->mc.class != CLASS_TIMEOUT;
+	conn_first_run(c);
 }
 
-static void
+static int
 conn_connect_failed(struct conn *c, int err)
 {
 	if (err != ETIMEDOUT)
 		log_debug("%s: connect: %s", c->backend, strerror(err));
-	event_free(c->ev_backend);
-	c->ev_backend = NULL;
-	close(c->bfd);
-	c->bfd = -1;
-	conn_connect_next(c);
+	event_free(c->server.ev);
+	c->server.ev = NULL;
+	close(c->server.fd);
+	c->server.fd = -1;
+	return (conn_connect_next(c));
 }
 
 /*
- * The first event of the backend's socket: writable alone, it is
+ * The first event of the server's socket: writable alone, it is
  * connected, with no SO_ERROR to ask.  A failed connect raises a read
  * event too, and a read tells its error; peeked, so that what a server
  * that speaks first sent stays for the relay.
  */
 static void
-conn_connected(struct conn *c, short events)
+conn_connect_done(struct conn *c, short events)
 {
 	uint8_t	 b;
 
 	evtimer_del(c->ev_connect);
-	if ((events & EV_READ) && recv(c->bfd, &b, 1, MSG_PEEK) == -1 &&
+	if ((events & EV_READ) && recv(c->server.fd, &b, 1, MSG_PEEK) == -1 &&
 	    errno != EAGAIN && errno != EINTR) {
-		conn_connect_failed(c, errno);
+		(void)conn_connect_failed(c, errno);
 		return;
 	}
 	conn_relay(c, events);
@@ -693,7 +993,7 @@ conn_connect_expired(int fd, short events, void *arg)
 	(void)events;
 	c->timedout = 1;
 	log_debug("%s: connect timed out", c->backend);
-	conn_connect_failed(c, ETIMEDOUT);
+	(void)conn_connect_failed(c, ETIMEDOUT);
 }
 
 /*
@@ -749,13 +1049,13 @@ conn_bind_source(struct conn *c, const struct sockaddr_storage *dst)
 		return (-1);
 	}
 	if (c->rule->transparent &&
-	    sock_transparent(c->bfd, src.ss_family) == -1) {
+	    sock_transparent(c->server.fd, src.ss_family) == -1) {
 		log_warn("%s: source client: transparent socket", c->backend);
 		return (-1);
 	}
-	if (setsockopt(c->bfd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
-	    sizeof(one)) == -1 || bind(c->bfd, (const struct sockaddr *)&src,
-	    sockaddr_len(&src)) == -1) {
+	if (setsockopt(c->server.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one)) == -1 || bind(c->server.fd,
+	    (const struct sockaddr *)&src, sockaddr_len(&src)) == -1) {
 		log_warn("%s: source %s", c->backend, addr);
 		return (-1);
 	}
@@ -782,24 +1082,24 @@ conn_connect_host(struct conn *c, const struct host *h)
 			    htons(c->rule->port);
 	}
 	addr_str((struct sockaddr *)&ss, c->backend, sizeof(c->backend));
-	c->bfd = socket(ss.ss_family, (c->mc.quic != 0 ? SOCK_DGRAM :
+	c->server.fd = socket(ss.ss_family, (c->mc.quic != 0 ? SOCK_DGRAM :
 	    SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd == -1) {
+	if (c->server.fd == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
 			return (-2);
 		return (-1);
 	}
 	if (conn_bind_source(c, &ss) == -1) {
-		close(c->bfd);
-		c->bfd = -1;
+		close(c->server.fd);
+		c->server.fd = -1;
 		return (-1);
 	}
-	if (connect(c->bfd, (struct sockaddr *)&ss, h->sslen) == -1 &&
+	if (connect(c->server.fd, (struct sockaddr *)&ss, h->sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		log_debug("%s: connect: %s", c->backend, strerror(errno));
-		close(c->bfd);
-		c->bfd = -1;
+		close(c->server.fd);
+		c->server.fd = -1;
 		return (-1);
 	}
 	/*
@@ -808,17 +1108,19 @@ conn_connect_host(struct conn *c, const struct host *h)
 	 */
 	if ((c->ev_connect == NULL && (c->ev_connect = evtimer_new(wk.base,
 	    conn_connect_expired, c)) == NULL) ||
-	    (c->ev_backend = event_new(wk.base, c->bfd, EV_READ | EV_WRITE |
-	    EV_CLOSED | EV_ET | EV_PERSIST, conn_ready, c)) == NULL ||
-	    event_add(c->ev_backend, NULL) == -1)
+	    end_open(c, &c->server, EV_READ | EV_WRITE | EV_CLOSED) == -1 ||
+	    event_add(c->server.ev, NULL) == -1)
 		fatal("%s: event", __func__);
 	timeval_ms(&tv, c->rule->timeout.connect);
 	evtimer_add(c->ev_connect, &tv);
 	return (0);
 }
 
-/* Tries the servers the balancer chose, in its order, each once. */
-void
+/*
+ * Tries the servers the balancer chose, in its order, each once.
+ * Returns -1 once the connection is gone.
+ */
+static int
 conn_connect_next(struct conn *c)
 {
 	const struct table	*t = c->rule->table;
@@ -827,29 +1129,30 @@ conn_connect_next(struct conn *c)
 		if ((c->order = calloc(t->nhosts, sizeof(*c->order))) ==
 		    NULL) {
 			conn_end(c, "reset");
-			return;
+			return (-1);
 		}
 		c->norder = balance_order(&wk.bal, t, c->rule->mode,
 		    (struct sockaddr *)&c->mc.client, c->order);
 		if (c->norder == 0) {
 			log_warnx("table <%s>: every server is down", t->name);
 			conn_end(c, "no-server");
-			return;
+			return (-1);
 		}
 	}
 	while (c->tried < c->norder) {
 		c->hostidx = c->order[c->tried++];
 		switch (conn_connect_host(c, &t->hosts[c->hostidx])) {
 		case 0:
-			return;
+			return (0);
 		case -2:
 			log_warn("table <%s>: socket", t->name);
 			conn_end(c, "resources");
-			return;
+			return (-1);
 		}
 	}
 	log_warnx("table <%s>: no server answered", t->name);
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
+	return (-1);
 }
 
 /*
@@ -916,9 +1219,15 @@ worker_conn(struct origin *o, struct chan_msg *m)
 		c->dgramlen = extralen;
 	}
 	c->id = m->hdr.id;
+	c->state = CONN_CONNECTING;
 	c->origin = o;
-	c->cfd = m->fd;
-	c->bfd = -1;
+	c->client.fd = m->fd;
+	c->client.ops = &xprt_raw;
+	c->client.conn = c;
+	c->server.fd = -1;
+	c->server.conn = c;
+	c->up.src = c->down.dst = &c->client;
+	c->up.dst = c->down.src = &c->server;
 	c->up.pipe[0] = c->up.pipe[1] = -1;
 	c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->rule = wk.route;
@@ -934,9 +1243,9 @@ worker_conn(struct origin *o, struct chan_msg *m)
 	}
 	/* A client that cannot finish its handshake costs no backend. */
 	if (c->rule->terminate)
-		tls_relay_start(c);
+		conn_accept_tls(c);
 	else
-		conn_connect_next(c);
+		(void)conn_connect_next(c);
 }
 
 static void
@@ -1073,7 +1382,7 @@ worker_keys_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		explicit_bzero((void *)m->data, m->len);
 		return;
 	case MSG_TLS_READY:
-		if (m->len != 0 || tls_worker_ready() == -1)
+		if (m->len != 0 || tls_worker_ready(wk.route) == -1)
 			fatalx("cannot set up TLS");
 		if (!wk.ready) {
 			wk.ready = 1;
@@ -1216,7 +1525,7 @@ worker_init(struct event_base *base, struct chan *priv, void *arg)
 	/* A terminating worker is ready once it has its keypairs. */
 	if (wk.route->terminate)
 		return;
-	if (wk.route->backend_tls && tls_worker_ready() == -1)
+	if (wk.route->backend_tls && tls_worker_ready(wk.route) == -1)
 		fatalx("cannot set up TLS");
 	wk.ready = 1;
 	child_ready(priv);

@@ -18,118 +18,66 @@
 #define RELAY_H
 
 #include <sys/types.h>
-#include <sys/queue.h>
-#include <sys/time.h>
-
-#include <stdint.h>
-
-#include "balance.h"
-#include "msg.h"
-#include "sniproxyd.h"
-
-struct chan;
-struct event;
-struct event_base;
-struct tlsrelay;
-struct proxy_tlv_ssl;
-
-/*
- * Both directions of a connection once the backend has answered.  The
- * first bytes are copied (see dir_fill); past that, they move through a
- * pipe with splice(2) and never enter this process.  An idle
- * connection holds neither pipe nor buffer.  The sockets are watched
- * edge-triggered, so a direction remembers what its last events and
- * calls said: whether src may have bytes, whether dst takes more.
- */
-#define PIPE_CAP	(64 * 1024)
-#define COPYBUF		(16 * 1024)
-#define SPLICE_AFTER	(64 * 1024)
 
 struct conn;
+struct end;
+struct event;
+struct proxy_tlv_ssl;
+struct rule;
 
-struct dir {
+/*
+ * A transport: how bytes cross one end of a connection, a plain socket
+ * or TLS over it, after HAProxy's xprt_ops.  The relay owns the socket
+ * and its events and tells the end what they said (readable,
+ * writable); a transport clears those when the socket says it can do
+ * no more, and the relay waits for the next edge.
+ *
+ * read and write return the bytes moved, 0 at EOF (read), -1 when the
+ * end waits for an event (readable or writable is then clear), -2 on
+ * error with errno set.  The splices move between the socket and a
+ * pipe, and are NULL where the transport cannot.  handshake returns 1
+ * when done, 0 when waiting, -1 on failure, and is NULL where there is
+ * none.  pending tells whether the transport holds bytes read ahead
+ * that no event will announce.  shutdown closes the write side; last,
+ * the connection ends now and close(2) will send the FIN.  close frees
+ * what the transport holds, not the socket.
+ */
+struct xprt_ops {
+	int	(*handshake)(struct end *);
+	ssize_t	(*read)(struct end *, void *, size_t);
+	ssize_t	(*write)(struct end *, const void *, size_t);
+	ssize_t	(*splice_in)(struct end *, int, size_t);
+	ssize_t	(*splice_out)(struct end *, int, size_t);
+	int	(*pending)(const struct end *);
+	void	(*shutdown)(struct end *, int);
+	void	(*close)(struct end *);
+};
+
+struct end {
+	const struct xprt_ops	*ops;
+	void			*ctx;		/* the transport's own */
+	int			 fd;
+	int			 readable;	/* the socket may have bytes */
+	int			 writable;	/* the socket takes more */
+	int			 hup;		/* the peer sent its FIN */
+	int			 eof;		/* read to the end */
+	int			 shut;		/* our write side is closed */
 	struct conn		*conn;
-	int			 src;
-	int			 dst;
-	int			 pipe[2];
-	uint8_t			*buf;
-	size_t			 off;
-	size_t			 pending;	/* in the pipe or buf */
-	uint64_t		 bytes;
-	int			 eof;
-	int			 shut;
-	int			 nosplice;
-	int			 readable;
-	int			 writable;
-	int			 hup;		/* src's peer sent its FIN */
+	struct event		*ev;
+	struct event		*ev_out;	/* the client's, once full */
 };
 
-struct conn {
-	uint64_t		 id;
-	struct origin		*origin;	/* NULL once accept is gone */
-	struct msg_conn		 mc;
-	const struct rule	*rule;
-	int			 cfd;
-	int			 bfd;
-	uint16_t		*order;		/* servers to try */
-	size_t			 norder;
-	size_t			 tried;
-	int			 hostidx;	/* the one connected */
-	int			 timedout;
-	int			 connected;
-	int			 client_gone;	/* reset or closed by it */
-	size_t			 proxy_bytes;	/* PROXY header sent */
-	char			 backend[ADDRSTR_LEN];
-	struct event		*ev_connect;	/* its deadline */
-	struct event		*ev_client;
-	struct event		*ev_client_out;	/* once it was full */
-	struct event		*ev_backend;	/* from connect on */
-	struct event		*ev_idle;
-	int64_t			 last_ms;
-	int64_t			 start_ms;
-	struct dir		 up;		/* client to backend */
-	struct dir		 down;		/* backend to client */
-	struct tlsrelay		*tls;		/* when either side is TLS */
-	uint8_t			*dgrams;	/* QUIC: to replay until answered */
-	size_t			 dgramlen;
-	TAILQ_ENTRY(conn)	 entry;
-};
+/* xprt_raw.c */
+extern const struct xprt_ops	 xprt_raw;
 
-struct worker {
-	struct event_base	*base;
-	struct chan		*priv;
-	struct config		*conf;
-	const struct rule	*route;
-	int			 quitting;
-	int			 draining;
-	int			 ready;		/* told priv so */
-	struct event		*ev_shutdown;
-	struct event		*ev_ends;	/* sends MSG_CONN_END */
-	struct balance		 bal;
-	uint64_t		 total;		/* connections since start */
-	uint64_t		 errors;
-	uint64_t		 up;		/* bytes of ended connections */
-	uint64_t		 down;
-	TAILQ_HEAD(, conn)	 conns;
-	TAILQ_HEAD(, origin)	 origins;
-};
-
-extern struct worker	 wk;
-
-/* relay.c */
-void	conn_end(struct conn *, const char *);
-void	conn_connect_next(struct conn *);
-void	conn_touch(struct conn *);
-void	timeval_ms(struct timeval *, int64_t);
-
-/* tls.c */
+/* tls.c: the worker's contexts, and ends that take TLS on */
 int	tls_worker_keypair(const void *, size_t);
-int	tls_worker_ready(void);
-void	tls_relay_start(struct conn *);
-void	tls_relay_connected(struct conn *);
-void	tls_relay_session(struct conn *, struct proxy_tlv_ssl *,
-	    const char **);
-void	tls_relay_free(struct conn *);
-const char *tls_relay_agreed(struct conn *, char *, size_t);
+int	tls_worker_ready(const struct rule *);
+int	tls_end_accept(struct end *);
+int	tls_end_connect(struct end *, const char *);
+const char *tls_end_error(const struct end *);
+const char *tls_end_agreed(const struct end *, char *, size_t);
+void	tls_end_session(const struct end *, struct proxy_tlv_ssl *,
+	    const char **, char *, size_t);
 
 #endif /* RELAY_H */
