@@ -26,7 +26,9 @@
 #		groups; each name resolves to 127.0.0.1 in a private mount
 #		namespace
 # sniproxyd:	listen on 127.0.0.1 port P udp; match tls sni
-#		"a.example.com" to <a>, default to <b>; log verbose
+#		"a.example.com" to <a> mode failover, whose first server's
+#		port is closed, so both datagrams are replayed twice;
+#		default to <b>; log verbose
 # servers:	gtlsserver a and b
 # expect:	the answer from a; "QUIC ClientHello whole after 2
 #		datagrams" for it and "after 1" for b; the flow's log line
@@ -41,12 +43,12 @@ quic_server a
 quic_server b
 P=$(free_port)
 conf <<EOF2
-table <a> { 127.0.0.1 port $(port a) }
+table <a> { 127.0.0.1 port $(free_port), 127.0.0.1 port $(port a) }
 table <b> { 127.0.0.1 port $(port b) }
 
 listen on 127.0.0.1 port $P udp {
 	timeout idle 1s
-	match tls sni "a.$DOMAIN" forward to <a>
+	match tls sni "a.$DOMAIN" forward to <a> mode failover
 	default forward to <b>
 }
 EOF2
@@ -65,7 +67,7 @@ expect_log "127\\.0\\.0\\.1:[0-9]+: QUIC ClientHello whole after 2 datagrams"
 wait_log "quic v1 sni=$(re "a.$DOMAIN") .* end (idle|reset)" 5 ||
     fail "no end of the flow for a.$DOMAIN in the log"
 expect_log "$(conn_line "127\\.0\\.0\\.1:$P" \
-    "$(rule_re "\"a.$DOMAIN\" forward to <a>")" \
+    "$(rule_re "\"a.$DOMAIN\" forward to <a> mode failover")" \
     "quic v1 sni=$(re "a.$DOMAIN") alpn=h3" "127\\.0\\.0\\.1:$(port a)" \
     "(idle|reset)")"
 
