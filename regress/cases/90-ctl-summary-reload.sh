@@ -14,7 +14,7 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
-# timeout 60
+# timeout 150
 #
 # show summary right after a reload answers for the new generation:
 # processes still starting, and old ones on their way out, do not make
