@@ -604,7 +604,9 @@ qflow_keep(struct qflow *f, const uint8_t *dgram, size_t len)
 /*
  * The flow's own socket: on the address and port the client sent to,
  * connected to the client, so that the kernel delivers the flow's
- * later datagrams to it rather than to the listener.
+ * later datagrams to it rather than to the listener.  Not SO_REUSEPORT:
+ * it would join the listeners' group, where the program that steers
+ * clients to accept processes counts on finding only the listeners.
  */
 static int
 qflow_socket(const struct qflow *f)
@@ -616,9 +618,7 @@ qflow_socket(const struct qflow *f)
 	    SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1 ||
-	    (local->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    -1 || (local->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (const struct sockaddr *)local, sockaddr_len(local)) ==
 	    -1 || connect(fd, (const struct sockaddr *)&f->mc.client,
