@@ -906,10 +906,6 @@ accept_ended(unsigned int slot, const void *data, size_t len)
 	uint64_t	 id;
 	size_t		 i;
 
-	if (len % sizeof(id) != 0) {
-		log_warnx("malformed connection end message");
-		return;
-	}
 	for (i = 0; i < len; i += sizeof(id)) {
 		memcpy(&id, (const uint8_t *)data + i, sizeof(id));
 		limits_ended(id, slot);
@@ -931,6 +927,11 @@ accept_slot_gone(struct slot *s)
 		    "released", s->route, n);
 }
 
+/*
+ * A worker says nothing but which connections ended: anything else is
+ * a fault that must not pass unnoticed, and this process ends on it to
+ * be started again.
+ */
 static void
 accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -943,10 +944,11 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 			accept_slot_gone(s);
 		return;
 	}
-	if (m->fd != -1)
-		close(m->fd);
-	if (m->hdr.type == MSG_CONN_END)
-		accept_ended(s - ac.slots, m->data, m->len);
+	if (m->fd != -1 || m->hdr.type != MSG_CONN_END ||
+	    m->len % sizeof(uint64_t) != 0)
+		fatalx("route %u: malformed message %u from a worker",
+		    s->route, m->hdr.type);
+	accept_ended(s - ac.slots, m->data, m->len);
 }
 
 /*
