@@ -57,6 +57,8 @@ done
 
 P=$(free_port) || exit 1
 conf <<EOF2
+# One accept process, stopped while the copies wait.
+accept 1
 table <q> { 127.0.0.1 port $Q }
 
 listen on 127.0.0.1 port $P udp {
