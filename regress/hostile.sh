@@ -72,10 +72,13 @@ hostile_start() {
 	before=$(procs)
 }
 
-# accept_proc: sets acc to the pid of the accept process.
+# accept_proc: sets acc to the pid of the accept process, the only one:
+# a case that looks at it sets accept 1.
 accept_proc() {
 	acc=$(procs_titled "$DAEMON_PID" accept)
 	[ -n "$acc" ] || fail "no accept process"
+	[ "$(echo "$acc" | wc -w)" -eq 1 ] ||
+	    fail "more than one accept process: set accept 1"
 }
 
 # ok_answers WHEN: curl with SNI "ok" through port $P is answered by

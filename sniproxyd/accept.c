@@ -604,7 +604,9 @@ qflow_keep(struct qflow *f, const uint8_t *dgram, size_t len)
 /*
  * The flow's own socket: on the address and port the client sent to,
  * connected to the client, so that the kernel delivers the flow's
- * later datagrams to it rather than to the listener.
+ * later datagrams to it rather than to the listener.  Not SO_REUSEPORT:
+ * it would join the listeners' group, where the program that steers
+ * clients to accept processes counts on finding only the listeners.
  */
 static int
 qflow_socket(const struct qflow *f)
@@ -616,9 +618,7 @@ qflow_socket(const struct qflow *f)
 	    SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1 ||
-	    (local->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    -1 || (local->ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
 	    bind(fd, (const struct sockaddr *)local, sockaddr_len(local)) ==
 	    -1 || connect(fd, (const struct sockaddr *)&f->mc.client,
@@ -906,10 +906,6 @@ accept_ended(unsigned int slot, const void *data, size_t len)
 	uint64_t	 id;
 	size_t		 i;
 
-	if (len % sizeof(id) != 0) {
-		log_warnx("malformed connection end message");
-		return;
-	}
 	for (i = 0; i < len; i += sizeof(id)) {
 		memcpy(&id, (const uint8_t *)data + i, sizeof(id));
 		limits_ended(id, slot);
@@ -931,6 +927,11 @@ accept_slot_gone(struct slot *s)
 		    "released", s->route, n);
 }
 
+/*
+ * A worker says nothing but which connections ended: anything else is
+ * a fault that must not pass unnoticed, and this process ends on it to
+ * be started again.
+ */
 static void
 accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -943,10 +944,11 @@ accept_worker_msg(struct chan *ch, struct chan_msg *m, void *arg)
 			accept_slot_gone(s);
 		return;
 	}
-	if (m->fd != -1)
-		close(m->fd);
-	if (m->hdr.type == MSG_CONN_END)
-		accept_ended(s - ac.slots, m->data, m->len);
+	if (m->fd != -1 || m->hdr.type != MSG_CONN_END ||
+	    m->len % sizeof(uint64_t) != 0)
+		fatalx("route %u: malformed message %u from a worker",
+		    s->route, m->hdr.type);
+	accept_ended(s - ac.slots, m->data, m->len);
 }
 
 /*

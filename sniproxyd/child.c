@@ -208,10 +208,14 @@ child_main(const char *rolearg)
 	ctx.route = cb.boot.route;
 	ctx.slot = cb.boot.slot;
 	ctx.gen = cb.boot.gen;
+	if (cb.boot.naccept < 1 || cb.boot.naccept > ACCEPT_MAX)
+		fatalx("boot: accept processes out of range");
+	ctx.conf->naccept = cb.boot.naccept;
 	if ((cb.boot.role == ROLE_WORKER && (ctx.route >=
 	    ctx.conf->nroutes || ctx.slot >= (uint32_t)ctx.conf->prefork)) ||
 	    (cb.boot.role == ROLE_ACCEPT &&
-	    cb.boot.nlisteners != ctx.conf->nlisteners))
+	    (cb.boot.nlisteners != ctx.conf->nlisteners ||
+	    ctx.slot >= cb.boot.naccept)))
 		fatalx("boot: route, slot or listeners out of range");
 	if (cb.boot.role == ROLE_ACCEPT)
 		TAILQ_FOREACH(l, &ctx.conf->listeners, entry)

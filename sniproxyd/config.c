@@ -26,11 +26,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tls.h>
 
 #include "log.h"
 #include "sniproxyd.h"
+
+/* One accept process per CPU that is online, as many as are allowed. */
+static int
+config_ncpu(void)
+{
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return (1);
+	return (n > ACCEPT_MAX ? ACCEPT_MAX : n);
+}
 
 struct config *
 config_new(void)
@@ -43,6 +55,7 @@ config_new(void)
 	strlcpy(c->chroot, SNIPROXYD_CHROOT, sizeof(c->chroot));
 	strlcpy(c->control, SNIPROXYD_SOCKET, sizeof(c->control));
 	c->prefork = 2;
+	c->naccept = config_ncpu();
 	c->maxconn = 10000;
 	/*
 	 * Enough for a busy NAT gateway, far too few for one address to

@@ -28,11 +28,15 @@
 #include "connlimit.h"
 
 /*
- * Connection limits of the accept process: over all listeners, per
+ * Connection limits of an accept process: over all listeners, per
  * listen block, and per client address (an IPv6 client by its /64, as
- * that is what one host is usually given).  A connection holds its
- * share from the moment it is admitted until its worker says it ended.
- * Apart from these, the pace at which each address opens connections.
+ * that is what one host is usually given).  The kernel sends every
+ * connection of a client address to the same accept process, so the
+ * limits per address are whole here; those over all addresses are
+ * split evenly between the accept processes, each enforcing its share.
+ * A connection holds its place from the moment it is admitted until
+ * its worker says it ended.  Apart from these, the pace at which each
+ * address opens connections.
  */
 
 struct source {
@@ -99,7 +103,8 @@ RB_PROTOTYPE(helds, held, entry, held_cmp);
 RB_GENERATE(helds, held, entry, held_cmp)
 
 static struct {
-	const struct config	*conf;
+	unsigned int		 maxconn;	/* this process's share */
+	unsigned int		*max_rs;	/* the same, per ruleset */
 	unsigned int		 total;
 	unsigned int		*per_rs;
 	struct sources		 sources;
@@ -109,17 +114,35 @@ static struct {
 	int64_t			 swept;
 } lim;
 
+/*
+ * Rounded up, so that a limit below the number of accept processes
+ * still admits a connection in each; the sum may then exceed the
+ * limit by less than that number.
+ */
+static unsigned int
+limits_share(int max, int naccept)
+{
+	return ((max + naccept - 1) / naccept);
+}
+
 int
 limits_init(const struct config *conf)
 {
+	struct ruleset	*rs;
+
 	memset(&lim, 0, sizeof(lim));
-	lim.conf = conf;
 	RB_INIT(&lim.sources);
 	RB_INIT(&lim.helds);
 	RB_INIT(&lim.rates);
 	if ((lim.per_rs = calloc(conf->nrulesets, sizeof(*lim.per_rs))) ==
-	    NULL)
+	    NULL || (lim.max_rs = calloc(conf->nrulesets,
+	    sizeof(*lim.max_rs))) == NULL)
 		return (-1);
+	lim.maxconn = limits_share(conf->maxconn, conf->naccept);
+	TAILQ_FOREACH(rs, &conf->rulesets, entry)
+		if (rs->maxconn > 0)
+			lim.max_rs[rs->id] = limits_share(rs->maxconn,
+			    conf->naccept);
 	return (0);
 }
 
@@ -152,9 +175,9 @@ limits_admit(struct limit_ref *ref, const struct ruleset *rs,
 {
 	const char	*why;
 
-	if (lim.total >= (unsigned int)lim.conf->maxconn)
+	if (lim.total >= lim.maxconn)
 		return ("maxconn");
-	if (rs->maxconn > 0 && lim.per_rs[rs->id] >= (unsigned int)rs->maxconn)
+	if (rs->maxconn > 0 && lim.per_rs[rs->id] >= lim.max_rs[rs->id])
 		return ("listener maxconn");
 	ref->rs = rs->id;
 	ref->src = NULL;

@@ -85,7 +85,7 @@ struct generation {
 	size_t			 bundlelen;
 	time_t			 started;
 	char			 version[32];	/* as its accept says */
-	struct child		 accept;
+	struct child		*accepts;	/* conf->naccept of them */
 	struct child		 check;		/* when any route checks */
 	struct child		 keys;		/* when there are keypairs */
 	struct child		*workers;	/* route * prefork + slot */
@@ -139,18 +139,19 @@ gen_nworkers(const struct generation *g)
 	return (g->conf->nroutes * g->conf->prefork);
 }
 
+/* Every child of a generation: workers, accept processes, check, keys. */
 static struct child *
 gen_child(struct generation *g, uint32_t i)
 {
-	uint32_t	 n = gen_nworkers(g);
+	uint32_t	 n = gen_nworkers(g), na = g->conf->naccept;
 
 	if (i < n)
 		return (&g->workers[i]);
-	if (i == n)
-		return (&g->accept);
-	if (i == n + 1)
+	if (i < n + na)
+		return (&g->accepts[i - n]);
+	if (i == n + na)
 		return (&g->check);
-	if (i == n + 2)
+	if (i == n + na + 1)
 		return (&g->keys);
 	return (NULL);
 }
@@ -167,12 +168,14 @@ child_name(const struct child *c, char *buf, size_t len)
 	if (c->role == ROLE_WORKER)
 		snprintf(buf, len, "route %s", c->gen->conf->routes[c->route]->
 		    table->name);
+	else if (c->role == ROLE_ACCEPT && c->gen->conf->naccept > 1)
+		snprintf(buf, len, "accept %u", c->slot);
 	else
 		strlcpy(buf, proc_role_name(c->role), len);
 	return (buf);
 }
 
-/* Gives a worker a channel to a peer: the accept process or keys. */
+/* Gives a worker a channel to a peer: an accept process or keys. */
 static void
 child_pair(struct child *w, struct child *peer, uint16_t towork,
     uint16_t topeer)
@@ -224,13 +227,16 @@ gen_up(int fd, short events, void *arg)
 	notify_ready();
 }
 
-/* A draining generation takes no new connection: it needs no pairs. */
+/*
+ * Every worker takes connections from every accept process of its
+ * generation, each over a channel of its own.  A draining generation
+ * takes no new connection: it needs no pairs.
+ */
 static void
-pair_accept(struct child *w)
+pair_accept(struct child *w, struct child *a)
 {
-	if (w->ready && w->gen->accept.ready && !w->gen->draining)
-		child_pair(w, &w->gen->accept, MSG_ACCEPT_CHAN,
-		    MSG_WORKER_CHAN);
+	if (w->ready && a->ready && !w->gen->draining)
+		child_pair(w, a, MSG_ACCEPT_CHAN, MSG_WORKER_CHAN);
 }
 
 static void
@@ -363,11 +369,13 @@ gen_ready(struct child *c, const void *data, size_t len)
 		memcpy(g->version, data, len);
 		g->version[len] = '\0';
 		for (i = 0; i < gen_nworkers(g); i++)
-			pair_accept(&g->workers[i]);
+			pair_accept(&g->workers[i], c);
 	} else if (c->role == ROLE_WORKER)
-		pair_accept(c);
-	if (!g->accept.ready)
-		return;
+		for (i = 0; i < (uint32_t)g->conf->naccept; i++)
+			pair_accept(c, &g->accepts[i]);
+	for (i = 0; i < (uint32_t)g->conf->naccept; i++)
+		if (!g->accepts[i].ready)
+			return;
 	for (i = 0; i < gen_nworkers(g); i++)
 		if (!g->workers[i].ready)
 			return;
@@ -412,7 +420,7 @@ gen_cert_info(struct child *c, const void *data, size_t len)
 }
 
 /*
- * Statistics come from the accept process and from workers, which
+ * Statistics come from the accept processes and from workers, which
  * alone send the connection list, as text; child_stats() checks and
  * keeps the numbers.
  */
@@ -549,6 +557,7 @@ child_boot(struct child *c)
 	b.role = c->role;
 	b.route = c->route;
 	b.slot = c->slot;
+	b.naccept = g->conf->naccept;
 	b.gen = g->id;
 	b.debug = gs.env.debug;
 	b.verbose = log_getverbose();
@@ -593,7 +602,7 @@ child_spawn(struct child *c)
 		if ((fds = calloc(conf->nlisteners, sizeof(*fds))) == NULL)
 			fatal("%s", __func__);
 		TAILQ_FOREACH(l, &conf->listeners, entry)
-			fds[nfds++] = l->fd;
+			fds[nfds++] = l->fds[c->slot];
 	}
 	pid = proc_spawn(&c->pc, gs.env.binary, proc_role_name(c->role), fds,
 	    nfds);
@@ -763,6 +772,8 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->workers = calloc(conf->nroutes * conf->prefork,
 	    sizeof(*g->workers))) == NULL ||
+	    (g->accepts = calloc(conf->naccept, sizeof(*g->accepts))) ==
+	    NULL ||
 	    (g->hosts = calloc(conf->nroutes, sizeof(*g->hosts))) == NULL ||
 	    (g->certs = calloc(conf->nkeypairs + 1, sizeof(*g->certs))) ==
 	    NULL)
@@ -789,7 +800,8 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 			child_setup(g, &g->workers[r * conf->prefork + s],
 			    ROLE_WORKER, r, s);
 	}
-	child_setup(g, &g->accept, ROLE_ACCEPT, 0, 0);
+	for (s = 0; s < (uint32_t)conf->naccept; s++)
+		child_setup(g, &g->accepts[s], ROLE_ACCEPT, 0, s);
 	child_setup(g, &g->check, ROLE_CHECK, 0, 0);
 	child_setup(g, &g->keys, ROLE_KEYS, 0, 0);
 	if ((g->ev_up = evtimer_new(gs.env.base, gen_up, g)) == NULL)
@@ -814,6 +826,7 @@ gen_free(struct generation *g)
 		free(g->hosts[i]);
 	free(g->hosts);
 	free(g->workers);
+	free(g->accepts);
 	free(g->certs);
 	free(g->keys_error);
 	freezero(g->bundle, g->bundlelen);
@@ -851,7 +864,8 @@ gen_start(struct generation *g)
 
 	for (i = 0; i < n; i++)
 		child_spawn(&g->workers[i]);
-	child_spawn(&g->accept);
+	for (i = 0; i < (uint32_t)g->conf->naccept; i++)
+		child_spawn(&g->accepts[i]);
 	if (check_wanted(g->conf))
 		child_spawn(&g->check);
 }
@@ -873,8 +887,8 @@ gen_reap(struct generation *g)
 }
 
 /*
- * The old accept process stops listening and goes once the connections
- * it is looking at have gone to workers; the old workers go once their
+ * The old accept processes stop listening and go once the connections
+ * each is looking at have gone to workers; the old workers go once their
  * last connection has ended, however long that takes.
  */
 static void
@@ -976,9 +990,10 @@ gen_summary(struct evbuffer *out)
 		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ",
 		    gmtime_r(&g->started, &tm));
 		evbuffer_add_printf(out, "generation %u %s, %u routes, "
-		    "%u listeners, sniproxyd %s, started %s\n", g->id,
-		    g == gs.cur ? "current" : "draining", g->conf->nroutes,
-		    g->conf->nlisteners, g->version, date);
+		    "%u listeners, %d accept processes, sniproxyd %s, "
+		    "started %s\n", g->id, g == gs.cur ? "current" :
+		    "draining", g->conf->nroutes, g->conf->nlisteners,
+		    g->conf->naccept, g->version, date);
 	}
 }
 

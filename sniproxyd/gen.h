@@ -24,6 +24,7 @@ struct config;
 struct event_base;
 struct evbuffer;
 struct proc_user;
+struct sock_filter;
 
 /* How priv starts its children: set once at start. */
 struct gen_env {
@@ -48,6 +49,8 @@ struct config *gen_config(void);
 unsigned int gen_id(void);
 
 /* listener.c */
+#define STEER_PROG_MAX	8	/* instructions */
+size_t	 listener_steer_prog(struct sock_filter *, int, unsigned int);
 int	 listeners_take(struct config *, struct config *);
 void	 listeners_give_back(struct config *, struct config *);
 void	 listeners_close(struct config *);

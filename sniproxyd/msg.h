@@ -29,13 +29,14 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	10
+#define MSG_VERSION	11
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
 	MSG_ACCEPT_CHAN,	/* priv -> worker: fd */
 	MSG_CONN,		/* accept -> worker: fd, struct msg_conn */
-	MSG_CONN_END,		/* worker -> accept: uint64_t ids that ended */
+	MSG_CONN_END,		/* worker -> the accept it came from: uint64_t
+				   ids that ended */
 	MSG_KEYPAIR,		/* priv -> TLS worker: struct msg_keypair */
 	MSG_TLS_READY,		/* priv -> TLS worker: every keypair sent */
 	MSG_DRAIN,		/* priv -> accept, worker: newer config runs */
@@ -73,11 +74,16 @@ enum proc_roles {
 	ROLE_COUNT
 };
 
-/* What a child is and who it becomes; the bundle follows. */
+/*
+ * What a child is and who it becomes; the bundle follows.  An accept
+ * process learns how many there are from priv, which bound their
+ * sockets, rather than from its own count of the CPUs.
+ */
 struct msg_boot {
 	uint32_t	 role;		/* enum proc_roles */
 	uint32_t	 route;
-	uint32_t	 slot;
+	uint32_t	 slot;		/* of a worker, or an accept process */
+	uint32_t	 naccept;
 	uint32_t	 gen;
 	int32_t		 debug;
 	int32_t		 verbose;

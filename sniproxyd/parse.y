@@ -282,6 +282,21 @@ main		: USER STRING			{
 			}
 			free($2);
 		}
+		| ACCEPT NUMBER			{
+			if ($2 < 1 || $2 > ACCEPT_MAX) {
+				yyerror("accept %lld: the number of accept "
+				    "processes is from 1 to %d",
+				    (long long)$2, ACCEPT_MAX);
+				YYERROR;
+			}
+			conf->naccept = $2;
+		}
+		| ACCEPT STRING			{
+			yyerror("accept %s: the number of accept processes "
+			    "is from 1 to %d", $2, ACCEPT_MAX);
+			free($2);
+			YYERROR;
+		}
 		| PREFORK NUMBER		{
 			if ($2 < 1 || $2 > PREFORK_MAX) {
 				yyerror("prefork must be between 1 and %d",
@@ -1934,7 +1949,7 @@ add_listeners(const char *name, in_port_t port, int protos)
 {
 	struct sockaddr_storage	*ss;
 	struct listener		*l, *o;
-	size_t			 i, n;
+	size_t			 i, j, n;
 	int			 udp;
 
 	if (resolve(name, port, 1, &ss, &n) == -1)
@@ -1949,6 +1964,8 @@ add_listeners(const char *name, in_port_t port, int protos)
 		l->udp = udp;
 		l->sslen = sockaddr_len(&l->ss);
 		l->fd = -1;
+		for (j = 0; j < ACCEPT_MAX; j++)
+			l->fds[j] = -1;
 		l->file = file_name_keep(file->name);
 		l->line = yylval.lineno;
 		l->rs = ruleset;

@@ -37,6 +37,7 @@
 #define NAME_MAX_LEN		64	/* table names */
 #define ADDRSTR_LEN		(INET6_ADDRSTRLEN + 9)	/* [addr]:port */
 #define PREFORK_MAX		32
+#define ACCEPT_MAX		64
 
 /* Timeouts are kept in milliseconds; -1 means "inherit". */
 struct timeouts {
@@ -220,7 +221,8 @@ struct listener {
 	socklen_t		 sslen;
 	char			 name[ADDRSTR_LEN];
 	int			 udp;		/* a UDP socket, for QUIC */
-	int			 fd;
+	int			 fd;		/* in an accept process */
+	int			 fds[ACCEPT_MAX];	/* priv's, one each */
 	const char		*file;
 	int			 line;
 	struct ruleset		*rs;
@@ -232,6 +234,7 @@ struct config {
 	char			 user[64];
 	char			 chroot[1024];
 	int			 prefork;
+	int			 naccept;	/* accept processes */
 	int			 log_connections;
 	int			 unfiltered;	/* sandbox none */
 	int			 maxconn;

@@ -27,8 +27,8 @@
  *
  * usage: loadgen -m mode -H hello.bin -r sni=backend[:port] ...
  *            [-a address] [-p port] [-c conns] [-d seconds] [-j procs]
- *            [-k conns] [-N conns] [-n streams] [-T seconds] [-u]
- *            [-w seconds]
+ *            [-k conns] [-N conns] [-n streams] [-s sources] [-T seconds]
+ *            [-u] [-w seconds]
  *        loadgen -t -m probe|rate -r sni=backend[:port] ... [-a address]
  *            [-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]
  *            [-w seconds]
@@ -44,6 +44,9 @@
  *           (send it with -u) for -w and then -d seconds
  *   idle    opens -k connections, prints "ready" once they are all
  *           established, then holds them until SIGTERM or -d seconds
+ *
+ * With -s, the connections come from that many source addresses,
+ * 127.0.0.1 onwards, in turn.
  *
  * The answer is the backend's name on a line, which may be padded with
  * spaces to make a larger answer; all of it is read before the close.
@@ -144,6 +147,8 @@ static struct {
 	size_t			 ended;		/* slots with none left */
 	int			 timeout_ms;
 	int			 upload;
+	unsigned int		 sources;	/* -s; 0: the kernel's */
+	unsigned int		 nextsrc;
 	uint8_t			*bulk;
 	struct tls_config	*tlscfg;	/* -t */
 	char			 tlsversion[32];
@@ -175,6 +180,7 @@ static const char	request[] = "hello\n";
 
 static void	conn_event(int, short, void *);
 static void	conn_start(struct lconn *);
+static int	source_bind(int);
 static void	window_close(int, short, void *);
 static void	usage(void) __attribute__((__noreturn__));
 
@@ -507,7 +513,10 @@ conn_start(struct lconn *c)
 	c->rlen = 0;
 	c->t0 = now_us();
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd == -1) {
+	if (c->fd == -1 || source_bind(c->fd) == -1) {
+		if (c->fd != -1)
+			close(c->fd);
+		c->fd = -1;
 		conn_fail(c, &lg.n.err_connect);
 		return;
 	}
@@ -522,6 +531,29 @@ conn_start(struct lconn *c)
 	tv_ms(&tv, lg.timeout_ms);
 	event_assign(c->ev, lg.base, c->fd, EV_WRITE, conn_event, c);
 	event_add(c->ev, &tv);
+}
+
+/*
+ * With -s, connections come from 127.0.0.1 up to 127.0.0.N in turn, as
+ * many clients would: a proxy that spreads its work by client address
+ * sees more than one.  The port is left to connect(2).
+ */
+static int
+source_bind(int fd)
+{
+	struct sockaddr_in	 sin;
+	int			 one = 1;
+
+	if (lg.sources == 0)
+		return (0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000001 + lg.nextsrc);
+	lg.nextsrc = (lg.nextsrc + 1) % lg.sources;
+	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one)) == -1)
+		return (-1);
+	return (bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
 }
 
 static void
@@ -1059,8 +1091,8 @@ usage(void)
 	fprintf(stderr, "usage: loadgen -m probe|rate|stream|idle "
 	    "-H hello.bin -r sni=backend[:port] ...\n"
 	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-j procs]\n"
-	    "\t[-k conns] [-N conns] [-n streams] [-T seconds] [-u] "
-	    "[-w seconds]\n"
+	    "\t[-k conns] [-N conns] [-n streams] [-s sources] [-T seconds] "
+	    "[-u]\n\t[-w seconds]\n"
 	    "       loadgen -t -m probe|rate -r sni=backend[:port] ... "
 	    "[-a address]\n"
 	    "\t[-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]\n"
@@ -1095,7 +1127,7 @@ main(int argc, char *argv[])
 	int		 tls = 0, jobs = 1;
 
 	lg.resultfd = -1;
-	while ((ch = getopt(argc, argv, "a:c:d:H:j:k:m:N:n:p:r:tT:uw:")) !=
+	while ((ch = getopt(argc, argv, "a:c:d:H:j:k:m:N:n:p:r:s:tT:uw:")) !=
 	    -1) {
 		switch (ch) {
 		case 'a':
@@ -1141,6 +1173,9 @@ main(int argc, char *argv[])
 			if (nspecs == MAXROUTES)
 				errx(1, "too many routes");
 			specs[nspecs++] = optarg;
+			break;
+		case 's':
+			lg.sources = number(optarg, 1, 254);
 			break;
 		case 't':
 			tls = 1;

@@ -66,6 +66,11 @@
 #                     listening addresses to fit the file limit and the
 #                     ephemeral ports, and over workers with prefork
 #   BENCH_CONC        concurrency of parts 1 and 4 (default 64)
+#   BENCH_ACCEPT      sniproxyd's accept processes (default: its own
+#                     default, one per CPU)
+#   BENCH_SOURCES     client addresses of parts 1 and 2, 127.0.0.1
+#                     onwards (default 1): sniproxyd sends all the
+#                     connections of one address to one accept process
 #   BENCH_TLS_JOBS    load generator processes sharing part 4's
 #                     connections (default: one per core), as one
 #                     process makes fewer TLS handshakes than a proxy
@@ -148,6 +153,10 @@ if [ "$quic" = only ]; then
 	hold=0
 fi
 conc=${BENCH_CONC:-64}
+naccept=${BENCH_ACCEPT:-}
+sources=${BENCH_SOURCES:-1}
+srcopt=
+[ "$sources" -gt 1 ] && srcopt="-s $sources"
 port0=${BENCH_PORT:-24400}
 pport=$((port0 + 10))
 names="alpha beta gamma"
@@ -283,8 +292,8 @@ routes() {
 lg() {
 	sys=$1
 	shift
-	# shellcheck disable=SC2046
-	"$loadgen" -H "$hello" -p "$pport" $(routes "$sys") "$@"
+	# shellcheck disable=SC2046,SC2086
+	"$loadgen" -H "$hello" -p "$pport" $srcopt $(routes "$sys") "$@"
 }
 
 tlg() {
@@ -305,7 +314,8 @@ record() {
 # --- the peers' configurations ----------------------------------------
 
 # What each sniproxyd configuration begins with: prefork $1, maxconn
-# $2 (from the one client address too), and the four tables.
+# $2 (from the one client address too), accept BENCH_ACCEPT if given,
+# and the four tables.
 sniproxyd_head() {
 	mkdir -p "$tmp/empty"
 	chmod 755 "$tmp/empty"
@@ -314,6 +324,7 @@ sniproxyd_head() {
 		echo "chroot \"$tmp/empty\""
 	fi
 	echo "prefork $1"
+	[ -n "$naccept" ] && echo "accept $naccept"
 	echo "maxconn $2"
 	echo "maxconn per source $2"
 	echo 'timeout shutdown 1s'
@@ -1381,6 +1392,8 @@ params() {
 	    "$conc" "$warm" "$rate_secs"
 	printf 'part 2: %s s + %s s; part 3: %d connections asked' \
 	    "$warm" "$stream_secs" "$idle_k"
+	printf '; parts 1 and 2 from %d client address(es)' "$sources"
+	[ -n "$naccept" ] && printf '; sniproxyd accept %d' "$naccept"
 	case " $systems :$sslh" in
 	*" sslh "*:*select)
 		printf ' (sslh-select: 450, its select(2) limit)' ;;

@@ -21,10 +21,10 @@
 #
 # client:	curl, to show the tree at work
 # sniproxyd:	user nobody (or _sniproxyd), chroot to an empty directory,
-#		prefork 2, one route
+#		accept 2, prefork 2, one route
 # servers:	openssl s_server "web"
 # expect:	/proc shows the parent as uid 0 with its root at / and
-#		no_new_privs set (Landlock needs it), the accept process
+#		no_new_privs set (Landlock needs it), both accept processes
 #		and both workers with the user's uid and gid, their root at
 #		the empty directory, and the binary mapped at an address
 #		other than the parent's
@@ -35,6 +35,8 @@ backend web
 P=$(free_port)
 
 conf <<EOF
+# Two accept processes: both must drop their privileges.
+accept 2
 prefork 2
 table <web> { 127.0.0.1 port $(port web) }
 
@@ -85,7 +87,7 @@ priv_at=$(exe_at "$DAEMON_PID")
 [ -n "$priv_at" ] || fail "cannot find the parent's program in its maps"
 
 kids=$(children "$DAEMON_PID")
-assert_eq 3 "$(echo "$kids" | wc -w)" "processes below the parent"
+assert_eq 4 "$(echo "$kids" | wc -w)" "processes below the parent"
 for k in $kids; do
 	case $(role "$k") in
 	accept|"route web")
@@ -107,5 +109,5 @@ for k in $kids; do
 		[ "$g" = "$gid" ] || fail "$t keeps supplementary group $g"
 	done
 done
-assert_eq 1 "$(procs_titled "$DAEMON_PID" accept | wc -w)" \
+assert_eq 2 "$(procs_titled "$DAEMON_PID" accept | wc -w)" \
     "accept processes"

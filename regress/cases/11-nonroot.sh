@@ -19,9 +19,10 @@
 #
 # client:	curl
 # sniproxyd:	as nobody (runuser or setpriv, when the tests run as root)
-#		or as the user running the tests; prefork 2, one route
+#		or as the user running the tests; accept 2, prefork 2,
+#		one route
 # servers:	openssl s_server "web"
-# expect:	the parent, an accept process and two workers, all with the
+# expect:	the parent, two accept processes and two workers, all with the
 #		same uid, no chroot; "not started as root" logged once; curl
 #		answered
 
@@ -29,6 +30,8 @@ backend web
 P=$(free_port)
 
 conf <<EOF
+# Two accept processes, each with the same uid as the others.
+accept 2
 prefork 2
 table <web> { 127.0.0.1 port $(port web) }
 
@@ -82,11 +85,11 @@ done
 body=$(fetch "web.$DOMAIN" "$P") || fail "curl for web.$DOMAIN failed"
 assert_eq "backend web" "$body" "answer"
 
-assert_eq 1 "$(procs_titled "$priv" accept | wc -w)" \
+assert_eq 2 "$(procs_titled "$priv" accept | wc -w)" \
     "accept processes"
 assert_eq 2 "$(procs_titled "$priv" "route web" | wc -w)" \
     "web workers"
-assert_eq 3 "$(children "$priv" | wc -w)" "processes below the parent"
+assert_eq 4 "$(children "$priv" | wc -w)" "processes below the parent"
 for p in "$priv" $(children "$priv"); do
 	t=$(title "$p")
 	assert_eq "$uid" \

@@ -18,7 +18,7 @@
 # gone; with none open, they are gone at once.
 #
 # client:	an openssl s_client connection that stays idle
-# sniproxyd:	timeout shutdown 2s, prefork 2
+# sniproxyd:	timeout shutdown 2s, accept 2, prefork 2
 # servers:	openssl s_server "web"
 # expect:	with the connection open, every sniproxyd process gone in
 #		1.5 s to 3.8 s after SIGTERM (before the parent's own
@@ -30,6 +30,8 @@ backend web
 P=$(free_port)
 
 conf <<EOF
+# Two accept processes: both go with the rest.
+accept 2
 prefork 2
 timeout shutdown 2s
 table <web> { 127.0.0.1 port $(port web) }
@@ -44,8 +46,8 @@ EOF
 # every tenth of a second for at most MAX_MS.
 term_and_time() {
 	_all="$DAEMON_PID $(descendants "$DAEMON_PID")"
-	[ "$(echo "$_all" | wc -w)" -eq 4 ] ||
-	    fail "expected 4 sniproxyd processes, found: $_all"
+	[ "$(echo "$_all" | wc -w)" -eq 5 ] ||
+	    fail "expected 5 sniproxyd processes, found: $_all"
 	_t0=$(now_ms)
 	kill -TERM "$DAEMON_PID"
 	while :; do

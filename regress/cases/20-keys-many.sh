@@ -68,6 +68,8 @@ py_server pb
 P=$(free_port)
 
 {
+	# One accept process, counted and searched for keys.
+	echo "accept 1"
 	echo "prefork 1"
 	i=1
 	while [ "$i" -le "$N" ]; do

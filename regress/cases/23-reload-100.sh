@@ -22,10 +22,10 @@
 # client:	two loadpeer.py tlsloop at 20 handshakes a second each on
 #		the terminated route web; a loadpeer.py stream through the
 #		terminated route echo, open throughout
-# sniproxyd:	prefork 2; keypair "site"; match tls sni "web..." terminate
-#		tls keypair "site" forward to <web>, the same for "echo"
-#		to <echo>; 100 sniproxyctl reloads, each started
-#		when the one before has answered
+# sniproxyd:	accept 2, prefork 2; keypair "site"; match tls sni
+#		"web..." terminate tls keypair "site" forward to <web>, the
+#		same for "echo" to <echo>; 100 sniproxyctl reloads, each
+#		started when the one before has answered
 # servers:	loadpeer.py servers "web" and "echo"
 # expect:	every reload status 0; generation 101 current; no log line
 #		of a child killed, exited or ended; no handshake failed; the
@@ -41,6 +41,8 @@ plain_backend echo
 P=$(free_port)
 
 conf <<EOF2
+# Two accept processes a generation, all of which must go.
+accept 2
 prefork 2
 keypair "site" {
 	certificate "$K/site.crt"
@@ -79,11 +81,11 @@ echo "100 reloads: $ok handshakes good, $bad failed"
 assert_log_lacks '(killed by signal|exited with status|ending it|fatal)'
 assert_log_lacks ' end (no-worker|reset|handshake-failed)$'
 
-# One generation left: accept, keys and four workers.
+# One generation left: two accept, keys and four workers.
 n=0
-while [ "$(children "$DAEMON_PID" | wc -w)" -ne 6 ] && [ "$n" -lt 200 ]; do
+while [ "$(children "$DAEMON_PID" | wc -w)" -ne 7 ] && [ "$n" -lt 200 ]; do
 	tick
 	n=$((n + 1))
 done
-assert_eq 6 "$(children "$DAEMON_PID" | wc -w)" \
+assert_eq 7 "$(children "$DAEMON_PID" | wc -w)" \
     "processes below the parent 20 s after the last reload"

@@ -43,6 +43,8 @@ backend_rev b
 P=$(free_port)
 
 conf <<EOF2
+# One accept process, named so in the log: "accept (pid N)".
+accept 1
 prefork 1
 table <a> { 127.0.0.1 port $(port a) }
 table <b> { 127.0.0.1 port $(port b) }

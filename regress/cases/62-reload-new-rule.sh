@@ -46,6 +46,8 @@ P=$(free_port)
 # config TABLE: the configuration, routing app to TABLE.
 config() {
 	conf <<EOF2
+# One accept process a generation, whose end is waited for.
+accept 1
 prefork 2
 table <$1> { 127.0.0.1 port $(port "$1") }
 

@@ -77,7 +77,7 @@ client_expect long gnip 10
 run_ctl 0 -s "$S" show summary
 ctl_has '^version [0-9]' "show summary"
 ctl_has '^uptime [0-9]+s$' "show summary"
-ctl_has '^generation 1 current, 3 routes, 1 listeners, sniproxyd [0-9.]+, started [0-9T:Z-]+$' "show summary"
+ctl_has '^generation 1 current, 3 routes, 1 listeners, [0-9]+ accept processes, sniproxyd [0-9.]+, started [0-9T:Z-]+$' "show summary"
 ctl_has '^connections active 1 total [3-9][0-9]* ' "show summary"
 
 run_ctl 0 -s "$S" show connections

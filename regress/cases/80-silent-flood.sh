@@ -47,7 +47,8 @@ fi
 ulimit -Sn $((N + 100)) 2>/dev/null || ulimit -Sn "$hard" ||
     skip "cannot raise the descriptor limit to $((N + 100))"
 
-hostile_start 10s "maxconn $((2 * N))" "maxconn per source $((2 * N))" <<EOF
+# One accept process, whose descriptors count the connections held.
+hostile_start 10s "accept 1" "maxconn $((2 * N))" "maxconn per source $((2 * N))" <<EOF
 match tls sni "ok.$DOMAIN" forward to <ok>
 EOF
 accept_proc

@@ -36,7 +36,8 @@
 . "$TOP/regress/hostile.sh"
 
 N=1000
-hostile_start 2s <<EOF
+# One accept process, whose descriptors are counted.
+hostile_start 2s "accept 1" <<EOF
 match tls sni "ok.$DOMAIN" forward to <ok>
 match ssh forward to <ok>
 match http host "ok.$DOMAIN" forward to <ok>

@@ -35,7 +35,8 @@
 # shellcheck source=regress/hostile.sh
 . "$TOP/regress/hostile.sh"
 
-hostile_start 30s "maxconn 5" <<EOF2
+# One accept process: it enforces the whole of maxconn.
+hostile_start 30s "accept 1" "maxconn 5" <<EOF2
 match tls sni "ok.$DOMAIN" forward to <ok>
 EOF2
 ok_answers "before the limit"

@@ -43,7 +43,8 @@ cpu() {
 }
 
 N=200
-hostile_start 10s <<EOF2
+# One accept process, whose descriptors are counted.
+hostile_start 10s "accept 1" <<EOF2
 match tls sni "ok.$DOMAIN" forward to <ok>
 EOF2
 accept_proc

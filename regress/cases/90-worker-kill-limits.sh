@@ -53,7 +53,8 @@ held() {
 	done
 }
 
-hostile_start 30s "prefork 1" "maxconn 3" <<EOF2
+# One accept process: it enforces the whole of maxconn.
+hostile_start 30s "accept 1" "prefork 1" "maxconn 3" <<EOF2
 maxconn per source 3
 match tls sni "ok.$DOMAIN" forward to <ok>
 EOF2

@@ -20,10 +20,10 @@
 # The words are the only ones it takes.
 #
 # client:	curl
-# sniproxyd:	one route with a tcp check; then the same with
+# sniproxyd:	accept 2, one route with a tcp check; then the same with
 #		"sandbox none"; -n on "sandbox strict"
 # servers:	openssl s_server "web"
-# expect:	Seccomp: 2 in /proc for the accept process, the worker and
+# expect:	Seccomp: 2 in /proc for both accept processes, the worker and
 #		the check process; with "sandbox none" Seccomp: 0 for every
 #		child, a line in the log saying so, and the answer still
 #		served; "sandbox strict" rejected with file:line
@@ -35,6 +35,8 @@ P=$(free_port)
 
 body() {
 	cat <<EOF
+# Two accept processes: each confines itself.
+accept 2
 prefork 1
 table <web> { 127.0.0.1 port $(port web) }
 
@@ -56,14 +58,14 @@ start_daemon "$P"
 grep -q libasan "/proc/$DAEMON_PID/maps" &&
     skip "a sanitized build runs unconfined"
 assert_eq "backend web" "$(fetch "web.$DOMAIN" "$P")" "answer, filtered"
-assert_eq "3x2" "$(modes)" "children filtered"
+assert_eq "4x2" "$(modes)" "children filtered"
 assert_log_lacks "sandbox none"
 stop_daemon || fail "sniproxyd did not stop"
 
 { echo "sandbox none"; body; } | conf
 start_daemon "$P"
 assert_eq "backend web" "$(fetch "web.$DOMAIN" "$P")" "answer, unfiltered"
-assert_eq "3x0" "$(modes)" "children unfiltered"
+assert_eq "4x0" "$(modes)" "children unfiltered"
 assert_log_has "sandbox none: children run without a system call filter"
 stop_daemon || fail "sniproxyd did not stop"
 

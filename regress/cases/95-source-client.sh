@@ -50,6 +50,8 @@ py_server web --proxy
 P=$(free_port)
 
 conf <<EOF2
+# One accept process, whose capabilities are read.
+accept 1
 prefork 1
 table <web> { 127.0.0.1 port $(port web) }
 

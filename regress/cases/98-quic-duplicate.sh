@@ -52,6 +52,8 @@ udp_wait "$Q" "the server"
 
 P=$(free_port) || exit 1
 conf <<EOF2
+# One accept process, stopped while the copies wait.
+accept 1
 table <q> { 127.0.0.1 port $Q }
 
 listen on 127.0.0.1 port $P udp {

@@ -28,6 +28,7 @@ Suite	*balance_suite(void);
 Suite	*sandbox_suite(void);
 Suite	*chan_suite(void);
 Suite	*quic_suite(void);
+Suite	*steer_suite(void);
 
 struct config;
 

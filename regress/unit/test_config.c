@@ -224,11 +224,15 @@ static const struct {
 	const char	*text;
 	const char	*errs;
 } bad_inputs[] = {
+	{ "accept 0\n\naccept many\n" LISTEN "match tls forward to <t>\n}\n",
+	  "1: accept 0: the number of accept processes is from 1 to 64\n"
+	  "3: accept many: the number of accept processes is from 1 to 64\n" },
 	{ "timout inspect 2s\n" LISTEN "match tls sni \"a\" forward to <t>\n"
 	  "foward to <t>\n}\n",
-	  "1: unknown keyword \"timout\", expected chroot, control, include, "
-	  "keypair, listen, log, maxconn, prefork, reload, sandbox, table, "
-	  "timeout, user or a macro definition; did you mean \"timeout\"?\n"
+	  "1: unknown keyword \"timout\", expected accept, chroot, control, "
+	  "include, keypair, listen, log, maxconn, prefork, reload, "
+	  "sandbox, table, timeout, user or a macro definition; did you "
+	  "mean \"timeout\"?\n"
 	  "5: unknown keyword \"foward\", expected backlog, default, match, "
 	  "maxconn, timeout, tls or \"}\"; \"forward\" would not start a "
 	  "statement either\n" },
