@@ -329,7 +329,8 @@ wait_exit() {
 # conf: the configuration, read from standard input, after the options
 # every case shares: as root an unprivileged user and an empty chroot,
 # always a log line per connection, and unless the case sets its own, a
-# short shutdown grace and a control socket of the case's.  The file
+# short shutdown grace, a control socket of the case's and, under
+# valgrind, one accept process.  The file
 # lives alone in its directory, the one the parent process chroots to.
 conf() {
 	mkdir -p "$T/etc" || fail "cannot make $T/etc"
@@ -344,6 +345,10 @@ conf() {
 		    echo "timeout shutdown 1s"
 		grep -q '^control socket' "$T/conf.body" ||
 		    echo "control socket \"$T/control.sock\""
+		# Under valgrind every process costs seconds to start: one
+		# accept process is enough where the case wants no other.
+		[ -z "${VALGRIND:-}" ] || grep -q '^accept ' "$T/conf.body" ||
+		    echo "accept 1"
 		cat "$T/conf.body"
 	} >"$CONF" || fail "cannot write $CONF"
 	rm -f "$T/conf.body"
