@@ -80,6 +80,8 @@ listener_steer(struct listener *l, unsigned int n)
 	struct sock_filter	 code[STEER_PROG_MAX];
 	struct sock_fprog	 prog;
 
+	/* Padding follows len: all of it goes to the kernel. */
+	memset(&prog, 0, sizeof(prog));
 	prog.len = listener_steer_prog(code, l->ss.ss_family, n);
 	prog.filter = code;
 	if (setsockopt(l->fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
