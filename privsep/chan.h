@@ -52,8 +52,8 @@ struct chan;
 /*
  * Called for every message; msg is NULL once when the peer has gone or
  * sent something unreadable (chan_broken() then says which).  After
- * that call the channel is dead and the callback must chan_free() it.  A callback must not free the
- * channel while handling a message.
+ * that call the channel is dead and the callback must chan_free() it.
+ * A callback must not free the channel while handling a message.
  */
 typedef void	(*chan_cb)(struct chan *, struct chan_msg *, void *);
 

@@ -117,7 +117,8 @@ connlog_session(const struct config *conf, const struct msg_conn *mc,
 	    "time %lld.%03lld end %s",
 	    addr_str((const struct sockaddr *)&mc->client, client,
 	    sizeof(client)), lname, rule,
-	    class_str(mc, session, cls, sizeof(cls)), backend ? backend : "-", (unsigned long long)up,
+	    class_str(mc, session, cls, sizeof(cls)),
+	    backend ? backend : "-", (unsigned long long)up,
 	    (unsigned long long)down, (long long)(ms / 1000),
 	    (long long)(ms % 1000), reason);
 }

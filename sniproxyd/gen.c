@@ -1224,7 +1224,8 @@ gen_host_admin(const char *table, const char *host, int state, int weight,
 			if (!host_is(r, h, &ss, port))
 				continue;
 			gh = &g->hosts[ri][h];
-			if (state != -1 && gh->admin != (enum host_admin)state) {
+			if (state != -1 &&
+			    gh->admin != (enum host_admin)state) {
 				gh->admin = state;
 				gh->since = time(NULL);
 			}

@@ -122,7 +122,7 @@ struct msg_host_weight {
 
 struct msg_stats {
 	uint32_t	 route;		/* UINT32_MAX from accept */
-	uint32_t	 nhosts;	/* of the route's table; 0 from accept */
+	uint32_t	 nhosts;	/* of the table; 0 from accept */
 	uint64_t	 active;
 	uint64_t	 total;
 	uint64_t	 up;

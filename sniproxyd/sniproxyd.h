@@ -64,7 +64,7 @@ struct keypair {
 	struct keymem		*mem;
 	int64_t			 check_ms;	/* -1: the global one */
 	uint64_t		 stamp[3];	/* of cert, key, ocsp */
-	char			*refused;	/* why the files on disk are not used */
+	char			*refused;	/* why the files are not used */
 	/* What the certificate says, for logs and sniproxyctl. */
 	char			 subject[256];
 	char			 sans[512];

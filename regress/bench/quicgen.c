@@ -139,7 +139,8 @@ main(int argc, char *argv[])
 	ssize_t			 n;
 	FILE			*fp;
 	int			*inflight;
-	int			 ch, server = 0, port = 0, flows = 1, window = 16;
+	int			 ch, server = 0, port = 0, flows = 1;
+	int			 window = 16;
 	int			 warm = 1, secs = 5, measuring = 0, i;
 
 	while ((ch = getopt(argc, argv, "a:d:f:I:l:p:sW:w:")) != -1) {

@@ -101,7 +101,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	for (i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
 		struct sockaddr_in	*sin = (struct sockaddr_in *)&client[i];
-		struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&client[i];
+		struct sockaddr_in6	*sin6 =
+		    (struct sockaddr_in6 *)&client[i];
 
 		if (inet_pton(AF_INET, clients[i], &sin->sin_addr) == 1)
 			sin->sin_family = AF_INET;

@@ -161,7 +161,8 @@ START_TEST(test_no_room_loses_the_fd_not_the_message)
 {
 	struct event_base	*base;
 	struct rlimit		 rl, low;
-	int			 sv[2], p[2], fill[1024], nfill = 0, fd, top = 0;
+	int			 sv[2], p[2], fill[1024], nfill = 0;
+	int			 fd, top = 0;
 
 	memset(&got, 0, sizeof(got));
 	ck_assert_ptr_nonnull(base = event_base_new());

@@ -569,8 +569,10 @@ START_TEST(test_keypair_later)
 	    "match tls sni \"k2.example.com\" terminate tls keypair \"two\" "
 	    "forward to <t>\n"
 	    "default terminate tls keypair \"one\" forward to <t>\n}\n"
-	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n"
-	    "keypair \"two\" { certificate \"%s/c2.pem\"\n key \"%s/k2.pem\" }\n",
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n"
+	    " key \"%s/k1.pem\" }\n"
+	    "keypair \"two\" { certificate \"%s/c2.pem\"\n"
+	    " key \"%s/k2.pem\" }\n",
 	    unit_dir(), unit_dir(), unit_dir(), unit_dir());
 	c = unit_parse(text);
 	ck_assert_msg(c != NULL, "%s", unit_errs);
@@ -582,7 +584,8 @@ START_TEST(test_keypair_later)
 	/* Terminating by SNI needs a keypair somewhere in the file. */
 	snprintf(text, sizeof(text), LISTEN
 	    "match tls terminate tls forward to <t>\n}\n"
-	    "keypair \"one\" { certificate \"%s/c1.pem\"\n key \"%s/k1.pem\" }\n",
+	    "keypair \"one\" { certificate \"%s/c1.pem\"\n"
+	    " key \"%s/k1.pem\" }\n",
 	    unit_dir(), unit_dir());
 	c = unit_parse(text);
 	ck_assert_msg(c != NULL, "%s", unit_errs);
