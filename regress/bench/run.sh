@@ -933,9 +933,12 @@ run_quic() {
 			eval "exec $(conf_quic)" >"$tmp/quic.log" 2>&1 &
 			sys_pid=$!
 		fi
-		n=10
+		# A refused Initial fails at once: the daemon may still be
+		# starting its processes.
+		n=100
 		until qg "$s" -w 0 -d 1 >/dev/null 2>>"$tmp/quicgen.log"; do
 			n=$((n - 1))
+			tick
 			if [ "$n" -eq 0 ]; then
 				say "$s does not relay QUIC:"
 				tail -n 5 "$tmp/quicgen.log" "$tmp/quic.log" >&2
