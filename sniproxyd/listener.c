@@ -22,6 +22,7 @@
 #include <netinet/tcp.h>
 #include <linux/filter.h>
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,69 +94,95 @@ listener_steer(struct listener *l, unsigned int n)
 }
 
 /*
- * A QUIC flow, once routed, gets a socket of its own bound to the same
- * address and port and connected to the client, so that the kernel
- * hands its datagrams to the worker: SO_REUSEADDR lets the accept
- * process bind it although it runs as another user than the one that
- * bound this socket.  The destination address of each datagram tells
- * the flow's own address when listening on every address.
+ * A socket bound to the listener's address.  The sockets of the accept
+ * processes share it (group: SO_REUSEPORT).  A QUIC flow, once routed,
+ * gets a socket of its own bound to the same address and port and
+ * connected to the client, so that the kernel hands its datagrams to
+ * the worker: SO_REUSEADDR lets the accept process bind it although it
+ * runs as another user than the one that bound the group.  A probe
+ * shares the address with nobody, and a UDP probe goes without
+ * SO_REUSEADDR too, which alone lets two UDP sockets share it.
  */
 static int
-listener_bind_udp(struct listener *l)
+listener_socket(const struct listener *l, int group)
 {
-	int	 one = 1, fd;
+	int	 one = 1, fd, saved;
 
-	fd = socket(l->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		log_warn("%s:%d: socket", l->file, l->line);
+	if ((fd = socket(l->ss.ss_family, (l->udp ? SOCK_DGRAM :
+	    SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return (-1);
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1 ||
-	    (l->ss.ss_family == AF_INET && setsockopt(fd, IPPROTO_IP,
-	    IP_PKTINFO, &one, sizeof(one)) == -1) ||
-	    (l->ss.ss_family == AF_INET6 && (setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) == -1 || setsockopt(fd,
-	    IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == -1)) ||
-	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1) {
-		log_warn("%s:%d: listen on udp %s", l->file, l->line, l->name);
+	if (((group || !l->udp) && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &one, sizeof(one)) == -1) ||
+	    (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) ||
+	    (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
+	    bind(fd, (const struct sockaddr *)&l->ss, l->sslen) == -1) {
+		saved = errno;
 		close(fd);
+		errno = saved;
 		return (-1);
 	}
-	log_debug("listening on udp %s", l->name);
 	return (fd);
+}
+
+/*
+ * Accepted sockets inherit TCP_NODELAY: no system call each.  UDP
+ * listeners learn each datagram's destination, which tells the flow's
+ * own address when listening on every address.
+ */
+static int
+listener_ready(const struct listener *l, int fd)
+{
+	int	 one = 1;
+
+	if (l->udp)
+		return ((l->ss.ss_family == AF_INET && setsockopt(fd,
+		    IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == -1) ||
+		    (l->ss.ss_family == AF_INET6 && setsockopt(fd,
+		    IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == -1) ?
+		    -1 : 0);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ==
+	    -1 || listen(fd, l->rs->backlog ? l->rs->backlog : SOMAXCONN) ==
+	    -1)
+		return (-1);
+	return (0);
 }
 
 static int
 listener_bind(struct listener *l)
 {
-	int	 one = 1, fd;
+	int	 fd;
 
-	if (l->udp)
-		return (listener_bind_udp(l));
-	fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		log_warn("%s:%d: socket", l->file, l->line);
+	if ((fd = listener_socket(l, 1)) == -1 ||
+	    listener_ready(l, fd) == -1) {
+		log_warn("%s:%d: listen on %s%s", l->file, l->line,
+		    l->udp ? "udp " : "", l->name);
+		if (fd != -1)
+			close(fd);
 		return (-1);
 	}
-	/* Accepted sockets inherit TCP_NODELAY: no system call each. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
-	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
-	    &one, sizeof(one)) == -1 ||
-	    (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &one, sizeof(one)) == -1) ||
-	    bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1 ||
-	    listen(fd, l->rs->backlog ? l->rs->backlog : SOMAXCONN) == -1) {
-		log_warn("%s:%d: listen on %s", l->file, l->line, l->name);
-		close(fd);
-		return (-1);
-	}
-	log_debug("listening on %s", l->name);
+	log_debug("listening on %s%s", l->udp ? "udp " : "", l->name);
 	return (fd);
+}
+
+/*
+ * Before the group of a new address is made: a socket of another
+ * program, or of another sniproxyd, must make the start or the reload
+ * fail as a plain bind would, rather than share the port unseen.
+ */
+static int
+listener_probe(const struct listener *l)
+{
+	int	 fd;
+
+	if ((fd = listener_socket(l, 0)) == -1) {
+		log_warn("%s:%d: listen on %s%s", l->file, l->line,
+		    l->udp ? "udp " : "", l->name);
+		return (-1);
+	}
+	close(fd);
+	return (0);
 }
 
 static struct listener *
@@ -187,7 +214,9 @@ listeners_take(struct config *conf, struct config *old)
 	int		 i;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		o = listener_same(l, old);
+		if ((o = listener_same(l, old)) == NULL && l->fds[0] == -1 &&
+		    listener_probe(l) == -1)
+			return (-1);
 		for (i = 0; i < conf->naccept; i++) {
 			if (l->fds[i] != -1)
 				continue;
