@@ -93,6 +93,7 @@ struct conn {
 	size_t			 tried;
 	int			 hostidx;	/* the one connected */
 	int			 timedout;	/* a server did not answer */
+	int			 proxied;	/* the PROXY header went */
 	char			 backend[ADDRSTR_LEN];
 	struct event		*ev_connect;	/* its deadline */
 	struct event		*ev_handshake;	/* TLS handshakes' deadline */
@@ -396,6 +397,19 @@ dir_buf_release(struct dir *d)
 	}
 }
 
+/* What stays of a copy is moved out of the scratch buffer. */
+static int
+dir_keep(struct dir *d)
+{
+	if (d->pipe[0] != -1 || d->buf != NULL)
+		return (0);
+	if ((d->buf = malloc(d->pending)) == NULL)
+		return (-1);
+	memcpy(d->buf, scratch + d->off, d->pending);
+	d->off = 0;
+	return (0);
+}
+
 /*
  * Returns 0 when everything went out, 1 when dst waits, -1 on error.
  * What stays of a copy is moved out of the scratch buffer.  A write
@@ -426,15 +440,7 @@ dir_drain(struct dir *d)
 		}
 		if (d->pending == 0 || (n > 0 && e->writable))
 			continue;
-		if (d->pipe[0] == -1 && d->buf == NULL) {
-			if ((d->buf = malloc(d->pending)) == NULL) {
-				rv = -1;
-				break;
-			}
-			memcpy(d->buf, scratch + d->off, d->pending);
-			d->off = 0;
-		}
-		rv = 1;
+		rv = dir_keep(d) == -1 ? -1 : 1;
 		break;
 	}
 	if (from == scratch && d->secret)
@@ -603,22 +609,30 @@ conn_run(struct conn *c)
 }
 
 /*
- * The client's socket is watched for writing once a write came short,
- * and from then on: most connections never fill it, and a socket
- * watched for writing from the start would wake the loop at once for
- * nothing.  The server's is, since its connect.  Returns -1 once the
- * connection is gone.
+ * A socket is watched for writing once a write came short, and from
+ * then on: most connections never fill it, and a socket watched for
+ * writing from the start would wake the loop at once for nothing.  A
+ * server's that was still connecting is, since its connect.
  */
 static int
-conn_watch_out(struct conn *c)
+end_watch_out(struct end *e)
 {
-	struct end	*e = &c->client;
-
-	if (e->writable || e->ev_out != NULL)
+	if (e->ev == NULL || e->writable || e->ev_out != NULL ||
+	    (event_get_events(e->ev) & EV_WRITE))
 		return (0);
 	if ((e->ev_out = event_new(wk.base, e->fd, EV_WRITE | EV_ET |
 	    EV_PERSIST, end_ready, e)) == NULL ||
-	    event_add(e->ev_out, NULL) == -1) {
+	    event_add(e->ev_out, NULL) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Returns -1 once the connection is gone. */
+static int
+conn_watch_out(struct conn *c)
+{
+	if (end_watch_out(&c->client) == -1 ||
+	    end_watch_out(&c->server) == -1) {
 		conn_end(c, "reset");
 		return (-1);
 	}
@@ -627,18 +641,19 @@ conn_watch_out(struct conn *c)
 
 /*
  * The client's first pass, before its socket is registered: on an
- * empty socket the registration itself raises no event.
+ * empty socket the registration itself raises no event.  Returns -1
+ * once the connection is gone.
  */
-static void
+static int
 conn_first_run(struct conn *c)
 {
 	if (conn_run(c) == -1)
-		return;
+		return (-1);
 	if (event_add(c->client.ev, NULL) == -1) {
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
-	(void)conn_watch_out(c);
+	return (conn_watch_out(c));
 }
 
 /*
@@ -674,7 +689,6 @@ static int
 end_open(struct conn *c, struct end *e, short events)
 {
 	e->conn = c;
-	e->writable = 1;
 	if ((e->ev = event_new(wk.base, e->fd, events | EV_ET | EV_PERSIST,
 	    end_ready, e)) == NULL)
 		return (-1);
@@ -731,7 +745,7 @@ conn_accept_tls(struct conn *c)
 		conn_end(c, "handshake-failed");
 		return;
 	}
-	conn_first_run(c);
+	(void)conn_first_run(c);
 }
 
 /*
@@ -850,7 +864,9 @@ quic_relay(struct conn *c)
  * The PROXY header goes out first, on the bare TCP connection even when
  * TLS to the backend follows, as HAProxy's send-proxy does.  What a
  * terminated session negotiated is known by now: the client's
- * handshake comes before the backend is reached.
+ * handshake comes before the backend is reached.  Returns 1 once sent,
+ * 0 while the connect is still being made, -1 when it failed, -2 when
+ * the header could not be made or went in part.
  */
 static int
 conn_send_proxy(struct conn *c)
@@ -859,7 +875,7 @@ conn_send_proxy(struct conn *c)
 	struct proxy_tlv_ssl	 ssl;
 	const char		*authority = NULL, *alpn = NULL;
 	const struct sockaddr	*src, *dst;
-	ssize_t			 n;
+	ssize_t			 n, sent;
 
 	src = (const struct sockaddr *)&c->mc.client;
 	dst = (const struct sockaddr *)&c->mc.local;
@@ -874,9 +890,19 @@ conn_send_proxy(struct conn *c)
 	else
 		n = proxy_build_v2(src, dst, authority, alpn,
 		    ssl.present ? &ssl : NULL, buf, sizeof(buf));
-	if (n <= 0 || send(c->server.fd, buf, n, MSG_NOSIGNAL) != n)
-		return (-1);
-	return (0);
+	if (n <= 0) {
+		errno = EINVAL;
+		return (-2);
+	}
+	if ((sent = send(c->server.fd, buf, n, MSG_NOSIGNAL)) == -1)
+		return (errno == EAGAIN ? 0 : -1);
+	/* An empty socket takes a header whole. */
+	if (sent != n) {
+		errno = EMSGSIZE;
+		return (-2);
+	}
+	c->proxied = 1;
+	return (1);
 }
 
 /* TLS to the server, named as the client asked unless configured. */
@@ -899,8 +925,12 @@ conn_server_tls(struct conn *c)
 	return (0);
 }
 
-static void
-conn_relay(struct conn *c, short events)
+/*
+ * Connected: what the server's socket said so far is in its end.
+ * Returns -1 once the connection is gone.
+ */
+static int
+conn_relay(struct conn *c)
 {
 	struct end	*e = &c->server;
 	struct timeval	 tv;
@@ -911,45 +941,39 @@ conn_relay(struct conn *c, short events)
 	wk.bal.total[c->hostidx]++;
 	if ((c->ev_idle = evtimer_new(wk.base, conn_idle, c)) == NULL) {
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
 	conn_touch(c);
 	timeval_ms(&tv, c->rule->timeout.idle);
 	evtimer_add(c->ev_idle, &tv);
 	if (c->mc.quic != 0) {
 		quic_relay(c);
-		return;
+		return (0);
 	}
 	/* The client's socket has it from its listener. */
 	setsockopt(e->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->rule->send_proxy && conn_send_proxy(c) == -1) {
+	if (c->rule->send_proxy && !c->proxied && conn_send_proxy(c) != 1) {
 		log_warn("%s: PROXY header", c->backend);
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
-	/* What the connect's event said is all the socket will say. */
-	e->readable = (events & EV_READ) != 0;
-	e->hup = (events & EV_CLOSED) != 0;
-	e->ops = &xprt_raw;
 	if (!c->rule->backend_tls)
 		conn_relay_start(c);
 	else if (conn_server_tls(c) == -1)
-		return;
+		return (-1);
 	dir_init(&c->up);
 	dir_init(&c->down);
 	/* Terminating, the client's socket is watched since its handshake. */
 	if (c->rule->terminate) {
-		if (conn_run(c) == 0)
-			(void)conn_watch_out(c);
-		return;
+		if (conn_run(c) == -1)
+			return (-1);
+		return (conn_watch_out(c));
 	}
 	if (end_open(c, &c->client, EV_READ | EV_CLOSED) == -1) {
 		conn_end(c, "reset");
-		return;
+		return (-1);
 	}
-	/* Unless accept waited in vain, the client's first bytes are in. */
-	c->client.readable = c->mc.class != CLASS_TIMEOUT;
-	conn_first_run(c);
+	return (conn_first_run(c));
 }
 
 static int
@@ -957,7 +981,8 @@ conn_connect_failed(struct conn *c, int err)
 {
 	if (err != ETIMEDOUT)
 		log_debug("%s: connect: %s", c->backend, strerror(err));
-	event_free(c->server.ev);
+	if (c->server.ev != NULL)
+		event_free(c->server.ev);
 	c->server.ev = NULL;
 	close(c->server.fd);
 	c->server.fd = -1;
@@ -973,15 +998,20 @@ conn_connect_failed(struct conn *c, int err)
 static void
 conn_connect_done(struct conn *c, short events)
 {
-	uint8_t	 b;
+	struct end	*e = &c->server;
+	uint8_t		 b;
 
 	evtimer_del(c->ev_connect);
-	if ((events & EV_READ) && recv(c->server.fd, &b, 1, MSG_PEEK) == -1 &&
+	if ((events & EV_READ) && recv(e->fd, &b, 1, MSG_PEEK) == -1 &&
 	    errno != EAGAIN && errno != EINTR) {
 		(void)conn_connect_failed(c, errno);
 		return;
 	}
-	conn_relay(c, events);
+	/* What the connect's event said is all the socket will say. */
+	e->readable = (events & EV_READ) != 0;
+	e->hup = (events & EV_CLOSED) != 0;
+	e->writable = 1;
+	(void)conn_relay(c);
 }
 
 static void
@@ -1071,7 +1101,6 @@ static int
 conn_connect_host(struct conn *c, const struct host *h)
 {
 	struct sockaddr_storage	 ss = h->ss;
-	struct timeval		 tv;
 
 	if (c->rule->port != 0) {
 		if (ss.ss_family == AF_INET)
@@ -1102,18 +1131,93 @@ conn_connect_host(struct conn *c, const struct host *h)
 		c->server.fd = -1;
 		return (-1);
 	}
-	/*
-	 * Watched from now on, edge-triggered: the connect's end is the
-	 * first event, and the same registration serves the relay.
-	 */
-	if ((c->ev_connect == NULL && (c->ev_connect = evtimer_new(wk.base,
-	    conn_connect_expired, c)) == NULL) ||
-	    end_open(c, &c->server, EV_READ | EV_WRITE | EV_CLOSED) == -1 ||
+	return (0);
+}
+
+/*
+ * The first bytes for the server go as soon as connect(2) returns: a
+ * near server has often answered by then, and the send saves the
+ * wake-up for the connect's end.  EAGAIN says it is still being made;
+ * another error is the connect's own, and what could not go waits in
+ * the direction's buffer for the next server.  The first bytes are the
+ * PROXY header, or else the client's as the classifier saw them; with
+ * TLS to the server the handshake is left to the relay.  Returns 1 when
+ * connected, 0 while connecting, -1 when refused, -2 once the
+ * connection is gone.
+ */
+static int
+conn_send_first(struct conn *c)
+{
+	struct dir	*d = &c->up;
+	const uint8_t	*from;
+	ssize_t		 n;
+	int		 err, rv;
+
+	c->server.writable = 1;
+	if (c->mc.quic != 0)
+		return (0);
+	if (c->rule->send_proxy) {
+		if ((rv = conn_send_proxy(c)) == -2) {
+			log_warn("%s: PROXY header", c->backend);
+			conn_end(c, "reset");
+		}
+		return (rv);
+	}
+	if (c->rule->terminate || c->rule->backend_tls)
+		return (0);
+	if (d->pending == 0) {
+		if (!c->client.readable)
+			return (0);
+		if ((n = dir_fill(d)) == -2) {
+			conn_reset(c, &c->client);
+			return (-2);
+		}
+		if (n == 0)
+			c->client.eof = 1;
+		if (n <= 0)
+			return (0);
+	}
+	from = d->buf != NULL ? d->buf : scratch;
+	if ((n = c->server.ops->write(&c->server, from + d->off,
+	    d->pending)) > 0) {
+		d->pending -= n;
+		d->off += n;
+	}
+	err = errno;
+	if (d->pending > 0 && dir_keep(d) == -1) {
+		conn_end(c, "reset");
+		return (-2);
+	}
+	if (d->pending == 0)
+		dir_buf_release(d);
+	if (n == -2) {
+		errno = err;
+		return (-1);
+	}
+	return (n > 0);
+}
+
+/*
+ * Registers the server's socket, edge-triggered, for the relay; still
+ * connecting, also for writing, the connect's end being its first
+ * event, and under the connect's deadline.
+ */
+static void
+conn_connect_watch(struct conn *c, int connected)
+{
+	struct timeval	 tv;
+
+	if (end_open(c, &c->server, EV_READ | EV_CLOSED |
+	    (connected ? 0 : EV_WRITE)) == -1 ||
 	    event_add(c->server.ev, NULL) == -1)
+		fatal("%s: event", __func__);
+	if (connected)
+		return;
+	if (c->ev_connect == NULL && (c->ev_connect = evtimer_new(wk.base,
+	    conn_connect_expired, c)) == NULL)
 		fatal("%s: event", __func__);
 	timeval_ms(&tv, c->rule->timeout.connect);
 	evtimer_add(c->ev_connect, &tv);
-	return (0);
 }
 
 /*
@@ -1142,13 +1246,28 @@ conn_connect_next(struct conn *c)
 	while (c->tried < c->norder) {
 		c->hostidx = c->order[c->tried++];
 		switch (conn_connect_host(c, &t->hosts[c->hostidx])) {
-		case 0:
-			return (0);
+		case -1:
+			continue;
 		case -2:
 			log_warn("table <%s>: socket", t->name);
 			conn_end(c, "resources");
 			return (-1);
 		}
+		switch (conn_send_first(c)) {
+		case -2:
+			return (-1);
+		case -1:
+			log_debug("%s: connect: %s", c->backend,
+			    strerror(errno));
+			close(c->server.fd);
+			c->server.fd = -1;
+			continue;
+		case 0:
+			conn_connect_watch(c, 0);
+			return (0);
+		}
+		conn_connect_watch(c, 1);
+		return (conn_relay(c));
 	}
 	log_warnx("table <%s>: no server answered", t->name);
 	conn_end(c, c->timedout ? "connect-timeout" : "connect-failed");
@@ -1224,7 +1343,9 @@ worker_conn(struct origin *o, struct chan_msg *m)
 	c->client.fd = m->fd;
 	c->client.ops = &xprt_raw;
 	c->client.conn = c;
+	c->client.writable = 1;
 	c->server.fd = -1;
+	c->server.ops = &xprt_raw;
 	c->server.conn = c;
 	c->up.src = c->down.dst = &c->client;
 	c->up.dst = c->down.src = &c->server;
@@ -1242,10 +1363,14 @@ worker_conn(struct origin *o, struct chan_msg *m)
 		return;
 	}
 	/* A client that cannot finish its handshake costs no backend. */
-	if (c->rule->terminate)
+	if (c->rule->terminate) {
 		conn_accept_tls(c);
-	else
-		(void)conn_connect_next(c);
+		return;
+	}
+	/* Unless accept waited in vain, the client's first bytes are in. */
+	c->client.readable = c->mc.class != CLASS_TIMEOUT;
+	dir_init(&c->up);
+	(void)conn_connect_next(c);
 }
 
 static void
