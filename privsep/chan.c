@@ -48,6 +48,8 @@ struct chan {
 	int			 broken;	/* by a malformed message */
 	size_t			 queued;
 	TAILQ_HEAD(, chan_out)	 outq;
+	int			 batch;		/* CHAN_BATCH_* */
+	struct event		*ev_flush;
 };
 
 /*
@@ -61,7 +63,12 @@ union chan_cmsgbuf {
 	char		 buf[CMSG_SPACE(CHAN_MAXFDS * sizeof(int))];
 };
 
+/* Messages a batching channel sends, or reads, in one system call. */
+#define CHAN_SEND_BATCH	32
+#define CHAN_READ_BATCH	8
+
 static void	chan_dispatch(int, short, void *);
+static int	chan_flush(struct chan *);
 
 int
 chan_pair(int sv[2])
@@ -126,6 +133,8 @@ chan_free(struct chan *c)
 			close(o->fd);
 		freezero(o, sizeof(*o) + o->hdr.len);
 	}
+	if (c->ev_flush != NULL)
+		event_free(c->ev_flush);
 	event_free(c->ev);
 	close(c->fd);
 	free(c);
@@ -135,6 +144,51 @@ int
 chan_broken(const struct chan *c)
 {
 	return (c->broken);
+}
+
+static void
+chan_flush_batch(int fd, short events, void *arg)
+{
+	struct chan	*c = arg;
+
+	(void)fd;
+	(void)events;
+	if (!c->dead && chan_flush(c) == -1) {
+		c->dead = 1;
+		event_del(c->ev);
+		if (c->cb != NULL)
+			c->cb(c, NULL, c->arg);
+	}
+}
+
+/*
+ * For a channel of many small messages, such as connections handed
+ * over.  CHAN_BATCH_SEND: what is sent in one pass of the event loop
+ * goes at its end, together in one sendmmsg(2).  CHAN_BATCH_READ: a
+ * wake-up reads what waits in one recvmmsg(2), several messages at a
+ * time, and the callback must not free the channel but on the NULL
+ * message.  Returns -1 on error.
+ */
+int
+chan_batch(struct chan *c, int how)
+{
+	if ((how & CHAN_BATCH_SEND) && c->ev_flush == NULL &&
+	    (c->ev_flush = event_new(event_get_base(c->ev), -1, 0,
+	    chan_flush_batch, c)) == NULL)
+		return (-1);
+	c->batch = how;
+	return (0);
+}
+
+/*
+ * Sends what is queued now, rather than at the end of the pass: for a
+ * process about to leave its loop.
+ */
+void
+chan_flush_now(struct chan *c)
+{
+	if (!c->dead && !TAILQ_EMPTY(&c->outq))
+		(void)chan_flush(c);
 }
 
 void
@@ -177,6 +231,40 @@ chan_fd(const struct chan *c)
 	return (c->fd);
 }
 
+static void
+chan_msghdr(struct msghdr *mh, struct iovec iov[2], union chan_cmsgbuf *cm,
+    const struct chan_hdr *hdr, int fd, const void *data)
+{
+	struct cmsghdr	*cmsg;
+
+	memset(mh, 0, sizeof(*mh));
+	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_len = sizeof(*hdr);
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = hdr->len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = hdr->len ? 2 : 1;
+	if (fd != -1) {
+		memset(cm, 0, sizeof(*cm));
+		mh->msg_control = cm->buf;
+		mh->msg_controllen = CMSG_SPACE(sizeof(int));
+		cmsg = CMSG_FIRSTHDR(mh);
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+}
+
+/* For sendmsg(2) and sendmmsg(2): 0 when the socket is full, else -1. */
+static int
+chan_send_failed(void)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return (0);
+	return (-1);
+}
+
 /*
  * Returns 1 when sent, 0 when the socket is full, -1 on error.
  */
@@ -186,34 +274,12 @@ chan_write(int sock, const struct chan_hdr *hdr, int fd, const void *data)
 	struct msghdr		 mh;
 	struct iovec		 iov[2];
 	union chan_cmsgbuf	 cm;
-	struct cmsghdr		*cmsg;
 
-	memset(&mh, 0, sizeof(mh));
-	iov[0].iov_base = (void *)hdr;
-	iov[0].iov_len = sizeof(*hdr);
-	iov[1].iov_base = (void *)data;
-	iov[1].iov_len = hdr->len;
-	mh.msg_iov = iov;
-	mh.msg_iovlen = hdr->len ? 2 : 1;
-	if (fd != -1) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int));
-		cmsg = CMSG_FIRSTHDR(&mh);
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	for (;;) {
-		if (sendmsg(sock, &mh, MSG_NOSIGNAL) != -1)
-			return (1);
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-			return (0);
-		return (-1);
-	}
+	chan_msghdr(&mh, iov, &cm, hdr, fd, data);
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) == -1)
+		if (errno != EINTR)
+			return (chan_send_failed());
+	return (1);
 }
 
 /*
@@ -240,7 +306,7 @@ chan_send(struct chan *c, uint16_t type, uint64_t id, int fd,
 	hdr.version = c->version;
 	hdr.len = len;
 	hdr.id = id;
-	if (TAILQ_EMPTY(&c->outq)) {
+	if (TAILQ_EMPTY(&c->outq) && !(c->batch & CHAN_BATCH_SEND)) {
 		if ((rv = chan_write(c->fd, &hdr, fd, data)) == -1)
 			return (-1);
 		if (rv == 1) {
@@ -257,26 +323,57 @@ chan_send(struct chan *c, uint16_t type, uint64_t id, int fd,
 		memcpy(o->data, data, len);
 	TAILQ_INSERT_TAIL(&c->outq, o, entry);
 	c->queued++;
-	chan_update(c);
+	/* Batching, the socket is watched only once it is found full. */
+	if ((c->batch & CHAN_BATCH_SEND) && !(c->evflags & EV_WRITE))
+		event_active(c->ev_flush, EV_TIMEOUT, 0);
+	else
+		chan_update(c);
 	return (0);
+}
+
+/* Sends up to CHAN_SEND_BATCH queued messages; how many went, or -1. */
+static int
+chan_write_queued(struct chan *c)
+{
+	struct mmsghdr		 mm[CHAN_SEND_BATCH];
+	struct iovec		 iov[CHAN_SEND_BATCH][2];
+	union chan_cmsgbuf	 cm[CHAN_SEND_BATCH];
+	struct chan_out		*o;
+	int			 i = 0, n;
+
+	memset(mm, 0, sizeof(mm));
+	TAILQ_FOREACH(o, &c->outq, entry) {
+		if (i == CHAN_SEND_BATCH)
+			break;
+		chan_msghdr(&mm[i].msg_hdr, iov[i], &cm[i], &o->hdr, o->fd,
+		    o->data);
+		i++;
+	}
+	while ((n = sendmmsg(c->fd, mm, i, MSG_NOSIGNAL)) == -1)
+		if (errno != EINTR)
+			return (chan_send_failed());
+	return (n);
 }
 
 static int
 chan_flush(struct chan *c)
 {
 	struct chan_out	*o;
-	int		 rv;
+	int		 n;
 
-	while ((o = TAILQ_FIRST(&c->outq)) != NULL) {
-		if ((rv = chan_write(c->fd, &o->hdr, o->fd, o->data)) == -1)
+	while (!TAILQ_EMPTY(&c->outq)) {
+		if ((n = chan_write_queued(c)) == -1)
 			return (-1);
-		if (rv == 0)
+		if (n == 0)
 			break;
-		TAILQ_REMOVE(&c->outq, o, entry);
-		c->queued--;
-		if (o->fd != -1)
-			close(o->fd);
-		freezero(o, sizeof(*o) + o->hdr.len);
+		while (n-- > 0) {
+			o = TAILQ_FIRST(&c->outq);
+			TAILQ_REMOVE(&c->outq, o, entry);
+			c->queued--;
+			if (o->fd != -1)
+				close(o->fd);
+			freezero(o, sizeof(*o) + o->hdr.len);
+		}
 	}
 	chan_update(c);
 	return (0);
@@ -314,35 +411,30 @@ chan_takefd(struct msghdr *mh)
 	return (fd);
 }
 
+static void
+chan_recvhdr(struct msghdr *mh, struct iovec *iov, union chan_cmsgbuf *cm,
+    uint8_t *buf)
+{
+	memset(mh, 0, sizeof(*mh));
+	iov->iov_base = buf;
+	iov->iov_len = CHAN_MAXMSG;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = cm->buf;
+	mh->msg_controllen = sizeof(cm->buf);
+}
+
 /*
- * Returns 1 with a message in *m, 0 when nothing is waiting, -1 when the
- * channel is finished (EOF, error, or a message that breaks the rules).
+ * The message of n bytes that mh received into buf: 1 with it in *m, -1
+ * when it breaks the rules, and then the channel is finished.
  */
 static int
-chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
+chan_parse(struct chan *c, struct msghdr *mh, ssize_t n, uint8_t *buf,
+    struct chan_msg *m)
 {
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	union chan_cmsgbuf	 cm;
-	ssize_t			 n;
-
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = CHAN_MAXMSG;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	while ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n == -1)
-		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
-	if (n == 0)
-		return (-1);
 	/* From here on the peer sent what it must not: it is broken. */
 	c->broken = 1;
-	if ((m->fd = chan_takefd(&mh)) == -2)
+	if ((m->fd = chan_takefd(mh)) == -2)
 		return (-1);
 	/*
 	 * Out of descriptors, the kernel drops the one passed and flags the
@@ -350,12 +442,12 @@ chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
 	 * receiver decides what a connection without its socket means.
 	 * A cut with a descriptor taken is a peer that sent more than one.
 	 */
-	m->fd_lost = m->fd == -1 && (mh.msg_flags & MSG_CTRUNC);
+	m->fd_lost = m->fd == -1 && (mh->msg_flags & MSG_CTRUNC);
 	if (m->fd_lost)
-		mh.msg_flags &= ~MSG_CTRUNC;
+		mh->msg_flags &= ~MSG_CTRUNC;
 	memcpy(&m->hdr, buf, sizeof(m->hdr));
 	if ((size_t)n < sizeof(m->hdr) ||
-	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    m->hdr.version != c->version ||
 	    m->hdr.len != (size_t)n - sizeof(m->hdr)) {
 		if (m->fd != -1)
@@ -368,10 +460,72 @@ chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
 	return (1);
 }
 
+/*
+ * Returns 1 with a message in *m, 0 when nothing is waiting, -1 when the
+ * channel is finished (EOF, error, or a message that breaks the rules).
+ */
+static int
+chan_read(struct chan *c, uint8_t *buf, struct chan_msg *m)
+{
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	union chan_cmsgbuf	 cm;
+	ssize_t			 n;
+
+	chan_recvhdr(&mh, &iov, &cm, buf);
+	while ((n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1)
+		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
+	if (n == 0)
+		return (-1);
+	return (chan_parse(c, &mh, n, buf, m));
+}
+
+/*
+ * A batching channel's wake-up: every message that waits, up to
+ * CHAN_READ_BATCH, in one call.  Once one breaks the rules, the
+ * descriptors of those after it are closed unseen.  Returns 0, or -1
+ * when the channel is finished.
+ */
+static int
+chan_read_batch(struct chan *c, uint8_t *bufs)
+{
+	struct mmsghdr		 mm[CHAN_READ_BATCH];
+	struct iovec		 iov[CHAN_READ_BATCH];
+	union chan_cmsgbuf	 cm[CHAN_READ_BATCH];
+	struct chan_msg		 m;
+	int			 i, n, fd;
+
+	for (i = 0; i < CHAN_READ_BATCH; i++) {
+		chan_recvhdr(&mm[i].msg_hdr, &iov[i], &cm[i],
+		    bufs + (size_t)i * CHAN_MAXMSG);
+		mm[i].msg_len = 0;
+	}
+	while ((n = recvmmsg(c->fd, mm, CHAN_READ_BATCH, MSG_CMSG_CLOEXEC |
+	    MSG_DONTWAIT, NULL)) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		return ((errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1);
+	for (i = 0; i < n; i++) {
+		if (mm[i].msg_len == 0 || chan_parse(c, &mm[i].msg_hdr,
+		    mm[i].msg_len, bufs + (size_t)i * CHAN_MAXMSG, &m) == -1)
+			break;
+		c->cb(c, &m, c->arg);
+	}
+	if (i == n)
+		return (0);
+	while (++i < n)
+		if ((fd = chan_takefd(&mm[i].msg_hdr)) >= 0)
+			close(fd);
+	return (-1);
+}
+
 static void
 chan_dispatch(int fd, short events, void *arg)
 {
-	static uint8_t	*buf;
+	static uint8_t	*buf, *bufs;
 	struct chan	*c = arg;
 	struct chan_msg	 m;
 	int		 rv;
@@ -381,6 +535,15 @@ chan_dispatch(int fd, short events, void *arg)
 		goto dead;
 	if (!(events & EV_READ) || c->cb == NULL)
 		return;
+	if (c->batch & CHAN_BATCH_READ) {
+		/* Pages are touched only as far as messages fill them. */
+		if (bufs == NULL && (bufs = malloc((size_t)CHAN_READ_BATCH *
+		    CHAN_MAXMSG)) == NULL)
+			goto dead;
+		if (chan_read_batch(c, bufs) == 0)
+			return;
+		goto dead;
+	}
 	if (buf == NULL && (buf = malloc(CHAN_MAXMSG)) == NULL)
 		goto dead;
 	/*

@@ -32,6 +32,9 @@
  */
 #define CHAN_MAXMSG	(64 * 1024)
 
+#define CHAN_BATCH_SEND	0x1
+#define CHAN_BATCH_READ	0x2
+
 struct chan_hdr {
 	uint16_t	 type;
 	uint16_t	 version;
@@ -68,6 +71,8 @@ void		 chan_free(struct chan *);
 int		 chan_send(struct chan *, uint16_t, uint64_t, int,
 		    const void *, size_t);
 void		 chan_set_cb(struct chan *, chan_cb, void *);
+int		 chan_batch(struct chan *, int);
+void		 chan_flush_now(struct chan *);
 int		 chan_broken(const struct chan *);
 int		 chan_wait(struct chan *, int);
 size_t		 chan_queued(const struct chan *);

@@ -1082,18 +1082,26 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		accept_slot_gone(s);
 	}
 	s->route = mw.route;
+	/* Connections of one pass go together, and ends are read so. */
 	if ((s->chan = chan_new(ac.base, m->fd, MSG_VERSION,
-	    accept_worker_msg, s)) == NULL)
+	    accept_worker_msg, s)) == NULL ||
+	    chan_batch(s->chan, CHAN_BATCH_SEND | CHAN_BATCH_READ) == -1)
 		fatal("%s: chan_new", __func__);
 	accept_start();
 }
 
+/* Connections handed on in this pass still reach their workers. */
 static void
 accept_quit(int sig, short events, void *arg)
 {
+	unsigned int	 i;
+
 	(void)sig;
 	(void)events;
 	(void)arg;
+	for (i = 0; i < ac.conf->nroutes * ac.conf->prefork; i++)
+		if (ac.slots[i].chan != NULL)
+			chan_flush_now(ac.slots[i].chan);
 	event_base_loopbreak(ac.base);
 }
 

@@ -1571,9 +1571,11 @@ worker_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	default:
 		fatalx("unexpected message %u from the parent", m->hdr.type);
 	}
+	/* The connections an accept process sent together are read so. */
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    (o->chan = chan_new(wk.base, m->fd, MSG_VERSION,
-	    worker_origin_msg, o)) == NULL)
+	    worker_origin_msg, o)) == NULL ||
+	    chan_batch(o->chan, CHAN_BATCH_READ) == -1)
 		fatal("%s", __func__);
 	TAILQ_INSERT_TAIL(&wk.origins, o, entry);
 }

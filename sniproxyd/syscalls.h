@@ -30,7 +30,8 @@
 	SYS_clock_gettime, SYS_gettimeofday, SYS_getpid, SYS_gettid,	\
 	SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_ctl,			\
 	SYS_read, SYS_write, SYS_writev, SYS_close, SYS_fcntl,		\
-	SYS_recvmsg, SYS_sendmsg, SYS_recvfrom, SYS_sendto,		\
+	SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg,		\
+	SYS_recvfrom, SYS_sendto,					\
 	SYS_socket, SYS_connect, SYS_fstat, SYS_newfstatat,		\
 	SYS_futex, SYS_getrandom, SYS_rt_sigreturn, SYS_rt_sigprocmask,	\
 	SYS_tgkill, SYS_exit, SYS_exit_group

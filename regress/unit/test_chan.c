@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <fcntl.h>
@@ -197,6 +198,103 @@ START_TEST(test_no_room_loses_the_fd_not_the_message)
 }
 END_TEST
 
+/* What a batching receiver got, in order. */
+static struct {
+	int		 n;
+	uint64_t	 ids[64];
+	int		 fds[64];
+} batch;
+
+static void
+batch_record(struct chan *c, struct chan_msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (m == NULL || batch.n == 64)
+		return;
+	batch.ids[batch.n] = m->hdr.id;
+	batch.fds[batch.n++] = m->fd;
+}
+
+/*
+ * Sent in one pass of the loop, messages wait for its end and go
+ * together; they come out in order, each with its own descriptor.
+ */
+START_TEST(test_batch_goes_at_the_end_of_the_pass)
+{
+	struct event_base	*base;
+	struct chan		*tx, *rx;
+	struct stat		 st;
+	int			 sv[2], p[2], i, n = 20, left;
+	char			 b;
+
+	memset(&batch, 0, sizeof(batch));
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(chan_pair(sv), 0);
+	ck_assert_ptr_nonnull(tx = chan_new(base, sv[0], 7, NULL, NULL));
+	ck_assert_int_eq(chan_batch(tx, CHAN_BATCH_SEND), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(chan_send(tx, 1, i, dup(i % 2 ? p[0] : p[1]),
+		    &i, sizeof(i)), 0);
+	/* Nothing has gone yet. */
+	ck_assert_int_eq(recv(sv[1], &b, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+	ck_assert_uint_eq(chan_queued(tx), n);
+	ck_assert_ptr_nonnull(rx = chan_new(base, sv[1], 7, batch_record,
+	    NULL));
+	ck_assert_int_eq(chan_batch(rx, CHAN_BATCH_READ), 0);
+	for (left = 10; batch.n < n && left > 0; left--)
+		ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(batch.n, n);
+	ck_assert_uint_eq(chan_queued(tx), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(batch.ids[i], (uint64_t)i);
+		ck_assert_int_eq(fstat(batch.fds[i], &st), 0);
+		ck_assert(S_ISFIFO(st.st_mode));
+		close(batch.fds[i]);
+	}
+	close(p[0]);
+	close(p[1]);
+	chan_free(tx);
+	chan_free(rx);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * Read together, the messages before a bad one are handled; the bad
+ * one ends the channel, and the descriptors after it are closed.
+ */
+START_TEST(test_batch_read_stops_at_a_bad_message)
+{
+	struct event_base	*base;
+	struct chan		*rx;
+	int			 sv[2], p[2], before;
+
+	memset(&got, 0, sizeof(got));
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(chan_pair(sv), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_ptr_nonnull(rx = chan_new(base, sv[0], 7, record, NULL));
+	ck_assert_int_eq(chan_batch(rx, CHAN_BATCH_READ), 0);
+	raw_send(sv[1], 7, p, 1);
+	raw_send(sv[1], 6, p, 1);
+	raw_send(sv[1], 7, p + 1, 1);
+	close(p[0]);
+	close(p[1]);
+	before = open_fds();
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(got.msgs, 1);
+	ck_assert_int_eq(got.dead, 1);
+	ck_assert_int_eq(got.broken, 1);
+	close(got.fd);
+	/* The channel's socket went with it, and nothing else is open. */
+	ck_assert_int_eq(open_fds(), before - 1);
+	close(sv[1]);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 chan_suite(void)
 {
@@ -207,6 +305,8 @@ chan_suite(void)
 	tcase_add_test(tc, test_two_fds_end_the_channel);
 	tcase_add_test(tc, test_other_version_ends_the_channel);
 	tcase_add_test(tc, test_no_room_loses_the_fd_not_the_message);
+	tcase_add_test(tc, test_batch_goes_at_the_end_of_the_pass);
+	tcase_add_test(tc, test_batch_read_stops_at_a_bad_message);
 	suite_add_tcase(s, tc);
 	return (s);
 }
