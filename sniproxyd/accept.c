@@ -38,6 +38,7 @@
 #include "msg.h"
 #include "proxyproto.h"
 #include "quic.h"
+#include "ring.h"
 #include "sniproxyd.h"
 #include "proc.h"
 #include "syscalls.h"
@@ -57,6 +58,7 @@ struct aconn {
 struct slot {
 	struct chan		*chan;
 	uint32_t		 route;
+	struct ring		 ends;		/* see ENDS_RING */
 };
 
 /*
@@ -134,6 +136,8 @@ static void	accept_listen_enable(int);
 static void	accept_refused(const char *);
 static void	accept_stats(struct chan *, uint64_t);
 static void	accept_start(void);
+static void	accept_ends_take(void);
+static void	accept_ring_open(struct slot *);
 static void	accept_listening(int, short, void *);
 
 /*
@@ -306,6 +310,7 @@ aconn_proxy(struct aconn *c, size_t n, int final)
 		c->mc.client = pi.src;
 		c->mc.local = pi.dst;
 	}
+	accept_ends_take();
 	if ((why = limits_admit_source(&c->lim, c->l->rs,
 	    (struct sockaddr *)&c->mc.client)) != NULL) {
 		accept_refused(why);
@@ -435,6 +440,7 @@ aconn_new(int fd, const struct listener *l, struct sockaddr_storage *ss)
 	struct msg_conn	 mc;
 	const char	*why;
 
+	accept_ends_take();
 	/* Behind a load balancer, the source is known from its header. */
 	if ((why = limits_admit(&lim, l->rs, l->rs->accept_proxy ? NULL :
 	    (struct sockaddr *)ss)) != NULL) {
@@ -685,6 +691,7 @@ qflow_decide(struct qflow *f)
 		qflow_end(f, "blocked");
 		return;
 	}
+	accept_ends_take();
 	if ((why = limits_admit(&lim, f->l->rs,
 	    (struct sockaddr *)&f->mc.client)) != NULL) {
 		accept_refused(why);
@@ -913,6 +920,54 @@ accept_ended(unsigned int slot, const void *data, size_t len)
 }
 
 /*
+ * Without a ring the worker says every end in MSG_CONN_END, which
+ * costs more but loses nothing.
+ */
+static void
+accept_ring_open(struct slot *s)
+{
+	uint32_t	 n = ENDS_RING;
+	int		 fd;
+
+	if (ring_create(&s->ends, n, &fd) == -1) {
+		log_warn("route %u: ends ring", s->route);
+		return;
+	}
+	if (chan_send(s->chan, MSG_ENDS_RING, 0, fd, &n, sizeof(n)) == -1) {
+		log_warn("route %u: ends ring", s->route);
+		close(fd);
+		ring_free(&s->ends);
+	}
+}
+
+/*
+ * What the workers ended since last time, taken before anything counts
+ * the connections: a ring that says more than it can hold is a broken
+ * worker, as a malformed message is.
+ */
+static void
+accept_ends_take(void)
+{
+	uint64_t	 ids[256];
+	struct slot	*s;
+	unsigned int	 i;
+	ssize_t		 n, j;
+
+	for (i = 0; i < ac.conf->nroutes * ac.conf->prefork; i++) {
+		s = &ac.slots[i];
+		if (s->ends.sh == NULL)
+			continue;
+		do {
+			if ((n = ring_take(&s->ends, ids, 256)) == -1)
+				fatalx("route %u: a worker broke its ends "
+				    "ring", s->route);
+			for (j = 0; j < n; j++)
+				limits_ended(ids[j], i);
+		} while (n == 256);
+	}
+}
+
+/*
  * The worker's channel is its life: closed, the worker is gone (or
  * about to be, killed by priv), and the connections it held with it.
  */
@@ -922,6 +977,7 @@ accept_slot_gone(struct slot *s)
 	unsigned int	 n;
 
 	s->chan = NULL;
+	ring_free(&s->ends);
 	if ((n = limits_slot_gone(s - ac.slots)) > 0)
 		log_info("route %u: %u connections of a worker that is gone "
 		    "released", s->route, n);
@@ -1032,6 +1088,7 @@ accept_stats(struct chan *ch, uint64_t id)
 {
 	struct msg_stats	 st;
 
+	accept_ends_take();
 	memset(&st, 0, sizeof(st));
 	st.route = UINT32_MAX;
 	st.active = limits_active();
@@ -1087,6 +1144,7 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	    accept_worker_msg, s)) == NULL ||
 	    chan_batch(s->chan, CHAN_BATCH_SEND | CHAN_BATCH_READ) == -1)
 		fatal("%s: chan_new", __func__);
+	accept_ring_open(s);
 	accept_start();
 }
 
@@ -1112,7 +1170,7 @@ accept_quit(int sig, short events, void *arg)
 const int accept_syscalls[] = {
 	SYSCALLS_COMMON,
 	SYS_accept4, SYS_getsockname, SYS_getpeername, SYS_getsockopt,
-	SYS_setsockopt, SYS_bind, -1
+	SYS_setsockopt, SYS_bind, SYS_memfd_create, SYS_ftruncate, -1
 };
 
 void

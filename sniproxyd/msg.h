@@ -29,7 +29,7 @@
  * any change to a type or a payload: a channel drops a peer that speaks
  * another version.
  */
-#define MSG_VERSION	11
+#define MSG_VERSION	12
 
 enum msg_type {
 	MSG_WORKER_CHAN = 1,	/* priv -> accept: fd, struct msg_worker */
@@ -55,8 +55,18 @@ enum msg_type {
 	MSG_KEYS_RESULT,	/* keys -> priv: uint32_t ok, then text */
 	MSG_CERT_INFO,		/* keys -> priv: struct msg_cert_info */
 	MSG_HOST_ADMIN,		/* priv -> worker: struct msg_host_admin */
-	MSG_HOST_WEIGHT		/* priv -> worker: struct msg_host_weight */
+	MSG_HOST_WEIGHT,	/* priv -> worker: struct msg_host_weight */
+	MSG_ENDS_RING		/* accept -> worker: fd, uint32_t entries;
+				   see ENDS_RING */
 };
+
+/*
+ * A worker puts the ids of the connections that ended into a ring
+ * shared with the accept process that sent them (privsep/ring.h), which
+ * takes them before it admits or counts: no message and no wake-up a
+ * connection.  MSG_CONN_END carries what does not fit.
+ */
+#define ENDS_RING	4096
 
 /* What sniproxyctl host set for a server, until the next reload. */
 enum host_admin {

@@ -39,6 +39,7 @@
 #include "msg.h"
 #include "proxyproto.h"
 #include "quic.h"
+#include "ring.h"
 #include "sniproxyd.h"
 #include "syscalls.h"
 #include "relay.h"
@@ -135,6 +136,7 @@ struct worker {
 
 struct origin {
 	struct chan		*chan;
+	struct ring		 ring;		/* see ENDS_RING */
 	uint64_t		 ends[ORIGIN_ENDS];
 	size_t			 nends;
 	TAILQ_ENTRY(origin)	 entry;
@@ -158,10 +160,16 @@ origin_flush(struct origin *o)
 	o->nends = 0;
 }
 
-/* Sent once the other callbacks of this pass of the event loop ran. */
+/*
+ * Put in the ring the accept process reads when it needs to know, or
+ * else sent once the other callbacks of this pass of the event loop
+ * ran.
+ */
 static void
 origin_ended(struct origin *o, uint64_t id)
 {
+	if (o->ring.sh != NULL && ring_put(&o->ring, id) == 0)
+		return;
 	if (o->nends == ORIGIN_ENDS)
 		origin_flush(o);
 	o->ends[o->nends++] = id;
@@ -1373,6 +1381,24 @@ worker_conn(struct origin *o, struct chan_msg *m)
 	(void)conn_connect_next(c);
 }
 
+/* Without the ring, ends go in messages: slower, and as sure. */
+static void
+worker_ends_ring(struct origin *o, struct chan_msg *m)
+{
+	uint32_t	 n;
+
+	if (m->fd == -1 || m->len != sizeof(n) || o->ring.sh != NULL) {
+		log_warnx("malformed ends ring message");
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	memcpy(&n, m->data, sizeof(n));
+	if (ring_attach(&o->ring, m->fd, n) == -1)
+		log_warn("ends ring");
+	close(m->fd);
+}
+
 static void
 worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 {
@@ -1385,11 +1411,14 @@ worker_origin_msg(struct chan *ch, struct chan_msg *m, void *arg)
 				c->origin = NULL;
 		TAILQ_REMOVE(&wk.origins, o, entry);
 		chan_free(ch);
+		ring_free(&o->ring);
 		free(o);
 		worker_done_check();
 		return;
 	}
-	if (m->hdr.type == MSG_CONN && !wk.quitting)
+	if (m->hdr.type == MSG_ENDS_RING)
+		worker_ends_ring(o, m);
+	else if (m->hdr.type == MSG_CONN && !wk.quitting)
 		worker_conn(o, m);
 	else if (m->fd != -1)
 		close(m->fd);

@@ -29,6 +29,7 @@ Suite	*sandbox_suite(void);
 Suite	*chan_suite(void);
 Suite	*quic_suite(void);
 Suite	*steer_suite(void);
+Suite	*ring_suite(void);
 
 struct config;
 
