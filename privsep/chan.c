@@ -50,6 +50,7 @@ struct chan {
 	TAILQ_HEAD(, chan_out)	 outq;
 	int			 batch;		/* CHAN_BATCH_* */
 	struct event		*ev_flush;
+	chan_cb			 undelivered;
 };
 
 /*
@@ -178,6 +179,18 @@ chan_batch(struct chan *c, int how)
 		return (-1);
 	c->batch = how;
 	return (0);
+}
+
+/*
+ * A batched message the kernel refuses for want of room (too many
+ * descriptors in flight, or memory) is handed to cb, its descriptor
+ * closed and errno saying why, and the channel goes on with the next:
+ * without cb, such a refusal ends the channel.
+ */
+void
+chan_set_undelivered(struct chan *c, chan_cb cb)
+{
+	c->undelivered = cb;
 }
 
 /*
@@ -355,6 +368,28 @@ chan_write_queued(struct chan *c)
 	return (n);
 }
 
+/* The message at the head of the queue, which the kernel refused. */
+static void
+chan_drop_head(struct chan *c)
+{
+	struct chan_out	*o = TAILQ_FIRST(&c->outq);
+	struct chan_msg	 m;
+	int		 err = errno;
+
+	TAILQ_REMOVE(&c->outq, o, entry);
+	c->queued--;
+	if (o->fd != -1)
+		close(o->fd);
+	errno = err;
+	memset(&m, 0, sizeof(m));
+	m.hdr = o->hdr;
+	m.fd = -1;
+	m.data = o->data;
+	m.len = o->hdr.len;
+	c->undelivered(c, &m, c->arg);
+	freezero(o, sizeof(*o) + o->hdr.len);
+}
+
 static int
 chan_flush(struct chan *c)
 {
@@ -362,7 +397,13 @@ chan_flush(struct chan *c)
 	int		 n;
 
 	while (!TAILQ_EMPTY(&c->outq)) {
-		if ((n = chan_write_queued(c)) == -1)
+		if ((n = chan_write_queued(c)) == -1 && c->undelivered != NULL &&
+		    (errno == ETOOMANYREFS || errno == EMFILE ||
+		    errno == ENFILE || errno == ENOMEM)) {
+			chan_drop_head(c);
+			continue;
+		}
+		if (n == -1)
 			return (-1);
 		if (n == 0)
 			break;

@@ -73,6 +73,7 @@ int		 chan_send(struct chan *, uint16_t, uint64_t, int,
 void		 chan_set_cb(struct chan *, chan_cb, void *);
 int		 chan_batch(struct chan *, int);
 void		 chan_flush_now(struct chan *);
+void		 chan_set_undelivered(struct chan *, chan_cb);
 int		 chan_broken(const struct chan *);
 int		 chan_wait(struct chan *, int);
 size_t		 chan_queued(const struct chan *);

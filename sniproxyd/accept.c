@@ -920,6 +920,26 @@ accept_ended(unsigned int slot, const void *data, size_t len)
 }
 
 /*
+ * A connection queued for a worker that the kernel would not pass: too
+ * many descriptors in flight, or none left.  The workers are not to
+ * blame, and the channel goes on.
+ */
+static void
+accept_undelivered(struct chan *ch, struct chan_msg *m, void *arg)
+{
+	struct slot	*s = arg;
+	struct msg_conn	 mc;
+
+	(void)ch;
+	log_warn("route %u: cannot pass the connection", s->route);
+	if (m->hdr.type != MSG_CONN || m->len < sizeof(mc))
+		return;
+	memcpy(&mc, m->data, sizeof(mc));
+	connlog(ac.conf, &mc, NULL, 0, 0, "resources");
+	limits_ended(m->hdr.id, s - ac.slots);
+}
+
+/*
  * Without a ring the worker says every end in MSG_CONN_END, which
  * costs more but loses nothing.
  */
@@ -1144,6 +1164,7 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	    accept_worker_msg, s)) == NULL ||
 	    chan_batch(s->chan, CHAN_BATCH_SEND | CHAN_BATCH_READ) == -1)
 		fatal("%s: chan_new", __func__);
+	chan_set_undelivered(s->chan, accept_undelivered);
 	accept_ring_open(s);
 	accept_start();
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include <event2/event.h>
 
 #include "chan.h"
+#include "sandbox.h"
 #include "suites.h"
 
 /*
@@ -295,6 +297,72 @@ START_TEST(test_batch_read_stops_at_a_bad_message)
 }
 END_TEST
 
+static int	 undelivered;
+
+static void
+count_undelivered(struct chan *c, struct chan_msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	ck_assert_int_eq(m->fd, -1);
+	ck_assert_int_eq(errno, ETOOMANYREFS);
+	undelivered++;
+}
+
+/*
+ * Past the descriptor limit, descriptors in flight are refused: each
+ * such message is handed back, and the channel goes on.  Root is let
+ * past the limit, so the capabilities go first (this test runs in a
+ * process of its own).
+ */
+START_TEST(test_batch_refused_goes_on)
+{
+	struct event_base	*base;
+	struct chan		*tx, *rx;
+	struct rlimit		 rl, low;
+	int			 sv[2], p[2], i, n = 24, left;
+
+	memset(&batch, 0, sizeof(batch));
+	undelivered = 0;
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_int_eq(chan_pair(sv), 0);
+	ck_assert_ptr_nonnull(tx = chan_new(base, sv[0], 7, NULL, NULL));
+	ck_assert_int_eq(chan_batch(tx, CHAN_BATCH_SEND), 0);
+	chan_set_undelivered(tx, count_undelivered);
+	ck_assert_int_eq(pipe(p), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(chan_send(tx, 1, i, dup(p[0]), NULL, 0), 0);
+	close(p[0]);
+	close(p[1]);
+	ck_assert_int_eq(sandbox_caps_narrow(NULL, 0), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = 8;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_gt(undelivered, 0);
+	ck_assert_uint_eq(chan_queued(tx), 0);
+	ck_assert_int_eq(chan_broken(tx), 0);
+	ck_assert_ptr_nonnull(rx = chan_new(base, sv[1], 7, batch_record,
+	    NULL));
+	ck_assert_int_eq(chan_batch(rx, CHAN_BATCH_READ), 0);
+	for (left = 10; batch.n < n - undelivered && left > 0; left--)
+		ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(batch.n, n - undelivered);
+	for (i = 0; i < batch.n; i++)
+		close(batch.fds[i]);
+	/* Once the peer has read, the next goes through. */
+	ck_assert_int_eq(chan_send(tx, 1, n, -1, NULL, 0), 0);
+	for (left = 10; batch.n < n - undelivered + 1 && left > 0; left--)
+		ck_assert_int_eq(event_base_loop(base, EVLOOP_ONCE), 0);
+	ck_assert_uint_eq(batch.ids[batch.n - 1], (uint64_t)n);
+	chan_free(tx);
+	chan_free(rx);
+	event_base_free(base);
+}
+END_TEST
+
 Suite *
 chan_suite(void)
 {
@@ -307,6 +375,7 @@ chan_suite(void)
 	tcase_add_test(tc, test_no_room_loses_the_fd_not_the_message);
 	tcase_add_test(tc, test_batch_goes_at_the_end_of_the_pass);
 	tcase_add_test(tc, test_batch_read_stops_at_a_bad_message);
+	tcase_add_test(tc, test_batch_refused_goes_on);
 	suite_add_tcase(s, tc);
 	return (s);
 }
