@@ -60,7 +60,8 @@ MAN5 =		sniproxyd/sniproxyd.conf.5
 MAN8 =		sniproxyd/sniproxyd.8 sniproxyd/sniproxyctl.8
 
 .PHONY: all check check-valgrind unit regress demo install uninstall \
-	clean lint bench bench-quick bench-syscalls bench-quic fuzz
+	clean lint bench bench-quick bench-syscalls bench-tls bench-quic \
+	fuzz
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -136,7 +137,7 @@ regress/bench/%: regress/bench/%.c
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # Speed and memory against haproxy, sslh, sniproxy and nginx, and TLS
-# termination against haproxy and hitch; the full run writes
+# termination against haproxy, nginx and hitch; the full run writes
 # regress/bench/RESULTS.md, the quick one only prints.
 bench: $(PROGS) $(BENCH_PROGS)
 	sh regress/bench/run.sh sniproxyd/sniproxyd
@@ -149,6 +150,12 @@ bench-quick: $(PROGS) $(BENCH_PROGS)
 # replaced.
 bench-syscalls: $(PROGS) $(BENCH_PROGS)
 	BENCH_SYSCALLS=only sh regress/bench/run.sh sniproxyd/sniproxyd
+
+# Parts 4 and 4b alone: TLS termination against haproxy, nginx and
+# hitch, handshakes and one long stream; its section of RESULTS.md is
+# replaced.
+bench-tls: $(PROGS) $(BENCH_PROGS)
+	BENCH_TLS=only sh regress/bench/run.sh sniproxyd/sniproxyd
 
 # Part 7 alone: QUIC datagrams per second and sniproxyd's CPU per MB,
 # through one flow and many, against direct; its section of RESULTS.md

@@ -65,7 +65,7 @@ enum conn_state {
  * idle direction holds no buffer.
  */
 #define PIPE_CAP	(64 * 1024)
-#define COPYBUF		(16 * 1024)
+#define COPYBUF		(64 * 1024)	/* four TLS records a read */
 #define SPLICE_AFTER	(64 * 1024)
 #define DIR_ROUNDS	16
 

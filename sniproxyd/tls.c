@@ -34,10 +34,14 @@
 /*
  * The TLS transport: libtls over the end's socket, through callbacks
  * that keep to what the relay knows of the socket.  A read that libtls
- * asks for is made ahead into a small buffer of the end's, taken while
- * it holds bytes, so that an idle connection holds none.
+ * asks for is made ahead into a buffer of the end's, taken while it
+ * holds bytes or the socket may, so that an idle connection holds none.
+ * The buffer holds the largest record of TLS 1.3 (header, 16 KB and
+ * what its protection adds): libtls asks for a record's header and then
+ * for its body, and a smaller buffer needs a second read for the rest
+ * of the body of every large record.
  */
-#define TLSIN		(4 * 1024)
+#define TLSIN		(5 + 16 * 1024 + 256)
 
 struct tls_end {
 	struct tls	*tls;
@@ -300,7 +304,9 @@ sock_read(struct tls *ctx, void *buf, size_t len, void *arg)
 	x->inoff += n;
 	x->inlen -= n;
 	x->taken += n;
-	in_release(x);
+	/* Kept while a stream goes on, not made again for each read. */
+	if (!e->readable)
+		in_release(x);
 	return (n);
 }
 

@@ -24,14 +24,16 @@
  * With -t the proxy terminates TLS: every connection completes a full
  * TLS 1.3 handshake with libtls, naming the route in its server_name,
  * sends a request line through it and reads the answer the same way.
+ * In stream mode the command byte follows the line in the same record,
+ * and the bulk data comes back through TLS.
  *
  * usage: loadgen -m mode -H hello.bin -r sni=backend[:port] ...
  *            [-a address] [-p port] [-c conns] [-d seconds] [-j procs]
  *            [-k conns] [-N conns] [-n streams] [-s sources] [-T seconds]
  *            [-u] [-w seconds]
- *        loadgen -t -m probe|rate -r sni=backend[:port] ... [-a address]
- *            [-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]
- *            [-w seconds]
+ *        loadgen -t -m probe|rate|stream -r sni=backend[:port] ...
+ *            [-a address] [-p port] [-c conns] [-d seconds] [-j procs]
+ *            [-n streams] [-T seconds] [-w seconds]
  *
  * Modes:
  *   probe   one connection per route, retried until all are right or
@@ -175,11 +177,16 @@ static struct {
 	int			 launching;
 } lg;
 
-/* -t: sent once the handshake is done, for the backend to answer. */
-static const char	request[] = "hello\n";
+/*
+ * -t: sent once the handshake is done, for the backend to answer; in
+ * stream mode with the command that asks for bulk data after it.
+ */
+static const char	*request = "hello\n";
+static size_t		 requestlen = 6;
 
 static void	conn_event(int, short, void *);
 static void	conn_start(struct lconn *);
+static void	conn_stream(struct lconn *);
 static int	source_bind(int);
 static void	window_close(int, short, void *);
 static void	usage(void) __attribute__((__noreturn__));
@@ -601,7 +608,7 @@ conn_answered(struct lconn *c)
 			window_close(-1, 0, NULL);
 		break;
 	case M_STREAM:
-		if (send(c->fd, &cmd, 1, MSG_NOSIGNAL) != 1) {
+		if (c->tls == NULL && send(c->fd, &cmd, 1, MSG_NOSIGNAL) != 1) {
 			conn_fail(c, &lg.n.err_closed);
 			return;
 		}
@@ -610,6 +617,9 @@ conn_answered(struct lconn *c)
 		event_assign(c->ev, lg.base, c->fd, (lg.upload ? EV_WRITE :
 		    EV_READ) | EV_PERSIST, conn_event, c);
 		event_add(c->ev, NULL);
+		/* libtls may hold a record that came with the answer. */
+		if (c->tls != NULL)
+			conn_stream(c);
 		break;
 	case M_IDLE:
 		c->state = CS_HELD;
@@ -719,7 +729,7 @@ conn_tls(struct lconn *c, short events)
 			break;
 		case CS_REQUEST:
 			n = tls_write(c->tls, request + c->sent,
-			    sizeof(request) - 1 - c->sent);
+			    requestlen - c->sent);
 			break;
 		case CS_REPLY:
 			n = tls_read(c->tls, c->rbuf + c->rlen,
@@ -751,7 +761,7 @@ conn_tls(struct lconn *c, short events)
 			break;
 		case CS_REQUEST:
 			c->sent += n;
-			if (c->sent == sizeof(request) - 1)
+			if (c->sent == requestlen)
 				c->state = CS_REPLY;
 			break;
 		default:	/* CS_REPLY */
@@ -786,12 +796,39 @@ conn_tls_start(struct lconn *c)
 	conn_tls(c, 0);
 }
 
+/*
+ * Through TLS a read returns one record at most, 16 KB: the loop goes on
+ * until libtls wants the socket again, within a bound that leaves the
+ * other connections their turn.
+ */
+static void
+conn_stream_tls(struct lconn *c)
+{
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < 64; i++) {
+		n = tls_read(c->tls, lg.bulk, BULK);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT)
+			return;
+		if (n <= 0) {
+			conn_fail(c, n == 0 ? &lg.n.err_closed : &lg.n.err_tls);
+			return;
+		}
+		lg.bytes_total += n;
+	}
+}
+
 static void
 conn_stream(struct lconn *c)
 {
 	ssize_t	 n;
 	int	 i;
 
+	if (c->tls != NULL) {
+		conn_stream_tls(c);
+		return;
+	}
 	for (i = 0; i < 8; i++) {
 		if (lg.upload)
 			n = send(c->fd, lg.bulk, BULK, MSG_NOSIGNAL);
@@ -1093,10 +1130,10 @@ usage(void)
 	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-j procs]\n"
 	    "\t[-k conns] [-N conns] [-n streams] [-s sources] [-T seconds] "
 	    "[-u]\n\t[-w seconds]\n"
-	    "       loadgen -t -m probe|rate -r sni=backend[:port] ... "
-	    "[-a address]\n"
-	    "\t[-p port] [-c conns] [-d seconds] [-j procs] [-T seconds]\n"
-	    "\t[-w seconds]\n");
+	    "       loadgen -t -m probe|rate|stream -r sni=backend[:port] "
+	    "...\n"
+	    "\t[-a address] [-p port] [-c conns] [-d seconds] [-j procs]\n"
+	    "\t[-n streams] [-T seconds] [-w seconds]\n");
 	exit(1);
 }
 
@@ -1197,9 +1234,12 @@ main(int argc, char *argv[])
 	    (lg.quota != 0 && (lg.mode != M_RATE || jobs > 1)))
 		usage();
 	if (tls) {
-		if (hellofile != NULL ||
-		    (lg.mode != M_PROBE && lg.mode != M_RATE))
+		if (hellofile != NULL || lg.mode == M_IDLE || lg.upload)
 			usage();
+		if (lg.mode == M_STREAM) {
+			request = "hello\nD";
+			requestlen = 7;
+		}
 		tls_setup();
 	} else if (hellofile == NULL)
 		usage();

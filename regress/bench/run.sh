@@ -17,7 +17,8 @@
 # SNI passthrough benchmark: sniproxyd against haproxy, sslh, sniproxy and
 # nginx, with "direct" (the load generator straight to the backends) as
 # the physical limit (parts 1 to 3); and TLS termination: sniproxyd
-# against haproxy and hitch, with ECDSA P-256 and RSA-2048 keys (part 4).
+# against haproxy, nginx and hitch, with ECDSA P-256 and RSA-2048 keys
+# (part 4), and one long stream through it (part 4b).
 #
 # usage: sh regress/bench/run.sh [path/to/sniproxyd]
 #
@@ -35,7 +36,14 @@
 # and holding every name, in the run's temporary directory.  Each of its
 # connections completes a full TLS 1.3 handshake (X25519; the client
 # offers no session to resume), sends a line, reads the backend's answer
-# through the proxy and closes.
+# through the proxy and closes.  nginx terminates in its stream module,
+# as the others do, with no HTTP in between.
+#
+# Part 4b sends one long stream, backend to client, through each proxy
+# terminating TLS with the ECDSA key: the client asks for the bulk data
+# in its request and reads it through TLS.  Parts 4 and 4b run alone
+# with BENCH_TLS=only (make bench-tls), and have a section of their own
+# in the report.
 #
 # Part 6 counts the system calls of sniproxyd, by process kind, and of
 # haproxy over a fixed number of short connections, under strace(1),
@@ -49,15 +57,16 @@
 # server without sniproxyd).  It runs once, after part 6, or alone with
 # BENCH_QUIC=only (make bench-quic).
 #
-# In the report file, each part's section replaces its own from the
-# last run, and a section "## Notes" (written by hand) is kept.
+# In the report file, each part's section (parts 1 to 3 and 5, 4 and 4b,
+# 6, 7) replaces its own from the last run, and a section "## Notes"
+# (written by hand) is kept.
 #
 # Environment:
 #   BENCH_QUICK=1     one round with short runs (under two minutes)
 #   BENCH_ROUNDS      rounds in full mode (default 3)
 #   BENCH_SYSTEMS     which systems, in order (default: all); parts 1 to 3
 #                     run all of them but hitch, part 4 only sniproxyd
-#                     (and sniproxyd1 with it), haproxy and hitch
+#                     (and sniproxyd1 with it), haproxy, nginx and hitch
 #   BENCH_IDLE        idle connections held in part 3 (default 10000,
 #                     1000 quick); lowered to what the file limit allows
 #   BENCH_HOLD        idle connections sniproxyd alone holds once the
@@ -86,6 +95,8 @@
 #                     only: part 6 alone, of sniproxyd and haproxy
 #   BENCH_QUIC        1: part 7 after the others (default); 0: not;
 #                     only: part 7 alone
+#   BENCH_TLS         1: parts 4 and 4b with the others (default); 0: not;
+#                     only: parts 4 and 4b alone (BENCH_ROUNDS rounds)
 #   BENCH_QUIC_FLOWS  flows of part 7's many-flow run (default 64)
 #   BENCH_SYSCALL_CONNS  connections of part 6 (default 4000, 1000
 #                     quick), at most 60 s (BENCH_SYSCALL_SECS)
@@ -114,6 +125,7 @@ if [ -n "$quick" ]; then
 	rate_secs=2
 	stream_secs=2
 	tls_secs=2
+	tstream_secs=2
 	idle_k=${BENCH_IDLE:-1000}
 	hold=${BENCH_HOLD:-2000}
 	hold_secs=5
@@ -125,6 +137,7 @@ else
 	rate_secs=6
 	stream_secs=4
 	tls_secs=4
+	tstream_secs=4
 	idle_k=${BENCH_IDLE:-10000}
 	hold=${BENCH_HOLD:-50000}
 	hold_secs=20
@@ -138,6 +151,13 @@ sc_size=1024
 quic=${BENCH_QUIC:-1}
 q_flows=${BENCH_QUIC_FLOWS:-64}
 q_secs=$([ -n "$quick" ] && echo 2 || echo 5)
+tls=${BENCH_TLS:-1}
+tlsonly=
+if [ "$tls" = only ]; then
+	tlsonly=1
+	quic=0
+	syscalls=0
+fi
 if [ "$quic" = only ]; then
 	syscalls=0
 fi
@@ -150,6 +170,10 @@ fi
 if [ "$quic" = only ]; then
 	systems=${BENCH_SYSTEMS:-direct sniproxyd}
 	rounds=0
+	hold=0
+fi
+if [ -n "$tlsonly" ]; then
+	systems=${BENCH_SYSTEMS:-sniproxyd haproxy nginx hitch}
 	hold=0
 fi
 conc=${BENCH_CONC:-64}
@@ -532,6 +556,49 @@ tconf_haproxy() {
 	echo haproxy -db -f "$d/haproxy-$1.cfg"
 }
 
+# nginx's stream module, the same routes by the name the client sent.
+tconf_nginx() {
+	d=$tmp/tls
+	mkdir -p "$d/nginx-$1"
+	{
+		[ "$(id -u)" = 0 ] && echo 'user nobody nogroup;'
+		echo 'worker_processes 1;'
+		echo "worker_rlimit_nofile $nofile;"
+		echo "pid $d/nginx-$1/nginx.pid;"
+		echo "error_log $d/nginx-$1/error.log;"
+		[ -n "$nginx_stream" ] && echo "load_module $nginx_stream;"
+		echo "events { worker_connections $((nofile - 100)); }"
+		echo 'stream {'
+		# shellcheck disable=SC2016
+		echo '	map $ssl_server_name $route {'
+		for n in $names; do
+			printf '\t\t%s %s;\n' "$n.example.com" "$n"
+		done
+		echo '		default default;'
+		echo '	}'
+		i=1
+		for n in $names default; do
+			printf '\tupstream %s { server 127.0.0.1:%d; }\n' "$n" \
+			    $((port0 + i))
+			i=$((i + 1))
+		done
+		echo '	server {'
+		echo "		listen 127.0.0.1:$pport ssl;"
+		echo "		ssl_certificate $d/$1.crt;"
+		echo "		ssl_certificate_key $d/$1.key;"
+		# nginx before 1.23.4 leaves TLS 1.3 out by default.
+		echo '		ssl_protocols TLSv1.2 TLSv1.3;'
+		echo '		proxy_connect_timeout 5s;'
+		echo '		proxy_timeout 10m;'
+		# shellcheck disable=SC2016
+		echo '		proxy_pass $route;'
+		echo '	}'
+		echo '}'
+	} >"$d/nginx-$1.conf"
+	echo nginx -p "$d/nginx-$1" -e "$d/nginx-$1/error.log" \
+	    -c "$d/nginx-$1.conf" -g "'daemon off;'"
+}
+
 tconf_hitch() {
 	d=$tmp/tls
 	{
@@ -679,6 +746,20 @@ bench_tls() {
 		record "$1" "$2_client_us" "$(awk -v n="$handled" \
 		    -v c="$(field cpu_s "$r")" \
 		    'BEGIN { printf "%.2f", c * 1e6 / n }')"
+	fi
+}
+
+# Part 4b, system $1 terminating TLS: one stream, backend to client.
+bench_tls_stream() {
+	r=$(measure tlg "$1" -m stream -n 1 -w "$warm" -d "$tstream_secs")
+	record "$1" ts_gbps "$(field gbps "$r")"
+	record "$1" ts_errors "$(field errors "$r")"
+	record "$1" ts_misroutes "$(field misroutes "$r")"
+	bytes=$(field total_bytes "$r")
+	ticks=$(field ticks "$r")
+	if [ "${ticks:-0}" -gt 0 ]; then
+		record "$1" ts_gbcpu "$(awk -v t="$ticks" -v b="$bytes" \
+		    -v hz="$hz" 'BEGIN { printf "%.3f", b / (t / hz) / 1e9 }')"
 	fi
 }
 
@@ -1183,8 +1264,9 @@ syscalls_report() {
 
 # --- the report --------------------------------------------------------
 
+# Parts 1 to 3 with $1 "pass", parts 4 and 4b with "tls".
 report() {
-	awk -v systems="$systems" -v psystems="$psystems" \
+	awk -v part="$1" -v systems="$systems" -v psystems="$psystems" \
 	    -v tsystems="$tsystems" -v keytypes="$keytypes" \
 	    -v rounds="$rounds" -v k="$idle_k" '
 	function median(key,    n, i, j, t, v) {
@@ -1209,27 +1291,30 @@ report() {
 			return "-"
 		return sprintf("%.2f", x / ref)
 	}
-	# A figure, then its ratio to haproxy and, when d, to direct.
+	# A figure, then its ratio to haproxy and, when d, to d ("direct"
+	# or "nginx").
 	function cell(s, m, f, d,    x, out) {
 		x = med[s, m]
 		out = " " fmt(x, f) " | " ratio(x, med["haproxy", m])
 		if (d)
-			out = out " | " ratio(x, med["direct", m])
+			out = out " | " ratio(x, med[d, m])
 		return out " |"
 	}
 	{
 		key = $2 SUBSEP $3
 		if ($4 == "")
 			next
-		# Summed, and summed over all parts for the notes.
+		# Summed, and summed over the parts reported for the notes:
+		# those of part 4 and 4b have a prefix.
+		p = $3 ~ /_/ ? "tls" : "pass"
 		if ($3 ~ /(^|_)errors$/) {
 			sum[key] += $4
-			sum[$2, "all_errors"] += $4
+			sum[$2, p "_errors"] += $4
 			next
 		}
 		if ($3 ~ /(^|_)misroutes$/) {
 			sum[key] += $4
-			sum[$2, "all_misroutes"] += $4
+			sum[$2, p "_misroutes"] += $4
 			next
 		}
 		val[key, ++cnt[key]] = $4 + 0
@@ -1244,32 +1329,32 @@ report() {
 		nt = split(tsystems, ty, " ")
 		nk = split(keytypes, kt, " ")
 		split("procs rate p50 p99 cpu_us client_us", ms, " ")
-		for (i = 1; i <= nt; i++)
+		for (i = 1; i <= nt; i++) {
 			for (h = 1; h <= nk; h++)
 				for (j in ms) {
 					m = kt[h] "_" ms[j]
 					med[ty[i], m] = median(ty[i] SUBSEP m)
 				}
+			med[ty[i], "ts_gbps"] = median(ty[i] SUBSEP "ts_gbps")
+			med[ty[i], "ts_gbcpu"] = \
+			    median(ty[i] SUBSEP "ts_gbcpu")
+		}
 		keyname["ec"] = "ECDSA P-256"
 		keyname["rsa"] = "RSA-2048"
-		if (ns == 0)
+		if (part == "pass" && ns == 0)
 			print "Parts 1 to 3: none of the systems chosen."
-		else
+		else if (part == "pass")
 			passthrough()
-		print ""
-		print "### 4. TLS termination (full handshake, request, " \
-		    "answer, close)"
-		print ""
-		if (nt == 0)
-			print "Not measured: none of sniproxyd, haproxy and " \
-			    "hitch among the systems chosen."
+		else if (nt == 0)
+			print "Not measured: none of sniproxyd, haproxy, " \
+			    "nginx and hitch among the systems chosen."
 		else
 			termination()
 		ns = split(systems, sy, " ")
 		for (i = 1; i <= ns; i++) {
 			s = sy[i]
-			e = sum[s, "all_errors"]
-			r = sum[s, "all_misroutes"]
+			e = sum[s, part "_errors"]
+			r = sum[s, part "_misroutes"]
 			if (e + r == 0)
 				continue
 			if (!noted++)
@@ -1284,24 +1369,43 @@ report() {
 		m = k "_"
 		printf "| %s | %s | %s |%s%s%s%s %s | %d | %d |\n", s,
 		    keyname[k], fmt(med[s, m "procs"], "%d"),
-		    cell(s, m "rate", "%.0f", 0),
-		    cell(s, m "p50", "%.2f", 0),
-		    cell(s, m "p99", "%.2f", 0),
-		    cell(s, m "cpu_us", "%.1f", 0),
+		    cell(s, m "rate", "%.0f", "nginx"),
+		    cell(s, m "p50", "%.2f", "nginx"),
+		    cell(s, m "p99", "%.2f", "nginx"),
+		    cell(s, m "cpu_us", "%.1f", "nginx"),
 		    fmt(med[s, m "client_us"], "%.1f"),
 		    sum[s, m "errors"], sum[s, m "misroutes"]
 	}
-	# Part 4, the rows of each key type together.
-	function termination(    h, i) {
+	# Parts 4 and 4b, the rows of each key type together.
+	function termination(    h, i, s) {
+		print "### 4. TLS termination (full handshake, request, " \
+		    "answer, close)"
+		print ""
 		print "| system | key | procs | handshakes/s | x haproxy " \
-		    "| p50 ms | x haproxy | p99 ms | x haproxy " \
-		    "| proxy CPU us/handshake | x haproxy " \
+		    "| x nginx | p50 ms | x haproxy | x nginx " \
+		    "| p99 ms | x haproxy | x nginx " \
+		    "| proxy CPU us/handshake | x haproxy | x nginx " \
 		    "| client CPU us/handshake | errors | misroutes |"
-		print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:" \
-		    "|--:|"
+		print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:" \
+		    "|--:|--:|--:|--:|--:|--:|"
 		for (h = 1; h <= nk; h++)
 			for (i = 1; i <= nt; i++)
 				termrow(ty[i], kt[h])
+		print ""
+		print "### 4b. TLS termination, one stream (backend to " \
+		    "client)"
+		print ""
+		print "| system | Gbit/s | x haproxy | x nginx " \
+		    "| GB per proxy CPU-s | x haproxy | x nginx " \
+		    "| errors | misroutes |"
+		print "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+		for (i = 1; i <= nt; i++) {
+			s = ty[i]
+			printf "| %s |%s%s %d | %d |\n", s,
+			    cell(s, "ts_gbps", "%.2f", "nginx"),
+			    cell(s, "ts_gbcpu", "%.2f", "nginx"),
+			    sum[s, "ts_errors"], sum[s, "ts_misroutes"]
+		}
 	}
 	# Parts 1 to 3.
 	function passthrough(    i, s, mib) {
@@ -1317,9 +1421,9 @@ report() {
 			s = sy[i]
 			printf "| %s | %s |%s%s%s%s %d | %d |\n", s,
 			    fmt(med[s, "procs"], "%d"),
-			    cell(s, "rate", "%.0f", 1),
-			    cell(s, "p50", "%.2f", 1),
-			    cell(s, "p99", "%.2f", 1),
+			    cell(s, "rate", "%.0f", "direct"),
+			    cell(s, "p50", "%.2f", "direct"),
+			    cell(s, "p99", "%.2f", "direct"),
 			    cell(s, "cpu_us", "%.1f", 0),
 			    sum[s, "errors"], sum[s, "misroutes"]
 		}
@@ -1334,9 +1438,9 @@ report() {
 		for (i = 1; i <= ns; i++) {
 			s = sy[i]
 			printf "| %s |%s%s%s%s\n", s,
-			    cell(s, "s1_gbps", "%.2f", 1),
+			    cell(s, "s1_gbps", "%.2f", "direct"),
 			    cell(s, "s1_gbcpu", "%.2f", 0),
-			    cell(s, "s4_gbps", "%.2f", 1),
+			    cell(s, "s4_gbps", "%.2f", "direct"),
 			    cell(s, "s4_gbcpu", "%.2f", 0)
 		}
 		print ""
@@ -1354,7 +1458,7 @@ report() {
 			printf "| %s | %s | %s |%s%s\n", s,
 			    fmt(med[s, "idle_k"], "%d"), fmt(mib, "%.1f"),
 			    cell(s, "rss_conn", "%.2f", 0),
-			    cell(s, "slab_conn", "%.2f", 1)
+			    cell(s, "slab_conn", "%.2f", "direct")
 		}
 	}' "$tmp/results"
 }
@@ -1402,6 +1506,13 @@ params() {
 		printf ' (sslh-select: 450, its select(2) limit)' ;;
 	esac
 	echo
+	shared
+}
+
+# What parts 4 and 4b ran with.
+tparams() {
+	printf -- '- %s mode, %d round(s), interleaved; medians over rounds\n' \
+	    "$([ -n "$quick" ] && echo quick || echo full)" "$rounds"
 	if [ -n "$tsystems" ]; then
 		printf -- '- part 4: concurrency %d, %d client processes, ' \
 		    "$conc" "$tls_jobs"
@@ -1419,13 +1530,21 @@ params() {
 		esac
 		v=$(negotiated)
 		[ -n "$v" ] && printf -- '- part 4 agreed on: %s\n' "$v"
+		printf -- '- part 4b: one stream, %s s + %s s, ' "$warm" \
+		    "$tstream_secs"
+		printf 'with the ECDSA key, to the first backend; '
+		printf 'the client reads each record as it comes\n'
 	fi
+	shared
+}
+
+shared() {
 	printf -- '- load generator, backends and proxy share the machine '
 	printf '(load average %s before the run); ' "$load0"
 	printf 'proxy CPU is utime+stime of all its processes\n'
-	printf -- '- ratios: "x haproxy" and "x direct" divide the figure '
-	printf 'by haproxy'"'"'s and direct'"'"'s; lower is better for '
-	printf 'latency, CPU and memory\n'
+	printf -- '- ratios: "x haproxy", "x nginx" and "x direct" divide '
+	printf 'the figure by haproxy'"'"'s, nginx'"'"'s and direct'"'"'s; '
+	printf 'lower is better for latency, CPU and memory\n'
 }
 
 # The TLS version and cipher each system agreed on, said once if all
@@ -1450,9 +1569,10 @@ negotiated() {
 	}'
 }
 
-# What the report file $out has before parts 6 and 7 and the notes.
+# What the report file $out has before parts 4, 6 and 7 and the notes.
 old_head() {
-	[ -r "$out" ] && awk '/^## (System calls|QUIC|Notes)/ { exit } 1' \
+	[ -r "$out" ] &&
+	    awk '/^## (TLS termination|System calls|QUIC|Notes)/ { exit } 1' \
 	    "$out"
 }
 
@@ -1548,12 +1668,13 @@ for s in $systems; do
 	esac
 	case $s in
 	sniproxyd) tsystems="$tsystems sniproxyd sniproxyd1" ;;
-	haproxy|hitch) tsystems="$tsystems $s" ;;
+	haproxy|nginx|hitch) tsystems="$tsystems $s" ;;
 	esac
 done
 psystems=${psystems# }
 tsystems=${tsystems# }
-[ "$syscalls" = only ] && tsystems=
+[ "$syscalls" = only ] || [ "$tls" = 0 ] && tsystems=
+[ -n "$tlsonly" ] && psystems=
 sc_systems=
 if [ "$syscalls" != 0 ]; then
 	for s in $systems; do
@@ -1634,6 +1755,7 @@ while [ "$round" -le "$rounds" ]; do
 			say "round $round/$rounds: $s terminating TLS ($k)"
 			start_tls "$s" "$k" || continue
 			bench_tls "$s" "$k"
+			[ "$k" = ec ] && bench_tls_stream "$s"
 			stop_system
 		done
 	done
@@ -1657,22 +1779,34 @@ fi
 say "done in $(($(date +%s) - start)) s"
 
 : >"$tmp/report.md"
-if [ "$syscalls" != only ] && [ "$quic" != only ]; then
+if [ "$syscalls" != only ] && [ "$quic" != only ] && [ -z "$tlsonly" ]; then
 	{
-		echo "## SNI passthrough and TLS termination benchmark," \
+		echo "## SNI passthrough benchmark," \
 		    "$(date -u '+%Y-%m-%d %H:%M UTC')"
 		echo
 		machine
 		params
 		echo
-		report
+		report pass
 		hold_report
 	} >"$tmp/report.md"
 fi
+: >"$tmp/tls.md"
+if [ -n "$tsystems" ] && [ "$rounds" -gt 0 ]; then
+	{
+		echo "## TLS termination benchmark," \
+		    "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo
+		machine
+		tparams
+		echo
+		report tls
+	} >"$tmp/tls.md"
+fi
 syscalls_report >"$tmp/syscalls.md"
 quic_report >"$tmp/quic.md"
-{ cat "$tmp/report.md"; echo; cat "$tmp/syscalls.md"; echo
-    cat "$tmp/quic.md"; } | squeeze
+{ cat "$tmp/report.md"; echo; cat "$tmp/tls.md"; echo
+    cat "$tmp/syscalls.md"; echo; cat "$tmp/quic.md"; } | squeeze
 if [ -n "$out" ]; then
 	{
 		if [ -s "$tmp/report.md" ]; then
@@ -1688,6 +1822,12 @@ if [ -n "$out" ]; then
 			cat "$tmp/report.md"
 		else
 			old_head
+		fi
+		echo
+		if [ -s "$tmp/tls.md" ]; then
+			cat "$tmp/tls.md"
+		else
+			old_section "## TLS termination"
 		fi
 		echo
 		if [ -s "$tmp/syscalls.md" ]; then
