@@ -69,6 +69,7 @@ enum conn_state {
 #define COPYBUF		(16 * 1024)
 #define SPLICE_AFTER	(64 * 1024)
 #define DIR_ROUNDS	16
+#define DIR_BYTES	(1024 * 1024)
 
 struct dir {
 	struct end		*src;
@@ -512,6 +513,7 @@ static int
 dir_pump(struct dir *d)
 {
 	struct conn	*c = d->src->conn;
+	size_t		 moved = 0;
 	ssize_t		 n;
 	int		 i, rv;
 
@@ -531,8 +533,11 @@ dir_pump(struct dir *d)
 		}
 		if (d->src->eof)
 			return (dir_finish(d));
-		/* Bounded: one fast connection must not starve the rest. */
-		if (i == DIR_ROUNDS)
+		/*
+		 * Bounded: one fast connection must not starve the rest.
+		 * A grown pipe fills DIR_BYTES in one round.
+		 */
+		if (i == DIR_ROUNDS || moved >= DIR_BYTES)
 			break;
 		if (!end_readable(d->src) || !d->dst->writable)
 			return (0);
@@ -546,6 +551,7 @@ dir_pump(struct dir *d)
 			d->src->eof = 1;
 			return (dir_finish(d));
 		}
+		moved += n;
 		conn_touch(c);
 	}
 	/* Bytes may be left that no edge will announce: next pass. */
