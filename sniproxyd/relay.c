@@ -63,13 +63,13 @@ enum conn_state {
  * move through a pipe with splice(2) and never enter this process.  An
  * idle direction holds no buffer.
  */
-#define PIPE_CAP	(1024 * 1024)	/* a grown pipe */
-#define PIPE_DEFAULT	(64 * 1024)
-#define PIPES_GROWN	8		/* a worker's grown pipes */
+#define PIPE_CAP	(64 * 1024)
 #define COPYBUF		(16 * 1024)
 #define SPLICE_AFTER	(64 * 1024)
 #define DIR_ROUNDS	16
 #define DIR_BYTES	(1024 * 1024)
+#define PIPE_GROWN_CAP	(1024 * 1024)
+#define PIPES_GROWN	8		/* a worker's grown pipes */
 
 struct dir {
 	struct end		*src;
@@ -379,12 +379,12 @@ dir_maybe_splice(struct dir *d)
 		return;
 	}
 	if (pipes_grown < PIPES_GROWN &&
-	    (n = fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_CAP)) != -1) {
+	    (n = fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_GROWN_CAP)) != -1) {
 		d->pipegrown = 1;
 		pipes_grown++;
 	} else
 		n = fcntl(d->pipe[1], F_GETPIPE_SZ);
-	d->pipecap = n > 0 ? (size_t)n : PIPE_DEFAULT;
+	d->pipecap = n > 0 ? (size_t)n : PIPE_CAP;
 }
 
 static void
