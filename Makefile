@@ -35,7 +35,8 @@ endif
 
 ALL_CFLAGS =	-std=c99 $(WARNINGS) $(CFLAGS)
 
-PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c privsep/ring.c privsep/sandbox.c
+PRIVSEP_SRCS =	privsep/chan.c privsep/proc.c privsep/ring.c privsep/sandbox.c \
+		privsep/shm.c
 CORE_SRCS =	sniproxyd/accept.c sniproxyd/balance.c sniproxyd/bundle.c \
 		sniproxyd/check.c sniproxyd/child.c \
 		sniproxyd/classify.c sniproxyd/config.c \

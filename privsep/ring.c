@@ -16,14 +16,13 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ring.h"
+#include "shm.h"
 
 /*
  * The two positions count without wrapping; each is written by one
@@ -55,8 +54,11 @@ ring_map(struct ring *r, int fd, uint32_t n)
 {
 	void	*p;
 
-	if ((p = mmap(NULL, ring_len(n), PROT_READ | PROT_WRITE, MAP_SHARED,
-	    fd, 0)) == MAP_FAILED)
+	if (!ring_size_ok(n)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if ((p = shm_map(fd, ring_len(n))) == NULL)
 		return (-1);
 	memset(r, 0, sizeof(*r));
 	r->sh = p;
@@ -66,10 +68,8 @@ ring_map(struct ring *r, int fd, uint32_t n)
 }
 
 /*
- * The taker's side, with n entries.  Its size is sealed: the putter
- * could otherwise shrink it under the taker, whose next read would
- * fault.  Returns -1 on error, else 0 and the descriptor to hand over
- * in *fdp.
+ * The taker's side, with n entries.  Returns -1 on error, else 0 and
+ * the descriptor to hand over in *fdp.
  */
 int
 ring_create(struct ring *r, uint32_t n, int *fdp)
@@ -80,12 +80,9 @@ ring_create(struct ring *r, uint32_t n, int *fdp)
 		errno = EINVAL;
 		return (-1);
 	}
-	if ((fd = memfd_create("ring", MFD_CLOEXEC | MFD_ALLOW_SEALING)) ==
-	    -1)
+	if ((fd = shm_create(ring_len(n))) == -1)
 		return (-1);
-	if (ftruncate(fd, ring_len(n)) == -1 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_SEAL) == -1 || ring_map(r, fd, n) == -1) {
+	if (ring_map(r, fd, n) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -96,23 +93,12 @@ ring_create(struct ring *r, uint32_t n, int *fdp)
 }
 
 /*
- * The putter's side, from the descriptor the taker sent: it must be
- * sealed against shrinking and at least as large as n entries need.
- * The caller still owns fd.
+ * The putter's side, from the descriptor the taker sent.  The caller
+ * still owns fd.
  */
 int
 ring_attach(struct ring *r, int fd, uint32_t n)
 {
-	struct stat	 st;
-	int		 seals;
-
-	if (!ring_size_ok(n) || fstat(fd, &st) == -1 ||
-	    (seals = fcntl(fd, F_GET_SEALS)) == -1 ||
-	    !(seals & F_SEAL_SHRINK) || st.st_size < 0 ||
-	    (size_t)st.st_size < ring_len(n)) {
-		errno = EINVAL;
-		return (-1);
-	}
 	if (ring_map(r, fd, n) == -1)
 		return (-1);
 	r->pos = __atomic_load_n(&r->sh->put, __ATOMIC_ACQUIRE);

@@ -39,6 +39,7 @@
 #include "proxyproto.h"
 #include "quic.h"
 #include "ring.h"
+#include "shm.h"
 #include "sniproxyd.h"
 #include "proc.h"
 #include "syscalls.h"
@@ -130,6 +131,8 @@ static struct {
 	unsigned int		 nqflows;
 	uint8_t			*dgram;
 	uint64_t		 qdropped;	/* datagrams never answered */
+	unsigned int		 index;		/* among the accept processes */
+	int			 limits;	/* the shared ones came */
 } ac;
 
 static void	accept_listen_enable(int);
@@ -138,6 +141,7 @@ static void	accept_stats(struct chan *, uint64_t);
 static void	accept_start(void);
 static void	accept_ends_take(void);
 static void	accept_ring_open(struct slot *);
+static void	accept_limits(struct chan_msg *);
 static void	accept_listening(int, short, void *);
 
 /*
@@ -1129,9 +1133,13 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 		fatalx("lost the parent process");
 	}
 	/* priv sends nothing else: anything else is a broken parent. */
-	if (m->fd != -1 && m->hdr.type != MSG_WORKER_CHAN)
+	if (m->fd != -1 && m->hdr.type != MSG_WORKER_CHAN &&
+	    m->hdr.type != MSG_ACCEPT_LIMITS)
 		fatalx("unexpected descriptor from the parent");
 	switch (m->hdr.type) {
+	case MSG_ACCEPT_LIMITS:
+		accept_limits(m);
+		return;
 	case MSG_DRAIN:
 		accept_drain();
 		return;
@@ -1167,6 +1175,25 @@ accept_priv_msg(struct chan *ch, struct chan_msg *m, void *arg)
 	chan_set_undelivered(s->chan, accept_undelivered);
 	accept_ring_open(s);
 	accept_start();
+}
+
+/*
+ * The limits this generation's accept processes share.  Without them,
+ * this process keeps to its share, as it did until now.
+ */
+static void
+accept_limits(struct chan_msg *m)
+{
+	void	*mem;
+
+	if (m->fd == -1 || m->len != 0 || ac.limits)
+		fatalx("malformed limits message from the parent");
+	if ((mem = shm_map(m->fd, limits_table_size(ac.conf))) == NULL ||
+	    limits_table(mem, ac.index) == -1)
+		log_warn("shared limits");
+	else
+		ac.limits = 1;
+	close(m->fd);
 }
 
 /* Connections handed on in this pass still reach their workers. */
@@ -1211,6 +1238,7 @@ accept_init(struct event_base *base, struct chan *priv, void *arg)
 	memset(&ac, 0, sizeof(ac));
 	ac.base = base;
 	ac.conf = conf;
+	ac.index = ctx->slot;
 	TAILQ_INIT(&ac.conns);
 	RB_INIT(&ac.qflows);
 	if ((ac.slots = calloc(conf->nroutes * conf->prefork,

@@ -102,7 +102,29 @@ RB_HEAD(helds, held);
 RB_PROTOTYPE(helds, held, entry, held_cmp);
 RB_GENERATE(helds, held, entry, held_cmp)
 
+/*
+ * The accept processes of a generation share maxconn and each
+ * listener's maxconn through a table that priv makes for them: a row
+ * for each process, written by that process alone, with its counts
+ * (the total, then one for each ruleset), on cache lines of its own.
+ * A process admits while the rows add up to less than the limit, so
+ * that the limits hold whichever process the clients' addresses lead
+ * to; processes that admit at the same moment may each go one over.  A
+ * row is only a number to the others: one that says too much makes
+ * them refuse, and nothing else.  Until the table comes, and without
+ * it, each process keeps to its share of every limit.
+ */
+#define ROW_ALIGN	8		/* uint64_t a cache line */
+
 static struct {
+	uint64_t		*rows;
+	size_t			 stride;	/* uint64_t a row */
+	unsigned int		 nrows;
+	unsigned int		 self;
+} tab;
+
+static struct {
+	const struct config	*conf;
 	unsigned int		 maxconn;	/* this process's share */
 	unsigned int		*max_rs;	/* the same, per ruleset */
 	unsigned int		 total;
@@ -131,6 +153,8 @@ limits_init(const struct config *conf)
 	struct ruleset	*rs;
 
 	memset(&lim, 0, sizeof(lim));
+	memset(&tab, 0, sizeof(tab));
+	lim.conf = conf;
 	RB_INIT(&lim.sources);
 	RB_INIT(&lim.helds);
 	RB_INIT(&lim.rates);
@@ -164,6 +188,72 @@ limits_active(void)
 	return (lim.total);
 }
 
+static size_t
+table_stride(const struct config *conf)
+{
+	size_t	 n = 1 + conf->nrulesets;
+
+	return ((n + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN);
+}
+
+size_t
+limits_table_size(const struct config *conf)
+{
+	return (table_stride(conf) * conf->naccept * sizeof(uint64_t));
+}
+
+/*
+ * The table priv made, mapped, limits_table_size() bytes; self is this
+ * process's row.  What a predecessor left in it is its own no more.
+ */
+int
+limits_table(void *mem, unsigned int self)
+{
+	const struct config	*conf = lim.conf;
+	size_t			 i;
+
+	if (self >= (unsigned int)conf->naccept)
+		return (-1);
+	tab.rows = mem;
+	tab.stride = table_stride(conf);
+	tab.nrows = conf->naccept;
+	tab.self = self;
+	__atomic_store_n(&tab.rows[self * tab.stride], lim.total,
+	    __ATOMIC_RELAXED);
+	for (i = 0; i < conf->nrulesets; i++)
+		__atomic_store_n(&tab.rows[self * tab.stride + 1 + i],
+		    lim.per_rs[i], __ATOMIC_RELAXED);
+	return (0);
+}
+
+/* This process's count in column col, for the others to see. */
+static void
+table_publish(size_t col, unsigned int count)
+{
+	if (tab.rows != NULL)
+		__atomic_store_n(&tab.rows[tab.self * tab.stride + col], count,
+		    __ATOMIC_RELAXED);
+}
+
+/* Whether one more in column col would go over max, or mine over share. */
+static int
+table_full(size_t col, unsigned int mine, unsigned int share, unsigned int max)
+{
+	uint64_t	 sum = mine, v;
+	unsigned int	 r;
+
+	if (tab.rows == NULL)
+		return (mine >= share);
+	for (r = 0; r < tab.nrows; r++) {
+		if (r == tab.self)
+			continue;
+		v = __atomic_load_n(&tab.rows[r * tab.stride + col],
+		    __ATOMIC_RELAXED);
+		sum += v < max ? v : max;
+	}
+	return (sum >= max);
+}
+
 /*
  * Admits a connection or says which limit it is over.  A NULL client
  * leaves the source for later: behind a PROXY header it is known only
@@ -175,20 +265,20 @@ limits_admit(struct limit_ref *ref, const struct ruleset *rs,
 {
 	const char	*why;
 
-	if (lim.total >= lim.maxconn)
+	if (table_full(0, lim.total, lim.maxconn, lim.conf->maxconn))
 		return ("maxconn");
-	if (rs->maxconn > 0 && lim.per_rs[rs->id] >= lim.max_rs[rs->id])
+	if (rs->maxconn > 0 && table_full(1 + rs->id, lim.per_rs[rs->id],
+	    lim.max_rs[rs->id], rs->maxconn))
 		return ("listener maxconn");
 	ref->rs = rs->id;
 	ref->src = NULL;
+	if (client != NULL && (why = limits_admit_source(ref, rs,
+	    client)) != NULL)
+		return (why);
 	lim.total++;
 	lim.per_rs[rs->id]++;
-	if (client != NULL && (why = limits_admit_source(ref, rs,
-	    client)) != NULL) {
-		lim.total--;
-		lim.per_rs[rs->id]--;
-		return (why);
-	}
+	table_publish(0, lim.total);
+	table_publish(1 + rs->id, lim.per_rs[rs->id]);
 	return (NULL);
 }
 
@@ -286,6 +376,8 @@ limits_release(struct limit_ref *ref)
 {
 	lim.total--;
 	lim.per_rs[ref->rs]--;
+	table_publish(0, lim.total);
+	table_publish(1 + ref->rs, lim.per_rs[ref->rs]);
 	if (ref->src != NULL && --ref->src->count == 0) {
 		RB_REMOVE(sources, &lim.sources, ref->src);
 		free(ref->src);

@@ -17,6 +17,7 @@
 #ifndef CONNLIMIT_H
 #define CONNLIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
@@ -31,6 +32,8 @@ struct limit_ref {
 };
 
 int		 limits_init(const struct config *);
+size_t		 limits_table_size(const struct config *);
+int		 limits_table(void *, unsigned int);
 unsigned int	 limits_active(void);
 const char	*limits_admit(struct limit_ref *, const struct ruleset *,
 		    const struct sockaddr *);

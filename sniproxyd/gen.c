@@ -34,12 +34,14 @@
 #include <event2/event.h>
 
 #include "chan.h"
+#include "connlimit.h"
 #include "control.h"
 #include "gen.h"
 #include "log.h"
 #include "msg.h"
 #include "notify.h"
 #include "proc.h"
+#include "shm.h"
 #include "sniproxyd.h"
 
 /* How long priv waits for the keys helper to load every keypair. */
@@ -86,6 +88,7 @@ struct generation {
 	time_t			 started;
 	char			 version[32];	/* as its accept says */
 	struct child		*accepts;	/* conf->naccept of them */
+	int			 limitfd;	/* their shared limits, or -1 */
 	struct child		 check;		/* when any route checks */
 	struct child		 keys;		/* when there are keypairs */
 	struct child		*workers;	/* route * prefork + slot */
@@ -544,6 +547,23 @@ child_send_states(struct child *c)
 	}
 }
 
+/* An accept process's first message once started: the shared limits. */
+static int
+child_boot_limits(struct child *c)
+{
+	int	 fd;
+
+	if (c->role != ROLE_ACCEPT || c->gen->limitfd == -1)
+		return (0);
+	if ((fd = dup(c->gen->limitfd)) == -1)
+		return (-1);
+	if (chan_send(c->chan, MSG_ACCEPT_LIMITS, 0, fd, NULL, 0) == -1) {
+		close(fd);
+		return (-1);
+	}
+	return (0);
+}
+
 /* What a child is told before it starts: who, what, and the bundle. */
 static int
 child_boot(struct child *c)
@@ -584,7 +604,7 @@ child_boot(struct child *c)
 			close(rootfd);
 		return (-1);
 	}
-	return (0);
+	return (child_boot_limits(c));
 }
 
 static void
@@ -802,6 +822,9 @@ gen_new(struct config *conf, uint8_t *bundle, size_t bundlelen)
 	}
 	for (s = 0; s < (uint32_t)conf->naccept; s++)
 		child_setup(g, &g->accepts[s], ROLE_ACCEPT, 0, s);
+	/* Without it each accept process keeps to its share of a limit. */
+	if ((g->limitfd = shm_create(limits_table_size(conf))) == -1)
+		log_warn("generation %u: shared limits", g->id);
 	child_setup(g, &g->check, ROLE_CHECK, 0, 0);
 	child_setup(g, &g->keys, ROLE_KEYS, 0, 0);
 	if ((g->ev_up = evtimer_new(gs.env.base, gen_up, g)) == NULL)
@@ -822,6 +845,8 @@ gen_free(struct generation *g)
 		free(c->hstats);
 	}
 	event_free(g->ev_up);
+	if (g->limitfd != -1)
+		close(g->limitfd);
 	for (i = 0; i < g->conf->nroutes; i++)
 		free(g->hosts[i]);
 	free(g->hosts);

@@ -56,8 +56,10 @@ enum msg_type {
 	MSG_CERT_INFO,		/* keys -> priv: struct msg_cert_info */
 	MSG_HOST_ADMIN,		/* priv -> worker: struct msg_host_admin */
 	MSG_HOST_WEIGHT,	/* priv -> worker: struct msg_host_weight */
-	MSG_ENDS_RING		/* accept -> worker: fd, uint32_t entries;
+	MSG_ENDS_RING,		/* accept -> worker: fd, uint32_t entries;
 				   see ENDS_RING */
+	MSG_ACCEPT_LIMITS	/* priv -> accept: fd of the limits shared
+				   by a generation's accept processes */
 };
 
 /*
