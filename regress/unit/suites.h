@@ -30,6 +30,7 @@ Suite	*chan_suite(void);
 Suite	*quic_suite(void);
 Suite	*steer_suite(void);
 Suite	*ring_suite(void);
+Suite	*limits_suite(void);
 
 struct config;
 

@@ -37,6 +37,7 @@ main(void)
 	srunner_add_suite(sr, sandbox_suite());
 	srunner_add_suite(sr, chan_suite());
 	srunner_add_suite(sr, ring_suite());
+	srunner_add_suite(sr, limits_suite());
 	srunner_add_suite(sr, quic_suite());
 	srunner_add_suite(sr, steer_suite());
 	srunner_run_all(sr, CK_NORMAL);
