@@ -465,33 +465,38 @@ conf_sniproxy() {
 	echo sniproxy -f -c "$d/sniproxy.conf"
 }
 
+# The head of an nginx configuration in directory $1, up to its stream
+# server: the route is chosen by the name in the variable $2.
+nginx_head() {
+	[ "$(id -u)" = 0 ] && echo 'user nobody nogroup;'
+	echo 'worker_processes 1;'
+	echo "worker_rlimit_nofile $nofile;"
+	echo "pid $1/nginx.pid;"
+	echo "error_log $1/error.log;"
+	[ -n "$nginx_stream" ] && echo "load_module $nginx_stream;"
+	# Each proxied connection takes two: client and upstream.
+	echo "events { worker_connections $((nofile - 100)); }"
+	echo 'stream {'
+	echo "	map \$$2 \$route {"
+	for n in $names; do
+		printf '\t\t%s %s;\n' "$n.example.com" "$n"
+	done
+	echo '		default default;'
+	echo '	}'
+	i=1
+	for n in $names default; do
+		printf '\tupstream %s { server 127.0.0.1:%d; }\n' "$n" \
+		    $((port0 + i))
+		i=$((i + 1))
+	done
+	echo '	server {'
+}
+
 conf_nginx() {
 	d=$tmp/nginx
 	mkdir -p "$d"
 	{
-		[ "$(id -u)" = 0 ] && echo 'user nobody nogroup;'
-		echo 'worker_processes 1;'
-		echo "worker_rlimit_nofile $nofile;"
-		echo "pid $d/nginx.pid;"
-		echo "error_log $d/error.log;"
-		[ -n "$nginx_stream" ] && echo "load_module $nginx_stream;"
-		# Each proxied connection takes two: client and upstream.
-		echo "events { worker_connections $((nofile - 100)); }"
-		echo 'stream {'
-		# shellcheck disable=SC2016
-		echo '	map $ssl_preread_server_name $route {'
-		for n in $names; do
-			printf '\t\t%s %s;\n' "$n.example.com" "$n"
-		done
-		echo '		default default;'
-		echo '	}'
-		i=1
-		for n in $names default; do
-			printf '\tupstream %s { server 127.0.0.1:%d; }\n' "$n" \
-			    $((port0 + i))
-			i=$((i + 1))
-		done
-		echo '	server {'
+		nginx_head "$d" ssl_preread_server_name
 		echo "		listen 127.0.0.1:$pport;"
 		echo '		ssl_preread on;'
 		echo '		preread_timeout 5s;'
@@ -561,28 +566,7 @@ tconf_nginx() {
 	d=$tmp/tls
 	mkdir -p "$d/nginx-$1"
 	{
-		[ "$(id -u)" = 0 ] && echo 'user nobody nogroup;'
-		echo 'worker_processes 1;'
-		echo "worker_rlimit_nofile $nofile;"
-		echo "pid $d/nginx-$1/nginx.pid;"
-		echo "error_log $d/nginx-$1/error.log;"
-		[ -n "$nginx_stream" ] && echo "load_module $nginx_stream;"
-		echo "events { worker_connections $((nofile - 100)); }"
-		echo 'stream {'
-		# shellcheck disable=SC2016
-		echo '	map $ssl_server_name $route {'
-		for n in $names; do
-			printf '\t\t%s %s;\n' "$n.example.com" "$n"
-		done
-		echo '		default default;'
-		echo '	}'
-		i=1
-		for n in $names default; do
-			printf '\tupstream %s { server 127.0.0.1:%d; }\n' "$n" \
-			    $((port0 + i))
-			i=$((i + 1))
-		done
-		echo '	server {'
+		nginx_head "$d/nginx-$1" ssl_server_name
 		echo "		listen 127.0.0.1:$pport ssl;"
 		echo "		ssl_certificate $d/$1.crt;"
 		echo "		ssl_certificate_key $d/$1.key;"
