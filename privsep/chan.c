@@ -70,6 +70,7 @@ union chan_cmsgbuf {
 
 static void	chan_dispatch(int, short, void *);
 static int	chan_flush(struct chan *);
+static void	chan_die(struct chan *);
 
 int
 chan_pair(int sv[2])
@@ -147,6 +148,16 @@ chan_broken(const struct chan *c)
 	return (c->broken);
 }
 
+/* The callback hears of it last: it may free the channel. */
+static void
+chan_die(struct chan *c)
+{
+	c->dead = 1;
+	event_del(c->ev);
+	if (c->cb != NULL)
+		c->cb(c, NULL, c->arg);
+}
+
 static void
 chan_flush_batch(int fd, short events, void *arg)
 {
@@ -154,12 +165,8 @@ chan_flush_batch(int fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (!c->dead && chan_flush(c) == -1) {
-		c->dead = 1;
-		event_del(c->ev);
-		if (c->cb != NULL)
-			c->cb(c, NULL, c->arg);
-	}
+	if (!c->dead && chan_flush(c) == -1)
+		chan_die(c);
 }
 
 /*
@@ -600,8 +607,5 @@ chan_dispatch(int fd, short events, void *arg)
 	c->cb(c, &m, c->arg);
 	return;
  dead:
-	c->dead = 1;
-	event_del(c->ev);
-	if (c->cb != NULL)
-		c->cb(c, NULL, c->arg);
+	chan_die(c);
 }
